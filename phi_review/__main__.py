@@ -1,0 +1,5 @@
+import sys
+
+from phi_review.tui.cli import main
+
+sys.exit(main())
