@@ -1,0 +1,108 @@
+"""Grouped view: rows grouped by issue and detected value, decided once per group.
+
+Reports repeat one institution or patient name over a whole study; the reviewer
+looks once and decides the group. Deciding asks for confirmation (the app owns
+the decision, this screen only asks for it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from phi_review.core.inert import inert
+from phi_review.tui.findings_list import issue_label
+
+
+def group_label(group: Any) -> Text:
+    total = len(group.indexes)
+    state = "all reviewed" if group.reviewed == total else f"{group.reviewed}/{total} reviewed"
+    value = inert(group.value) or "(empty value)"
+    return Text(f"{total:>6} × {issue_label(group.issue):<7} {value}   [{state}]")
+
+
+class GroupsScreen(Screen[None]):
+    """List of groups; Enter shows the group's rows, a digit decides the whole group."""
+
+    BINDINGS = [
+        Binding("escape,v,q", "close", "Back", id="groups.close"),
+        Binding("enter", "show_rows", "Show rows", id="groups.show_rows"),
+        *[
+            Binding(str(n), f"decide({n})", f"Action {n}", show=False, id=f"groups.decide_{n}")
+            for n in range(1, 10)
+        ],
+    ]
+    DEFAULT_CSS = """
+    GroupsScreen > Vertical > #groups-title { height: auto; padding: 0 1; background: $panel; }
+    GroupsScreen OptionList { height: 1fr; }
+    """
+
+    def __init__(
+        self,
+        groups: Callable[[], Sequence[Any]],
+        actions: Sequence[str],
+        on_decide: Callable[[Any, int], None],
+        on_show: Callable[[Any], None],
+    ) -> None:
+        super().__init__()
+        self._groups_source = groups
+        self.groups: Sequence[Any] = ()
+        self.actions = list(actions)
+        self.on_decide = on_decide
+        self.on_show = on_show
+
+    def compose(self) -> ComposeResult:
+        keys = "  ".join(f"{i}={inert(a)}" for i, a in enumerate(self.actions[:9], start=1))
+        with Vertical():
+            yield Static(
+                f"Groups by issue and detected value. Enter: show rows · digit: decide whole group · Esc: back\n{keys}",
+                id="groups-title",
+                markup=False,
+            )
+            yield OptionList(id="groups-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one(OptionList).focus()
+
+    def reload(self) -> None:
+        option_list = self.query_one(OptionList)
+        highlighted = option_list.highlighted
+        self.groups = self._groups_source()
+        option_list.clear_options()
+        option_list.add_options([Option(group_label(g)) for g in self.groups])
+        if self.groups:
+            option_list.highlighted = min(highlighted or 0, len(self.groups) - 1)
+
+    def _current(self) -> Any | None:
+        index = self.query_one(OptionList).highlighted
+        if index is None or not self.groups:
+            return None
+        return self.groups[index]
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_show_rows(self) -> None:
+        group = self._current()
+        if group is not None:
+            self.dismiss(None)
+            self.on_show(group)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_show_rows()
+
+    def action_decide(self, position: int) -> None:
+        group = self._current()
+        if group is not None:
+            self.on_decide(group, position)
