@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from phi_review.tui.findings_list import FindingsList
 from phi_review.tui.graphics import GraphicsChoice, widget_class
 from phi_review.tui.groups_screen import GroupsScreen
 from phi_review.tui.header_pane import HeaderPane
+from phi_review.tui.keys_help import help_text, review_commands
+from phi_review.tui.file_loader import LoadedFile, load_file, render_frame_cached, render_view
 from phi_review.tui.preview_pane import PreviewPane, ViewState
 
 CURSOR_DEBOUNCE = 0.06  # seconds of quiet before loading the row under the cursor
@@ -73,25 +75,6 @@ class PreviewRendered(Message):
         self.image = image
         self.error = error
         self.note = note
-
-
-@dataclass
-class LoadedFile:
-    """What a worker found out about one finding's file."""
-
-    path: Path | None
-    candidates: list[Path]
-    message: str  # why there is no path, or ""
-    header: Any = None  # HeaderResult
-    info: Any = None  # ImageInfo
-    image_error: str | None = None
-
-
-def _missing_tags(value: str) -> list[str]:
-    """Tag names listed in a 'Missing Required Tags' detected value."""
-    import re
-
-    return [t for t in re.split(r"[,;|/\s]+", value) if t]
 
 
 class ReviewApp(App[None]):
@@ -232,10 +215,18 @@ class ReviewApp(App[None]):
         parts.append(self.graphics.mode)
         loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
         if loaded is not None and loaded.path is not None:
-            parts.append(str(loaded.path))
+            parts.append(self._display_path(loaded.path))
         elif self.file_index is None and not self.index_error:
             parts.append(f"indexing files… {self.index_count}")
         self.query_one("#status", Static).update(inert(" · ".join(parts)))
+
+    def _display_path(self, path: Path) -> str:
+        """The file's path relative to the report's folder when it lies below it."""
+        base = self.session.report.path.parent
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            return str(path)
 
     # ----- file index -----------------------------------------------------------
     @work(thread=True, exclusive=True, group="index")
@@ -301,43 +292,13 @@ class ReviewApp(App[None]):
         if self.file_index is None and self.index_error is None:
             self.query_one(HeaderPane).show_message(f"Indexing files under {', '.join(map(str, self.roots))} …")
             return
-        self.load_file(index, token)
+        self.load_in_worker(index, token)
 
     def _load_file_now(self, index: int) -> LoadedFile:
-        """Resolve, read the header and image info of one finding (runs in a worker)."""
-        from phi_review.core.dicom_header import read_header
-        from phi_review.core.pixels import image_info
-
-        finding = self.session.findings[index]
-        chosen = self.chosen_paths.get(index)
-        if chosen is not None:
-            path, candidates, message = chosen, [], ""
-        elif self.file_index is None:
-            return LoadedFile(None, [], self.index_error or "file index not ready")
-        else:
-            resolution = self.file_index.resolve(finding.file)
-            path, candidates, message = resolution.path, list(resolution.candidates), resolution.message
-        if path is None:
-            return LoadedFile(None, candidates, message)
-        missing = _missing_tags(finding.value) if "missing" in finding.issue.lower() else []
-        try:
-            header = read_header(
-                path,
-                match_values=[finding.value] if finding.value and not missing else [],
-                match_tags=[finding.tag] if finding.tag else [],
-                required_missing=missing,
-            )
-        except PhiReviewError as error:
-            return LoadedFile(path, [], str(error))
-        loaded = LoadedFile(path, [], "", header=header)
-        try:
-            loaded.info = image_info(path)
-        except PhiReviewError as error:
-            loaded.image_error = str(error)
-        return loaded
+        return load_file(self.session.findings[index], self.file_index, self.chosen_paths.get(index), self.index_error)
 
     @work(thread=True, exclusive=True, group="load")
-    def load_file(self, index: int, token: int) -> None:
+    def load_in_worker(self, index: int, token: int) -> None:
         try:
             loaded = self._load_file_now(index)
         except Exception as error:  # noqa: BLE001 - a bad file must never take the app down
@@ -405,21 +366,7 @@ class ReviewApp(App[None]):
         self.render_preview(token, loaded.path, preview.state, preview.pixel_box())
 
     def _render_now(self, path: Path, state: ViewState, box: tuple[int, int]) -> Any:
-        from PIL import Image
-
-        from phi_review.core.pixels import crop_view, fit, render_frame
-
-        key = (str(path), state.frame, state.preset, state.invert, state.overlays)
-        full = self.render_cache.get(key) if self.render_cache is not None else None
-        if full is None:
-            full = render_frame(path, state.frame, preset=state.preset, invert=state.invert, overlays=state.overlays)
-            if self.render_cache is not None:
-                self.render_cache.put(key, full)
-        if state.zoom > 1.0:
-            view = crop_view(full, state.zoom, state.center, box)
-        else:
-            view = fit(full, box)
-        return Image.fromarray(view)
+        return render_view(self.render_cache, path, state, box)
 
     @work(thread=True, exclusive=True, group="render")
     def render_preview(self, token: int, path: Path, state: ViewState, box: tuple[int, int]) -> None:
@@ -460,8 +407,6 @@ class ReviewApp(App[None]):
 
     @work(thread=True, exclusive=True, group="prefetch")
     def prefetch(self, upcoming: list[int], wanted: list[int], state: ViewState, render: bool) -> None:
-        from phi_review.core.pixels import render_frame
-
         for index in upcoming:
             loaded = self.load_cache.get(index)
             if index in wanted:
@@ -472,15 +417,10 @@ class ReviewApp(App[None]):
                 self.post_message(FileLoaded(-1, index, loaded))
             if not render or loaded is None or loaded.path is None or loaded.info is None:
                 continue
-            key = (str(loaded.path), 0, state.preset, state.invert, state.overlays)
-            if self.render_cache.get(key) is None:
-                try:
-                    self.render_cache.put(
-                        key,
-                        render_frame(loaded.path, 0, preset=state.preset, invert=state.invert, overlays=state.overlays),
-                    )
-                except Exception:  # noqa: BLE001 - the real load will report it
-                    continue
+            try:
+                render_frame_cached(self.render_cache, loaded.path, replace(state, frame=0))
+            except Exception:  # noqa: BLE001 - the real load will report it
+                continue
 
     # ----- decisions -------------------------------------------------------------
     def _refresh_rows(self, indexes: Iterable[int]) -> None:
@@ -773,39 +713,8 @@ class ReviewApp(App[None]):
         )
 
     # ----- help & palette --------------------------------------------------------------
-    def binding_rows(self) -> list[tuple[str, str, str]]:
-        """(keys, description, id) for every binding, with the user's remaps applied."""
-        sources: list[tuple[str, list[Binding]]] = [
-            ("Everywhere", list(self.BINDINGS)),  # type: ignore[arg-type]
-            ("Findings list", list(FindingsList.BINDINGS)),  # type: ignore[arg-type]
-            ("Header pane (tab to focus)", list(HeaderPane.BINDINGS)),  # type: ignore[arg-type]
-            ("Preview pane (tab to focus)", list(PreviewPane.BINDINGS)),  # type: ignore[arg-type]
-            ("Groups view (v)", list(GroupsScreen.BINDINGS)),  # type: ignore[arg-type]
-        ]
-        rows: list[tuple[str, str, str]] = []
-        for section, bindings in sources:
-            rows.append((section, "", ""))
-            for binding in bindings:
-                keys = self.keymap.get(binding.id, binding.key) if binding.id else binding.key
-                rows.append((_pretty_keys(keys), binding.description, binding.id or ""))
-        return rows
-
     def help_text(self) -> str:
-        lines = []
-        actions = "\n".join(f"  {i}  {inert(a)}" for i, a in enumerate(self.session.actions[:9], start=1))
-        lines.append("Actions (digit sets the action and moves to the next unreviewed row;\n"
-                     "with rows marked, it applies to all marked rows after a confirmation):")
-        lines.append(actions)
-        lines.append("")
-        for keys, description, binding_id in self.binding_rows():
-            if not description:
-                lines.append("")
-                lines.append(keys)
-                continue
-            lines.append(f"  {keys:<18} {description:<22} {binding_id}")
-        lines.append("")
-        lines.append("Ctrl+P opens the command palette. Remap keys by id in ~/.config/phi-review/config.toml [keys].")
-        return "\n".join(lines)
+        return help_text(self)
 
     def action_help(self) -> None:
         self.push_screen(TextScreen("phi-review keys", self.help_text()))
@@ -815,41 +724,8 @@ class ReviewApp(App[None]):
         for command in super().get_system_commands(screen):
             if command.title.lower() != "screenshot":
                 yield command
-        if isinstance(screen, GroupsScreen) or self.screen is not screen:
-            return
-        current = self.query_one(FindingsList).current
-        if current is not None and not self.session.read_only:
-            row = self.session.findings[current].row
-            for n, action in enumerate(self.session.actions[:9], start=1):
-                yield SystemCommand(f"Decide: {action}", f"Set row {row} to this action (key {n})",
-                                    lambda n=n: self.action_decide(n))
-            yield SystemCommand("Note", f"Write a note on row {row} (key e)", self.action_note)
-        yield SystemCommand("Save report", "Write decisions into the report (ctrl+s)", self.action_save)
-        yield SystemCommand("Next unreviewed", "Jump to the next unreviewed row (n)", lambda: self.action_next_unreviewed(1))
-        yield SystemCommand("Filter: unreviewed", "Show only unreviewed rows", lambda: self.apply_filter("is:unreviewed"))
-        yield SystemCommand("Filter: burned-in pixels", "Show only pixel findings", lambda: self.apply_filter("issue:pixels"))
-        yield SystemCommand("Filter: header PHI", "Show only header findings", lambda: self.apply_filter("issue:header"))
-        yield SystemCommand("Filter…", "Filter by text, issue, action (/)", self.action_filter)
-        if self.filter_text:
-            yield SystemCommand("Clear filter", "Show every row again (Esc)", lambda: self.apply_filter(""))
-        yield SystemCommand("Groups", "Rows grouped by issue and detected value (v)", self.action_groups)
-        yield SystemCommand("Undo", "Undo the last decision (u)", self.action_undo)
-        yield SystemCommand("Redo", "Redo (ctrl+r)", self.action_redo)
-        yield SystemCommand("Toggle preview", "Show or hide the pixel preview (p)", self.action_toggle_preview)
-        yield SystemCommand("Window preset", "Cycle file / full range / robust window (w)", self.action_window)
-        yield SystemCommand("Invert", "Invert the preview (i)", self.action_invert)
-        yield SystemCommand("Overlays", "Draw overlay planes (o)", self.action_overlays)
-        yield SystemCommand("Find in header", "Search the header (f)", self.action_find_in_header)
-        yield SystemCommand("Keys", "Every key and its binding id (?)", self.action_help)
-
-
-def _pretty_keys(keys: str) -> str:
-    names = {
-        "slash": "/", "space": "space", "question_mark": "?", "left_square_bracket": "[",
-        "right_square_bracket": "]", "plus": "+", "equals_sign": "=", "minus": "-",
-        "greater_than_sign": ">", "less_than_sign": "<",
-    }
-    return ",".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
+        if screen is self.screen and not isinstance(screen, GroupsScreen):
+            yield from review_commands(self)
 
 
 def _no_caps() -> Any:

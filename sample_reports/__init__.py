@@ -1,0 +1,1 @@
+"""Demo data: builders for a sample reconciliation report and its DICOM files."""

@@ -1,0 +1,22 @@
+"""Shared test setup.
+
+pydicom's ``get_testdata_files`` also lists files hosted online and tries to
+download them; this machine (and CI) has no network, so every lookup is kept
+to the files bundled inside the pydicom wheel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom.data
+import pydicom.data.data_manager as _data_manager
+
+_data_manager.online_test_file_dummy_paths = lambda: {}  # type: ignore[assignment]
+
+BUNDLED = Path(pydicom.data.__file__).parent / "test_files"
+
+
+def bundled_dicom_files() -> list[Path]:
+    """Every DICOM file bundled with pydicom (local only)."""
+    return sorted(p for p in BUNDLED.rglob("*") if p.is_file() and p.suffix.lower() in {".dcm", ""} and p.stat().st_size > 132)

@@ -1,0 +1,187 @@
+"""The review screen driven through Pilot on the demo report: the reviewer's day."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList
+
+from phi_review.core.report_reader import read_report
+from phi_review.tui.dialogs import AskTextScreen, ConfirmScreen
+from phi_review.tui.findings_list import FindingsList
+from phi_review.tui.groups_screen import GroupsScreen
+from phi_review.tui.header_pane import HeaderPane
+from phi_review.tui.preview_pane import PreviewPane
+
+from tui_helpers import fresh_demo, make_app, wait_for
+
+
+async def test_decide_undo_note_marks_group_filter_save_reopen(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    actions = app.session.actions
+    findings = app.session.findings
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = app.query_one(FindingsList)
+        await wait_for(pilot, lambda: 0 in app.loaded)
+
+        # Three decisions with digits; each moves to the next unreviewed row.
+        await pilot.press("1", "2", "3")
+        assert [f.action for f in findings[:3]] == [actions[0], actions[1], actions[2]]
+        assert listing.cursor == 3
+
+        # Undo the last one: row 3 is unreviewed again and under the cursor.
+        await pilot.press("u")
+        assert findings[2].action == ""
+        assert listing.current == 2
+
+        # A note that looks like a formula.
+        await pilot.press("e")
+        assert isinstance(app.screen, AskTextScreen)
+        await pilot.press(*"=1+1 seen", "enter")
+        assert findings[2].note == "=1+1 seen"
+
+        # Mark two rows, decide them together after a confirmation.
+        listing.cursor = 5
+        await pilot.press("space", "space")
+        assert app.session.marks == {5, 6}
+        await pilot.press("4")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert findings[5].action == findings[6].action == actions[3]
+        assert not app.session.marks
+
+        # Decide a whole group (one institution name over a study).
+        await pilot.press("v")
+        assert isinstance(app.screen, GroupsScreen)
+        groups = app.screen.groups
+        target = next(i for i, g in enumerate(groups) if g.value == "JFK IMAGING CENTER")
+        app.screen.query_one(OptionList).highlighted = target
+        await pilot.press("5")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        group_rows = [f for f in findings if f.value == "JFK IMAGING CENTER"]
+        assert len(group_rows) == 3
+        assert all(f.action == actions[4] for f in group_rows)
+        await pilot.press("escape")
+
+        # Filter to unreviewed rows.
+        await pilot.press("slash", *"is:unreviewed", "enter")
+        assert listing.order and all(not findings[i].reviewed for i in listing.order)
+
+        decided = {f.row: (f.action, f.note) for f in findings if f.reviewed or f.note}
+        await pilot.press("ctrl+s")
+        assert app.session.unsaved == 0
+        await pilot.press("q")
+    assert app.return_code == 0 or app.return_code is None
+
+    reread = read_report(report)
+    after = {f.row: (f.action, f.note) for f in reread.findings if f.action or f.note}
+    assert after == decided
+    note_row = next(f for f in reread.findings if f.note)
+    assert note_row.note == "=1+1 seen"
+
+
+async def test_resize_to_80x24_and_back_keeps_working(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.loaded)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.has_class("narrow")
+        assert app.query_one(HeaderPane).display
+        assert not app.query_one(PreviewPane).display
+        await pilot.press("p")  # in narrow mode p swaps the header for the preview
+        assert app.query_one(PreviewPane).display and not app.query_one(HeaderPane).display
+        await pilot.press("1")
+        assert app.session.findings[0].action == app.session.actions[0]
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert not app.screen.has_class("narrow")
+        assert app.query_one(HeaderPane).display and app.query_one(PreviewPane).display
+        await pilot.press("q")
+
+
+async def test_missing_and_ambiguous_files_are_explained_and_still_decidable(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    findings = app.session.findings
+    missing = next(i for i, f in enumerate(findings) if f.file.endswith("IMG_00009.dcm"))
+    twin = next(i for i, f in enumerate(findings) if f.file == "TWIN_00001.dcm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = app.query_one(FindingsList)
+        listing.move_to(missing)
+        await wait_for(pilot, lambda: missing in app.loaded)
+        header = app.query_one(HeaderPane)
+        assert any("not found" in line.lower() for line in header.message_lines)
+        await pilot.press("2")
+        assert findings[missing].action == app.session.actions[1]
+
+        listing.move_to(twin)
+        await wait_for(pilot, lambda: twin in app.loaded)
+        assert len(app.loaded[twin].candidates) == 2
+        await pilot.press("c")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.loaded.get(twin) is not None and app.loaded[twin].path is not None)
+        await pilot.press("q")
+
+
+async def test_terminal_reply_after_start_changes_no_decision(tmp_path):
+    """A late device-attributes reply must not arrive as the keys 6, 2, 4."""
+    from textual._xterm_parser import XTermParser
+
+    from phi_review.tui.input_guard import guarded_parser
+
+    reply = "\x1b[?62;4c"
+    # The danger is real: Textual alone turns the reply into key presses.
+    raw_keys = [getattr(e, "key", None) for e in XTermParser().feed(reply)]
+    assert "4" in raw_keys and "2" in raw_keys
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.loaded)
+        before = [(f.action, f.note) for f in app.session.findings]
+        parser = guarded_parser()
+        events = list(parser.feed(reply)) + list(parser.feed("\x1b[?6")) + list(parser.feed("2;4c"))
+        for event in events:
+            app.post_message(event)
+        await pilot.pause()
+        assert events == []
+        assert [(f.action, f.note) for f in app.session.findings] == before
+        assert app.session.unsaved == 0
+        await pilot.press("q")
+
+
+async def test_preview_keys_change_the_view(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    cine = next(i for i, f in enumerate(app.session.findings) if "CINE" in f.file)
+    async with app.run_test(size=(140, 44)) as pilot:
+        app.query_one(FindingsList).move_to(cine)
+        await wait_for(pilot, lambda: cine in app.loaded and app.loaded[cine].info is not None)
+        preview = app.query_one(PreviewPane)
+        assert preview.state.frames == 12
+        await pilot.press("right_square_bracket", "right_square_bracket", "plus", "w", "i")
+        assert preview.state.frame == 2
+        assert preview.state.zoom > 1
+        assert preview.state.invert
+        preview.focus()
+        await pilot.press("right")
+        assert preview.state.center[0] > 0.5
+        await wait_for(pilot, lambda: preview.image_widget is not None and preview.image_widget.display)
+        await pilot.press("q")
+
+
+async def test_palette_has_no_screenshot_and_offers_decisions(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Screenshot" not in titles
+        assert any(t.startswith("Decide: ") for t in titles)
+        assert "Save report" in titles
+        await pilot.press("question_mark")
+        text = app.help_text()
+        for key_id in ("app.decide_1", "app.next_unreviewed", "app.undo", "app.save", "list.down", "preview.pan_left"):
+            assert key_id in text
+        await pilot.press("escape", "q")

@@ -1,0 +1,55 @@
+"""Deterministic pictures of the review screen (half-cell forced), compared by pytest-textual-snapshot.
+
+Update after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the SVGs in ``tests/__snapshots__``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from phi_review.tui.findings_list import FindingsList
+from phi_review.tui.preview_pane import PreviewPane
+
+from tui_helpers import fresh_demo, make_app, wait_for
+
+
+@pytest.fixture
+def demo_report(tmp_path_factory):
+    return fresh_demo(tmp_path_factory.mktemp("snap"))
+
+
+def _ready(index_of):
+    async def run_before(pilot):
+        app = pilot.app
+        index = index_of(app.session.findings)
+        app.query_one(FindingsList).move_to(index)
+        await wait_for(pilot, lambda: index in app.loaded)
+        preview = app.query_one(PreviewPane)
+        if app.loaded[index].info is not None and preview.display:
+            await wait_for(pilot, lambda: preview.image_widget is not None and preview.image_widget.display)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_snapshot_header_finding_wide(snap_compare, demo_report):
+    app = make_app(demo_report)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_ready(lambda f: 0))
+
+
+def test_snapshot_burned_in_pixels_wide(snap_compare, demo_report):
+    app = make_app(demo_report)
+    find = lambda fs: next(i for i, f in enumerate(fs) if "US_00001" in f.file)  # noqa: E731
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_ready(find))
+
+
+def test_snapshot_hostile_header_is_inert(snap_compare, demo_report):
+    app = make_app(demo_report)
+    find = lambda fs: next(i for i, f in enumerate(fs) if "STUDY_0302" in f.file)  # noqa: E731
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_ready(find))
+
+
+def test_snapshot_80x24(snap_compare, demo_report):
+    app = make_app(demo_report)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(lambda f: 3))

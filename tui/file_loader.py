@@ -1,0 +1,89 @@
+"""What the review screen's workers do: find a finding's file, read its header, render a view.
+
+Plain functions with no widget access, so they run in thread workers and can be
+tested without a screen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phi_review.core.errors import PhiReviewError
+from phi_review.core.model import Finding
+from phi_review.tui.preview_pane import ViewState
+
+
+@dataclass
+class LoadedFile:
+    """What a worker found out about one finding's file."""
+
+    path: Path | None
+    candidates: list[Path] = field(default_factory=list)
+    message: str = ""  # why there is no path or header, or ""
+    header: Any = None  # core.dicom_header.HeaderResult
+    info: Any = None  # core.pixels.ImageInfo
+    image_error: str | None = None
+
+
+def missing_tag_names(value: str) -> list[str]:
+    """Tag names listed in a 'Missing Required Tags' detected value ("PatientID, StudyDate")."""
+    return [t for t in re.split(r"[,;|/\s]+", value) if t]
+
+
+def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_error: str | None) -> LoadedFile:
+    """Resolve the finding's file, read its header (marking the flagged tag/value) and image info."""
+    from phi_review.core.dicom_header import read_header
+    from phi_review.core.pixels import image_info
+
+    if chosen is not None:
+        path, candidates, message = chosen, [], ""
+    elif file_index is None:
+        return LoadedFile(None, [], index_error or "file index not ready")
+    else:
+        resolution = file_index.resolve(finding.file)
+        path, candidates, message = resolution.path, list(resolution.candidates), resolution.message
+    if path is None:
+        return LoadedFile(None, candidates, message)
+    missing = missing_tag_names(finding.value) if "missing" in finding.issue.lower() else []
+    try:
+        header = read_header(
+            path,
+            match_values=[finding.value] if finding.value and not missing else [],
+            match_tags=[finding.tag] if finding.tag else [],
+            required_missing=missing,
+        )
+    except PhiReviewError as error:
+        return LoadedFile(path, [], str(error))
+    loaded = LoadedFile(path, [], "", header=header)
+    try:
+        loaded.info = image_info(path)
+    except PhiReviewError as error:
+        loaded.image_error = str(error)
+    return loaded
+
+
+def render_frame_cached(cache: Any, path: Path, state: ViewState) -> Any:
+    """The full-resolution 8-bit frame for this view, from the cache when it is there."""
+    from phi_review.core.pixels import render_frame
+
+    key = (str(path), state.frame, state.preset, state.invert, state.overlays)
+    full = cache.get(key) if cache is not None else None
+    if full is None:
+        full = render_frame(path, state.frame, preset=state.preset, invert=state.invert, overlays=state.overlays)
+        if cache is not None:
+            cache.put(key, full)
+    return full
+
+
+def render_view(cache: Any, path: Path, state: ViewState, box: tuple[int, int]) -> Any:
+    """A PIL image of what the pane shows: the fitted frame, or the zoomed crop."""
+    from PIL import Image
+
+    from phi_review.core.pixels import crop_view, fit
+
+    full = render_frame_cached(cache, path, state)
+    view = crop_view(full, state.zoom, state.center, box) if state.zoom > 1.0 else fit(full, box)
+    return Image.fromarray(view)
