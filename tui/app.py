@@ -143,6 +143,7 @@ class ReviewApp(App[None]):
         self.render_cache: Any = None
         self.started_at = time.monotonic()
         self.first_paint_at: float | None = None
+        self.preview_shown: tuple[int | None, float] | None = None  # (finding, when) for benchmarks
 
     # ----- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -388,6 +389,7 @@ class ReviewApp(App[None]):
             preview.show_message(f"No preview: {inert(message.error)}", preview.caption())
         else:
             preview.show_image(message.image, preview.caption())
+        self.preview_shown = (self.current_index, time.monotonic())
         if self.current_index is not None:
             self._prefetch(self.current_index)
 

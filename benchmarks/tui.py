@@ -1,0 +1,138 @@
+"""Review-screen speed, beside the bare libraries, in one run.
+
+1. Start to first painted list for a 100,000-row report vs python-calamine's bare read.
+2. Keystroke (j) to painted preview of the next file, with prefetch, vs a bare
+   ``dcmread(...).pixel_array`` of the same file (median and p95).
+
+Run: .venv/bin/python benchmarks/tui.py [--rows 100000] [--steps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / ".bench"
+
+
+def big_report(rows: int) -> Path:
+    from phi_review.sample_reports.make_workbook import build_report_workbook, generate_rows
+
+    BENCH.mkdir(exist_ok=True)
+    path = BENCH / f"report_{rows}.xlsx"
+    if not path.exists():
+        build_report_workbook(path, generate_rows(rows))
+    return path
+
+
+def bare_calamine(path: Path) -> float:
+    from python_calamine import CalamineWorkbook
+
+    start = time.perf_counter()
+    workbook = CalamineWorkbook.from_path(str(path))
+    name = next(n for n in workbook.sheet_names if n.lower() != "lists")
+    workbook.get_sheet_by_name(name).to_python()
+    return time.perf_counter() - start
+
+
+def _app(report: Path):
+    from phi_review.core.session import ReviewSession
+    from phi_review.tui.app import ReviewApp
+    from phi_review.tui.graphics import GraphicsChoice, TerminalCaps, prepare_textual_image
+
+    prepare_textual_image((10, 20))
+    session = ReviewSession.open(report, reviewer="bench")
+    return ReviewApp(session, graphics=GraphicsChoice("halfcell", TerminalCaps(is_tty=True, cell_size=(10, 20)), "bench"))
+
+
+async def first_paint(report: Path) -> float:
+    start = time.perf_counter()
+    mono_start = time.monotonic()
+    app = _app(report)
+    async with app.run_test(size=(160, 50)) as pilot:
+        while app.first_paint_at is None:
+            await pilot.pause(0.001)
+        elapsed = app.first_paint_at - mono_start
+        await pilot.press("q")
+    app.session.close()
+    del start
+    return elapsed
+
+
+async def next_preview(report: Path, steps: int) -> tuple[list[float], list[float]]:
+    import pydicom
+
+    app = _app(report)
+    ours: list[float] = []
+    bare: list[float] = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        async def shown(index: int, after: float) -> None:
+            while not (app.preview_shown and app.preview_shown[0] == index and app.preview_shown[1] >= after):
+                await pilot.pause(0.002)
+
+        await shown(0, 0)
+        for _ in range(steps):
+            from phi_review.tui.findings_list import FindingsList
+
+            listing = app.query_one(FindingsList)
+            target = listing.order[listing.cursor + 1] if listing.cursor + 1 < len(listing.order) else None
+            if target is None:
+                break
+            await asyncio.sleep(0.4)  # a reviewer looks at a file before moving on: prefetch runs meanwhile
+            start = time.monotonic()
+            await pilot.press("j")
+            loaded_ok = True
+            try:
+                await asyncio.wait_for(shown(target, start), timeout=10)
+            except asyncio.TimeoutError:
+                loaded_ok = False
+            if not loaded_ok or app.loaded.get(target) is None or app.loaded[target].info is None:
+                continue
+            ours.append(time.monotonic() - start)
+            path = app.loaded[target].path
+            t = time.perf_counter()
+            pydicom.dcmread(path).pixel_array
+            bare.append(time.perf_counter() - t)
+        await pilot.press("q")
+    app.session.close()
+    return ours, bare
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+
+    report = big_report(args.rows)
+    paint = asyncio.run(first_paint(report))
+    calamine = min(bare_calamine(report) for _ in range(3))
+    print(f"{'measure':<46} {'phi-review':>11} {'bare':>11} {'ratio':>7}")
+    print(f"{f'start -> first painted list, {args.rows:,} rows':<46} {paint:>10.3f}s {calamine:>10.3f}s {paint / calamine:>6.2f}x")
+
+    from phi_review.sample_reports.build_demo import build_demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = build_demo(Path(tmp) / "demo")
+        ours, bare = asyncio.run(next_preview(demo, args.steps))
+    if ours and bare:
+        print(f"{'j -> painted preview, median (n=%d)' % len(ours):<46} {statistics.median(ours) * 1000:>9.1f}ms "
+              f"{statistics.median(bare) * 1000:>9.1f}ms {statistics.median(ours) / statistics.median(bare):>6.2f}x")
+        print(f"{'j -> painted preview, p95':<46} {p95(ours) * 1000:>9.1f}ms {p95(bare) * 1000:>9.1f}ms "
+              f"{p95(ours) / p95(bare):>6.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
