@@ -1,0 +1,208 @@
+"""Open a reconciliation report (.xlsx/.xlsm or .csv) fast.
+
+Cells come from python-calamine (Rust): no openpyxl full load. The action
+vocabulary comes from the sheet's own list validation, read from the tail of
+the sheet XML only. The bytes are read once: hashed for the fingerprint that
+later stops us overwriting a report someone changed meanwhile.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from phi_review.core.action_list import list_formulas, resolve_formula, sheet_paths
+from phi_review.core.errors import ReportError
+from phi_review.core.header_row import column_map, find_header, looked_for
+from phi_review.core.model import DEFAULT_ACTIONS, Finding, Fingerprint, Report
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+def display(value: Any) -> str:
+    """Cell value as a reviewer expects to read it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds").removesuffix(" 00:00:00")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def fingerprint_of(data: bytes, path: Path) -> Fingerprint:
+    stat = path.stat()
+    return Fingerprint(size=len(data), mtime_ns=stat.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise ReportError(f"report not found: {path}")
+    if path.is_dir():
+        raise ReportError(f"{path} is a folder, not a report")
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ReportError(f"cannot read {path}: {error.strerror}") from None
+
+
+def read_report(path: str | Path, sheet: str | None = None) -> Report:
+    """Read the report; every problem is a one-line ReportError."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    data = _read_bytes(path)
+    if suffix == ".xls":
+        raise ReportError(f"{path.name} is an old .xls workbook: open it in Excel or LibreOffice and save it as .xlsx")
+    if data.startswith(OLE_SIGNATURE):
+        raise ReportError(f"{path.name} is password-protected or an old binary workbook: save an unprotected .xlsx copy")
+    if suffix == ".csv" or (suffix not in EXCEL_SUFFIXES and not data.startswith(b"PK")):
+        if suffix != ".csv":
+            raise ReportError(f"{path.name} is not a spreadsheet (.xlsx, .xlsm or .csv)")
+        return _read_csv(path, data)
+    if not data.startswith(b"PK"):
+        raise ReportError(f"{path.name} is not a valid .xlsx workbook (not a zip archive)")
+    return _read_xlsx(path, data, sheet)
+
+
+def _build(path: Path, kind: str, sheet: str, rows: list[list[Any]], header_index: int,
+           found: dict[str, int], actions: list[str], data: bytes, sheet_names: list[str]) -> Report:
+    columns = column_map(found)
+    header = [display(v).strip() for v in rows[header_index]]
+    while header and not header[-1]:
+        header.pop()
+    width = len(header)
+    idx = {name: getattr(columns, name) for name in ("file", "issue", "value", "tag", "action", "note", "reviewer", "reviewed_at")}
+    findings: list[Finding] = []
+    for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
+        cells = [display(v) for v in row]
+        file_name = cells[idx["file"]].strip() if idx["file"] < len(cells) else ""
+        if not file_name:
+            if not any(c.strip() for c in cells):
+                continue
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+
+        def get(name: str) -> str:
+            i = idx[name]
+            return cells[i].strip() if i is not None and i < len(cells) else ""
+
+        if not file_name:
+            continue
+        findings.append(Finding(
+            row=offset, file=file_name, issue=get("issue"), value=get("value"), tag=get("tag"),
+            action=get("action"), note=cells[idx["note"]] if idx["note"] is not None and idx["note"] < len(cells) else "",
+            reviewer=get("reviewer"), reviewed_at=get("reviewed_at"), cells=tuple(cells),
+        ))
+    if not findings:
+        raise ReportError(f"{path.name}: the header was found on row {header_index + 1} but there are no data rows")
+    return Report(
+        path=path, kind=kind, sheet=sheet, header_row=header_index + 1, headers=header, columns=columns,
+        actions=actions or list(DEFAULT_ACTIONS), findings=findings, fingerprint=fingerprint_of(data, path),
+        sheet_names=sheet_names,
+    )
+
+
+def _read_xlsx(path: Path, data: bytes, wanted: str | None) -> Report:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as error:  # calamine raises its own error types
+        raise ReportError(f"{path.name} cannot be read as a workbook: {str(error).splitlines()[0][:120]}") from None
+    names = list(workbook.sheet_names)
+    if wanted is not None and wanted not in names:
+        raise ReportError(f"no sheet named {wanted!r} in {path.name}; sheets: {', '.join(names)}")
+    cache: dict[str, list[list[Any]]] = {}
+
+    def read_sheet(name: str) -> list[list[Any]]:
+        if name not in cache:
+            try:
+                cache[name] = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception as error:
+                raise ReportError(f"sheet {name!r} of {path.name} cannot be read: {error}") from None
+        return cache[name]
+
+    candidates = [wanted] if wanted else names
+    chosen: tuple[str, int, dict[str, int]] | None = None
+    for name in candidates:
+        header = find_header(read_sheet(name))
+        if header is not None:
+            chosen = (name, header[0], header[1])
+            break
+    if chosen is None:
+        where = f"sheet {wanted!r}" if wanted else f"any sheet of {path.name}"
+        raise ReportError(f"no header row found in {where}; looked for {looked_for()}")
+    name, header_index, found = chosen
+    actions = _actions_from_validation(path, data, name, found.get("action"), read_sheet)
+    return _build(path, "xlsx", name, read_sheet(name), header_index, found, actions, data, names)
+
+
+def _actions_from_validation(path: Path, data: bytes, sheet: str, column: int | None, read_sheet: Any) -> list[str]:
+    if column is None:
+        return []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            paths, defined = sheet_paths(archive)
+            part = paths.get(sheet)
+            if part is None:
+                return []
+            xml = archive.read(part)
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return []
+    except Exception:  # a malformed part must not stop the review: fall back to the default list
+        return []
+    for formula in list_formulas(xml, column):
+        try:
+            values = resolve_formula(formula, defined, sheet, read_sheet)
+        except ReportError:
+            values = []
+        if values:
+            # Keep order, drop duplicates.
+            return list(dict.fromkeys(values))
+    return []
+
+
+def _read_csv(path: Path, data: bytes) -> Report:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    sample = text[:8192]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
+    header = find_header(rows)
+    if header is None:
+        raise ReportError(f"no header row found in {path.name}; looked for {looked_for()}")
+    return _build(path, "csv", "", rows, header[0], header[1], [], data, [])
+
+
+def changed_on_disk(report: Report) -> bool:
+    """True if the file is not the one we read (size, time or content differ)."""
+    try:
+        stat = os.stat(report.path)
+    except OSError:
+        return True
+    fp = report.fingerprint
+    if stat.st_size != fp.size:
+        return True
+    if stat.st_mtime_ns == fp.mtime_ns:
+        return False
+    return hashlib.sha256(report.path.read_bytes()).hexdigest() != fp.sha256

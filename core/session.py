@@ -1,0 +1,531 @@
+"""The review session: the state the screen holds, with no screen in it.
+
+It owns the findings of one report, the reviewer's decisions and notes, undo
+and redo, marks, filters and groups, and the promise the design makes: a
+decision is in the journal (appended and fsynced) before ``decide`` returns, so
+the screen may show it as made. Saving writes only the changed rows through the
+report writer; a failed save loses nothing because the journal still holds it
+and the next open recovers it.
+
+Writers take an exclusive lock on the report; a second session on the same
+report opens read-only (or is refused when the caller asks for that).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from phi_review.core.errors import LockedError, PhiReviewError, ReportError
+from phi_review.core.journal import (
+    Change,
+    Journal,
+    RecoveryPlan,
+    Step,
+    journal_path,
+    plan_recovery,
+    utc_now,
+    values_of,
+)
+from phi_review.core.model import EDITABLE_FIELDS, Finding, Report
+from phi_review.core.report_lock import ReportLock
+
+# Characters a spreadsheet (XML 1.0) cannot store; refused when typed, not at save time.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TOKEN = re.compile(r'(?:(?P<key>[A-Za-z]+):)?"(?P<quoted>[^"]*)"?|(?P<bare>\S+)')
+_FIELD_TERMS = ("file", "value", "tag", "note")
+_UNREVIEWED_WORDS = ("none", "unreviewed", "")
+
+
+@dataclass
+class Group:
+    """Rows sharing one issue and detected value (compared trimmed, case-insensitively)."""
+
+    issue: str
+    value: str
+    indexes: list[int]
+    reviewed: int
+
+
+def default_reviewer() -> str:
+    """The login name; containers without a passwd entry still get a name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or os.environ.get("LOGNAME") or f"uid{os.getuid()}"
+
+
+def check_storable(text: str, what: str) -> None:
+    """Refuse text the report cannot hold now, while the reviewer can still fix it."""
+    bad = _UNSTORABLE.search(text)
+    if bad:
+        code = ord(bad.group(0))
+        raise PhiReviewError(
+            f"the {what} holds a control character (\\x{code:02x}) that the report cannot store; remove it"
+        )
+
+
+class ReviewSession:
+    """Findings of one report plus the reviewer's changes, durable through the journal."""
+
+    def __init__(
+        self,
+        report: Report,
+        *,
+        reviewer: str,
+        read_only: bool,
+        lock: ReportLock | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        self.report = report
+        self.findings: list[Finding] = report.findings
+        self.actions: list[str] = list(report.actions)
+        self.reviewer = reviewer
+        self.read_only = read_only
+        self.recovered = 0
+        self.journal_pending = 0  # read-only: unsaved changes another session left in the journal
+        self.messages: list[str] = list(report.warnings)
+        self.marks: set[int] = set()
+        self._lock = lock
+        self._journal = journal
+        self._read_only_reason = "opened read-only as asked"
+        self._undo: list[Step] = []
+        self._redo: list[Step] = []
+        self._baseline: dict[int, dict[str, str]] = {}  # values on disk, for touched rows
+        self._dirty: set[int] = set()
+        self._reviewed = sum(1 for finding in self.findings if finding.reviewed)
+        self._search: list[str] | None = None
+        self._issue_lc: list[str] | None = None
+        self._action_lc: list[str] | None = None
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        sheet: str | None = None,
+        reviewer: str | None = None,
+        read_only: bool = False,
+        allow_read_only_fallback: bool = True,
+    ) -> "ReviewSession":
+        """Read the report, lock it for writing and recover unsaved journal decisions.
+
+        When another session holds the lock (or the folder cannot hold a lock
+        and journal), the session opens read-only with a message saying why,
+        unless ``allow_read_only_fallback`` is False: then LockedError/ReportError.
+        """
+        from phi_review.core.report_reader import read_report
+
+        path = Path(path)
+        reviewer = (reviewer or "").strip() or default_reviewer()
+        check_storable(reviewer, "reviewer name")
+        # Read before locking, so bad input (not a spreadsheet, no header) leaves
+        # no lock or journal file behind; re-read under the lock if it changed.
+        report = read_report(path, sheet=sheet)
+        if read_only:
+            return cls._open_read_only(report, reviewer, "opened read-only as asked")
+
+        lock: ReportLock | None = None
+        journal: Journal | None = None
+        try:
+            lock = ReportLock.acquire(path)
+            journal = Journal.open(path, sheet=report.sheet)
+        except (LockedError, ReportError) as error:
+            if lock is not None:
+                lock.release()
+            if not allow_read_only_fallback:
+                if isinstance(error, LockedError):
+                    raise LockedError(f"{error}; close that session first") from None
+                raise
+            return cls._open_read_only(report, reviewer, str(error))
+
+        try:
+            if _changed_since(path, report):
+                report = read_report(path, sheet=sheet)  # another writer saved before we locked
+                journal.sheet = report.sheet
+            session = cls(report, reviewer=reviewer, read_only=False, lock=lock, journal=journal)
+            session._recover()
+        except BaseException:
+            journal.close()
+            lock.release()
+            raise
+        return session
+
+    @classmethod
+    def _open_read_only(cls, report: Report, reviewer: str, reason: str) -> "ReviewSession":
+        """A session that shows the report and refuses changes; ``reason`` says why, in one line."""
+        session = cls(report, reviewer=reviewer, read_only=True)
+        session._read_only_reason = reason
+        if reason != "opened read-only as asked":
+            session.messages.insert(0, f"{reason}; opened read-only, decisions cannot be recorded.")
+        try:
+            plan = session._plan()
+        except ReportError as error:
+            session.messages.append(f"Cannot check the journal: {error}.")
+            return session
+        session.journal_pending = len(plan.changed)
+        if session.journal_pending:
+            session.messages.append(
+                f"{session.journal_pending} unsaved decisions are in the journal "
+                f"{journal_path(report.path).name}, not shown here."
+            )
+        return session
+
+    def _plan(self) -> RecoveryPlan:
+        return plan_recovery(
+            journal_path(self.report.path), self.findings, self.report.fingerprint.sha256, self.report.sheet or ""
+        )
+
+    def _recover(self) -> None:
+        """Replay journal records the report on disk lacks, and rebuild undo/redo."""
+        plan = self._plan()
+        for step in plan.steps:
+            for change in step.changes:
+                if change.pending:
+                    self._apply(change.index, change.new)
+            if step.kind in ("decide", "note"):
+                self._undo.append(step)
+                self._redo.clear()
+            elif step.kind == "undo":
+                if self._undo and self._undo[-1].step == step.target:
+                    self._redo.append(self._undo.pop())
+                else:
+                    self._undo.clear()
+                    self._redo.clear()
+            elif step.kind == "redo":
+                if self._redo and self._redo[-1].step == step.target:
+                    self._undo.append(self._redo.pop())
+                else:
+                    self._undo.clear()
+                    self._redo.clear()
+        self.recovered = len(self._dirty)
+        name = journal_path(self.report.path).name
+        if self.recovered:
+            self.messages.append(
+                f"Recovered {self.recovered} unsaved decisions from the journal {name}; save to write them to the report."
+            )
+        if plan.conflicts:
+            self.messages.append(
+                f"Journal decisions for {plan.conflicts} rows no longer match the report (changed outside "
+                f"phi-review?) and were not applied; they stay in {name}."
+            )
+        if plan.damaged:
+            self.messages.append(f"{plan.damaged} damaged lines in the journal {name} were skipped.")
+
+    # ------------------------------------------------------------------ changes
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise PhiReviewError(f"read-only session ({self._read_only_reason}): decisions cannot be recorded")
+        if self._journal is None or self._journal.closed:
+            raise PhiReviewError("this review session is closed; open the report again to record decisions")
+
+    def _check_index(self, index: int) -> Finding:
+        if not isinstance(index, int) or not 0 <= index < len(self.findings):
+            raise PhiReviewError(f"no finding number {index}")
+        return self.findings[index]
+
+    def _apply(self, index: int, values: dict[str, str] | object) -> None:
+        """Set a finding's editable fields and keep counts, dirt and caches in step."""
+        finding = self.findings[index]
+        baseline = self._baseline.get(index)
+        if baseline is None:
+            baseline = self._baseline[index] = values_of(finding)
+        was_reviewed = finding.reviewed
+        finding.action = values["action"]  # type: ignore[index]
+        finding.note = values["note"]  # type: ignore[index]
+        finding.reviewer = values["reviewer"]  # type: ignore[index]
+        finding.reviewed_at = values["reviewed_at"]  # type: ignore[index]
+        self._reviewed += int(finding.reviewed) - int(was_reviewed)
+        if values == baseline:
+            self._dirty.discard(index)
+        else:
+            self._dirty.add(index)
+        if self._search is not None:
+            self._search[index] = _search_text(finding)
+            self._action_lc[index] = finding.action.lower()  # type: ignore[index]
+
+    def _record(self, kind: str, changes: list[Change], target: int | None = None) -> int:
+        """Journal first (durable), then apply: a change the disk refused is not shown as made."""
+        assert self._journal is not None
+        step = self._journal.append_step(kind, changes, self.reviewer, target)
+        for change in changes:
+            self._apply(change.index, change.new)
+        return step
+
+    def action_by_position(self, n: int) -> str:
+        """The action at 1-based position ``n`` (the digit keys)."""
+        if not 1 <= n <= len(self.actions):
+            raise PhiReviewError(f"no action number {n}: this report has {len(self.actions)} actions")
+        return self.actions[n - 1]
+
+    def decide(self, indexes: Sequence[int], action: str) -> list[int]:
+        """Set ``action`` on the findings at ``indexes`` as one undo step; returns changed indexes.
+
+        Rows that already hold ``action`` keep their reviewer and time. An
+        empty action clears the decision. Durable before it returns.
+        """
+        self._require_writable()
+        if action and action not in self.actions:
+            raise PhiReviewError(f"'{action}' is not one of this report's actions")
+        now = utc_now()
+        changes: list[Change] = []
+        seen: set[int] = set()
+        for index in indexes:
+            finding = self._check_index(index)
+            if index in seen or finding.action == action:
+                continue
+            seen.add(index)
+            old = values_of(finding)
+            new = dict(old, action=action, reviewer=self.reviewer if action else "", reviewed_at=now if action else "")
+            changes.append(Change(index, finding.row, finding.file, old, new))
+        if not changes:
+            return []
+        step = self._record("decide", changes)
+        self._undo.append(Step("decide", step, changes))
+        self._redo.clear()
+        return [change.index for change in changes]
+
+    def set_note(self, index: int, note: str) -> None:
+        """Set the note of one finding (journaled, one undo step)."""
+        self._require_writable()
+        finding = self._check_index(index)
+        check_storable(note, "note")
+        if finding.note == note:
+            return
+        old = values_of(finding)
+        change = Change(index, finding.row, finding.file, old, dict(old, note=note))
+        step = self._record("note", [change])
+        self._undo.append(Step("note", step, [change]))
+        self._redo.clear()
+
+    def undo(self) -> list[int]:
+        """Revert the last step; returns the changed indexes, [] when there is nothing to undo."""
+        if self.read_only or not self._undo:
+            return []
+        self._require_writable()
+        step = self._undo[-1]
+        changes = [
+            Change(c.index, c.row, c.file, values_of(self.findings[c.index]), dict(c.old)) for c in step.changes
+        ]
+        self._record("undo", changes, target=step.step)
+        self._redo.append(self._undo.pop())
+        return [change.index for change in changes]
+
+    def redo(self) -> list[int]:
+        """Apply the last undone step again; [] when there is nothing to redo."""
+        if self.read_only or not self._redo:
+            return []
+        self._require_writable()
+        step = self._redo[-1]
+        changes = [
+            Change(c.index, c.row, c.file, values_of(self.findings[c.index]), dict(c.new)) for c in step.changes
+        ]
+        self._record("redo", changes, target=step.step)
+        self._undo.append(self._redo.pop())
+        return [change.index for change in changes]
+
+    # ------------------------------------------------------------------ saving
+
+    @property
+    def unsaved(self) -> int:
+        """How many findings differ from the report on disk."""
+        return len(self._dirty)
+
+    def save(self) -> list[str]:
+        """Write the changed rows to the report; returns the writer's warnings.
+
+        On failure the ReportError says the decisions are still in the journal
+        (they are: every change was journaled before it was shown).
+        """
+        self._require_writable()
+        if not self._dirty:
+            return []
+        from phi_review.core.report_writer import save_report
+
+        dirty = sorted(self._dirty)
+        edits: dict[int, dict[str, str]] = {}
+        for index in dirty:
+            finding = self.findings[index]
+            before = self._baseline[index]
+            edits[finding.row] = {
+                name: getattr(finding, name) for name in EDITABLE_FIELDS if getattr(finding, name) != before[name]
+            }
+        kept = (
+            f"your {len(dirty)} unsaved decisions are kept in the journal "
+            f"{journal_path(self.report.path).name} and come back when you open the report again"
+        )
+        try:
+            warnings = list(save_report(self.report, edits))
+        except ReportError as error:
+            raise ReportError(f"{str(error).rstrip('.')}; {kept}.") from error
+        except OSError as error:
+            raise ReportError(f"cannot save {self.report.path.name} ({error.strerror}); {kept}.") from error
+        self._baseline.clear()
+        self._dirty.clear()
+        fingerprint = self.report.fingerprint
+        try:
+            assert self._journal is not None
+            self._journal.append_saved(fingerprint.sha256, fingerprint.size, sorted(edits), self.reviewer)
+        except ReportError as error:
+            warnings.append(f"saved, but {error}")
+        return warnings
+
+    def close(self) -> None:
+        """Release the journal and the lock (safe to call twice)."""
+        if self._journal is not None:
+            self._journal.close()
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> "ReviewSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ views
+
+    def progress(self) -> tuple[int, int]:
+        """(reviewed, total), kept up to date incrementally."""
+        return self._reviewed, len(self.findings)
+
+    def toggle_mark(self, index: int) -> bool:
+        """Mark or unmark one finding; True when it is now marked."""
+        self._check_index(index)
+        if index in self.marks:
+            self.marks.discard(index)
+            return False
+        self.marks.add(index)
+        return True
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+
+    def _caches(self) -> tuple[list[str], list[str], list[str]]:
+        if self._search is None:
+            self._search = [_search_text(finding) for finding in self.findings]
+            self._issue_lc = [finding.issue.lower() for finding in self.findings]
+            self._action_lc = [finding.action.lower() for finding in self.findings]
+        return self._search, self._issue_lc, self._action_lc  # type: ignore[return-value]
+
+    def filter(self, query: str) -> list[int]:
+        """Indexes of findings matching every term of ``query``, in report order.
+
+        Terms: ``is:unreviewed|reviewed|marked``, ``issue:TEXT``,
+        ``action:TEXT`` (``action:none`` = unreviewed), ``file:``/``value:``/
+        ``tag:``/``note:TEXT``, ``"quoted phrases"``, and plain text matched in
+        file, value, issue, tag, note and action. All case-insensitive
+        substrings; an unknown ``key:`` is plain text.
+        """
+        search, issue_lc, action_lc = self._caches()
+        candidates: list[int] = list(range(len(self.findings)))
+        for key, text in _terms(query):
+            if not candidates:
+                break
+            candidates = self._apply_term(candidates, key, text, search, issue_lc, action_lc)
+        return candidates
+
+    def _apply_term(
+        self,
+        candidates: list[int],
+        key: str,
+        text: str,
+        search: list[str],
+        issue_lc: list[str],
+        action_lc: list[str],
+    ) -> list[int]:
+        findings = self.findings
+        if key == "is" and text in ("unreviewed", "todo", "open"):
+            return [i for i in candidates if not findings[i].reviewed]
+        if key == "is" and text in ("reviewed", "done", "decided"):
+            return [i for i in candidates if findings[i].reviewed]
+        if key == "is" and text == "marked":
+            marks = self.marks
+            return [i for i in candidates if i in marks]
+        if key == "is" and text == "unmarked":
+            marks = self.marks
+            return [i for i in candidates if i not in marks]
+        if key == "issue":
+            return [i for i in candidates if text in issue_lc[i]]
+        if key == "action":
+            if text in _UNREVIEWED_WORDS:
+                return [i for i in candidates if not findings[i].reviewed]
+            return [i for i in candidates if text in action_lc[i]]
+        if key in _FIELD_TERMS:
+            getter: Callable[[Finding], str] = lambda f: getattr(f, key)  # noqa: E731
+            return [i for i in candidates if text in getter(findings[i]).lower()]
+        plain = f"{key}:{text}" if key else text
+        return [i for i in candidates if plain in search[i]]
+
+    def groups(self) -> list[Group]:
+        """Findings grouped by issue and detected value, largest group first."""
+        by_key: dict[tuple[str, str], Group] = {}
+        for index, finding in enumerate(self.findings):
+            value = finding.value.strip()
+            key = (finding.issue.strip(), value.casefold())
+            group = by_key.get(key)
+            if group is None:
+                group = by_key[key] = Group(key[0], value, [], 0)
+            group.indexes.append(index)
+            group.reviewed += finding.reviewed
+        return sorted(by_key.values(), key=lambda g: (-len(g.indexes), g.issue, g.value.casefold()))
+
+    def next_unreviewed(self, order: Sequence[int], start_pos: int, step: int = 1) -> int | None:
+        """Position in ``order`` of the next unreviewed finding after ``start_pos``, wrapping.
+
+        ``step`` -1 searches backwards. The start position itself is checked
+        last, so a lone unreviewed row under the cursor is still found.
+        """
+        count = len(order)
+        if not count or step == 0:
+            return None
+        direction = 1 if step > 0 else -1
+        findings = self.findings
+        for offset in range(1, count + 1):
+            position = (start_pos + offset * direction) % count
+            if not findings[order[position]].reviewed:
+                return position
+        return None
+
+
+def _changed_since(path: Path, report: Report) -> bool:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return True
+    return (stat.st_size, stat.st_mtime_ns) != (report.fingerprint.size, report.fingerprint.mtime_ns)
+
+
+def _search_text(finding: Finding) -> str:
+    return "\x00".join((finding.file, finding.value, finding.issue, finding.tag, finding.note, finding.action)).lower()
+
+
+def _terms(query: str) -> list[tuple[str, str]]:
+    """Split a filter query into (key, lowercased text) pairs; key "" for plain text."""
+    terms: list[tuple[str, str]] = []
+    for match in _TOKEN.finditer(query):
+        if match.group("bare") is not None:
+            bare = match.group("bare")
+            key, sep, text = bare.partition(":")
+            if sep and key.lower() in _KNOWN_KEYS:
+                terms.append((key.lower(), text.lower()))
+            else:
+                terms.append(("", bare.lower()))
+        else:
+            key = (match.group("key") or "").lower()
+            text = match.group("quoted").lower()
+            if key and key not in _KNOWN_KEYS:
+                terms.append(("", f"{key}:{text}"))
+            elif key or text:
+                terms.append((key, text))
+    return terms
+
+
+_KNOWN_KEYS = frozenset(("is", "issue", "action", *_FIELD_TERMS))
