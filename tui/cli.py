@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from phi_review import __version__
 from phi_review.core.errors import PhiReviewError
 from phi_review.core.inert import inert
+from phi_review.core.quiet import silence_libraries
 from phi_review.tui import cmd_dicom, cmd_ocr, cmd_report, cmd_review
 
 COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr)
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    silence_libraries()
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help()
