@@ -133,7 +133,8 @@ async def test_terminal_reply_after_start_changes_no_decision(tmp_path):
 
     reply = "\x1b[?62;4c"
     # The danger is real: Textual alone turns the reply into key presses.
-    raw_keys = [getattr(e, "key", None) for e in XTermParser().feed(reply)]
+    raw = XTermParser()
+    raw_keys = [getattr(e, "key", None) for e in [*raw.feed(reply), *raw.feed("")]]
     assert "4" in raw_keys and "2" in raw_keys
 
     report = fresh_demo(tmp_path)
@@ -142,7 +143,7 @@ async def test_terminal_reply_after_start_changes_no_decision(tmp_path):
         await wait_for(pilot, lambda: 0 in app.loaded)
         before = [(f.action, f.note) for f in app.session.findings]
         parser = guarded_parser()
-        events = list(parser.feed(reply)) + list(parser.feed("\x1b[?6")) + list(parser.feed("2;4c"))
+        events = [*parser.feed(reply), *parser.feed("\x1b[?6"), *parser.feed("2;4c"), *parser.feed("")]
         for event in events:
             app.post_message(event)
         await pilot.pause()

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -177,11 +177,13 @@ class ReviewApp(App[None]):
     def _first_paint(self) -> None:
         self.first_paint_at = time.monotonic()
 
-    def on_resize(self) -> None:
-        self._apply_size_class()
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_size_class(event.size.width, event.size.height)
 
-    def _apply_size_class(self) -> None:
-        narrow = self.size.width < NARROW_WIDTH or self.size.height < 30
+    def _apply_size_class(self, width: int | None = None, height: int | None = None) -> None:
+        width = self.size.width if width is None else width
+        height = self.size.height if height is None else height
+        narrow = width < NARROW_WIDTH or height < 30
         self.screen.set_class(narrow, "narrow")
         self._apply_preview_visibility()
 
@@ -683,7 +685,7 @@ class ReviewApp(App[None]):
             self.save_state = "SAVE FAILED"
             self._update_status()
             self.notify(
-                f"Save failed: {inert(error)} Your decisions are kept in the journal and come back on the next start.",
+                f"Save failed: {inert(error)}",
                 severity="error",
                 timeout=15,
                 markup=False,
