@@ -215,12 +215,12 @@ class ReviewApp(App[None]):
         if self.filter_text:
             shown = len(self.query_one(FindingsList).order)
             parts.append(f"filter '{self.filter_text}' ({shown})")
-        parts.append(self.graphics.mode)
         loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
         if loaded is not None and loaded.path is not None:
             parts.append(self._display_path(loaded.path))
         elif self.file_index is None and not self.index_error:
             parts.append(f"indexing files… {self.index_count}")
+        parts.append(self.graphics.mode)
         self.query_one("#status", Static).update(inert(" · ".join(parts)))
 
     def _display_path(self, path: Path) -> str:

@@ -60,7 +60,7 @@ class FindingsList(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    FindingsList { background: $surface; }
+    FindingsList { background: $surface; overflow-x: hidden; }
     FindingsList > .findings-list--cursor { background: $accent 40%; text-style: bold; }
     FindingsList:focus > .findings-list--cursor { background: $accent; color: $text; }
     FindingsList > .findings-list--header { text-style: bold; background: $panel; }
@@ -110,7 +110,7 @@ class FindingsList(ScrollView, can_focus=True):
         self._identity = len(self.order) == len(self.findings) and all(
             i == v for i, v in enumerate(self.order)
         )
-        self.virtual_size = Size(self.size.width, len(self.order) + 1)
+        self.virtual_size = Size(0, len(self.order) + 1)
         position = 0
         if keep is not None:
             try:
@@ -143,16 +143,16 @@ class FindingsList(ScrollView, can_focus=True):
 
     # ----- rendering --------------------------------------------------------
     def on_mount(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.order) + 1)
+        self.virtual_size = Size(0, len(self.order) + 1)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.order) + 1)
+        self.virtual_size = Size(0, len(self.order) + 1)
 
     def _columns(self, width: int) -> tuple[int, int, int, int, int]:
         """Widths of: row, issue, action, file, value."""
         row_w = max(3, self._row_width)
         issue_w = 7
-        action_w = 16 if width >= 90 else 11
+        action_w = 16 if width >= 90 else 12
         rest = max(0, width - (2 + row_w + 1 + issue_w + 1 + action_w + 1 + 1))
         file_w = max(8, rest * 55 // 100)
         value_w = max(0, rest - file_w)
@@ -183,7 +183,7 @@ class FindingsList(ScrollView, can_focus=True):
         return "".join(parts)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         scroll_y = int(self.scroll_offset.y)
         if y == 0:
             style = self.get_component_rich_style("findings-list--header")

@@ -54,7 +54,7 @@ class HeaderPane(ScrollView, can_focus=True):
         "header-pane--message",
     }
     DEFAULT_CSS = """
-    HeaderPane { background: $surface; }
+    HeaderPane { background: $surface; overflow-x: hidden; }
     HeaderPane > .header-pane--cursor { background: $accent 30%; }
     HeaderPane:focus > .header-pane--cursor { background: $accent; }
     HeaderPane > .header-pane--matched { color: $warning; text-style: bold; }
@@ -95,23 +95,23 @@ class HeaderPane(ScrollView, can_focus=True):
         self.rows = rows
         self.lines = [header_line(row) for row in rows]
         self.message_lines = [inert(m) for m in messages]
-        self.virtual_size = Size(self.size.width, len(self.lines) + len(self.message_lines))
+        self.virtual_size = Size(0, len(self.lines) + len(self.message_lines))
         first = next((i for i, row in enumerate(rows) if row.matched or row.missing), 0)
         self.cursor = first
-        self._center(first)
+        self.call_after_refresh(self._center, first)
         self.refresh()
 
     def show_message(self, *messages: str) -> None:
         self.rows = ()
         self.lines = []
         self.message_lines = [inert(m) for m in messages]
-        self.virtual_size = Size(self.size.width, len(self.message_lines))
+        self.virtual_size = Size(0, len(self.message_lines))
         self.cursor = 0
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         position = int(self.scroll_offset.y) + y
         n_messages = len(self.message_lines)
         if position < n_messages:
@@ -134,7 +134,7 @@ class HeaderPane(ScrollView, can_focus=True):
         return Strip([Segment(text[:width].ljust(width), style)])
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.lines) + len(self.message_lines))
+        self.virtual_size = Size(0, len(self.lines) + len(self.message_lines))
 
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, len(self.lines) - 1)) if self.lines else 0
