@@ -75,6 +75,9 @@ def image_info(path: str | Path) -> ImageInfo:
         except Exception as error:  # noqa: BLE001
             raise DicomError(f"{path.name}: cannot read header: {str(error).splitlines()[0] if str(error) else error}") from None
     if "Rows" not in ds or "Columns" not in ds:
+        meta = getattr(ds, "file_meta", None)
+        if (meta is None or not len(meta)) and "SOPClassUID" not in ds:
+            raise DicomError(f"{path.name} is not a DICOM file")
         raise DicomError("no pixel data in this file")
     _check_decoder(ds)
     try:
