@@ -186,3 +186,30 @@ async def test_palette_has_no_screenshot_and_offers_decisions(tmp_path):
         for key_id in ("app.decide_1", "app.next_unreviewed", "app.undo", "app.save", "list.down", "preview.pan_left"):
             assert key_id in text
         await pilot.press("escape", "q")
+
+
+async def test_burned_in_text_is_read_marked_and_zoomable_while_list_stays_responsive(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    findings = app.session.findings
+    pixel = next(i for i, f in enumerate(findings) if "US_00001" in f.file)
+    async with app.run_test(size=(140, 44)) as pilot:
+        listing = app.query_one(FindingsList)
+        listing.move_to(pixel)
+        await wait_for(pilot, lambda: pixel in app.loaded and app.loaded[pixel].path is not None)
+        path = str(app.loaded[pixel].path)
+        # OCR runs in a worker: the list keeps moving and deciding meanwhile.
+        await pilot.press("j", "k")
+        assert listing.current == pixel
+        await wait_for(pilot, lambda: (path, 0) in app.ocr_lines, timeout=60)
+        lines = app.ocr_lines[(path, 0)]
+        texts = " ".join(line.text for line in lines)
+        assert "MRN-0042-7781" in texts
+        phi = [line for line in lines if line.likely_phi]
+        assert any("JANE" in line.text for line in phi)
+        assert not any(line.likely_phi for line in lines if "KIDNEY" in line.text)
+        await pilot.press("t")
+        preview = app.query_one(PreviewPane)
+        assert preview.state.zoom > 2
+        assert app.ocr_box == 0
+        await pilot.press("q")

@@ -77,6 +77,15 @@ class PreviewRendered(Message):
         self.note = note
 
 
+class OcrDone(Message):
+    def __init__(self, token: int, key: tuple[str, int], lines: list[Any] | None, error: str | None) -> None:
+        super().__init__()
+        self.token = token
+        self.key = key
+        self.lines = lines
+        self.error = error
+
+
 class ReviewApp(App[None]):
     """Keyboard triage of a reconciliation report."""
 
@@ -107,6 +116,8 @@ class ReviewApp(App[None]):
         Binding("i", "invert", "Invert", show=False, id="app.invert"),
         Binding("o", "overlays", "Overlays", show=False, id="app.overlays"),
         Binding("p", "toggle_preview", "Preview", id="app.toggle_preview"),
+        Binding("r", "read_text", "Read text", show=False, id="app.read_text"),
+        Binding("t", "next_text_box", "Next text box", show=False, id="app.next_text_box"),
         Binding("c", "pick_candidate", "Pick file", show=False, id="app.pick_candidate"),
         Binding("escape", "clear", "Clear filter/marks", show=False, id="app.clear"),
         Binding("question_mark,f1", "help", "Keys", id="app.help"),
@@ -141,6 +152,10 @@ class ReviewApp(App[None]):
         self._debounce: Timer | None = None
         self._quit_armed = False
         self.render_cache: Any = None
+        self.ocr_lines: dict[tuple[str, int], list[Any]] = {}
+        self.ocr_errors: dict[tuple[str, int], str] = {}
+        self.ocr_box = -1
+        self.ocr_done_at = 0.0
         self.started_at = time.monotonic()
         self.first_paint_at: float | None = None
         self.preview_shown: tuple[int | None, float] | None = None  # (finding, when) for benchmarks
@@ -352,6 +367,10 @@ class ReviewApp(App[None]):
             self._prefetch(index)
             return
         preview.reset_for(loaded.info.frames)
+        self.ocr_box = -1
+        self._show_ocr_panel()
+        if self._is_pixel_finding(index):
+            self._start_ocr(token, loaded.path, 0)
         self._request_render(token)
 
     # ----- rendering -----------------------------------------------------------
@@ -366,15 +385,18 @@ class ReviewApp(App[None]):
         loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
         if loaded is None or loaded.path is None or loaded.info is None:
             return
-        self.render_preview(token, loaded.path, preview.state, preview.pixel_box())
+        lines = self.ocr_lines.get((str(loaded.path), preview.state.frame), [])
+        boxes = [(line.box, line.likely_phi) for line in lines]
+        self.render_preview(token, loaded.path, preview.state, preview.pixel_box(), boxes)
 
-    def _render_now(self, path: Path, state: ViewState, box: tuple[int, int]) -> Any:
-        return render_view(self.render_cache, path, state, box)
+    def _render_now(self, path: Path, state: ViewState, box: tuple[int, int], boxes: list[Any] | None = None) -> Any:
+        return render_view(self.render_cache, path, state, box, boxes)
 
     @work(thread=True, exclusive=True, group="render")
-    def render_preview(self, token: int, path: Path, state: ViewState, box: tuple[int, int]) -> None:
+    def render_preview(self, token: int, path: Path, state: ViewState, box: tuple[int, int],
+                       boxes: list[Any] | None = None) -> None:
         try:
-            image = self._render_now(path, state, box)
+            image = self._render_now(path, state, box, boxes)
         except PhiReviewError as error:
             self.post_message(PreviewRendered(token, None, str(error)))
             return
@@ -396,7 +418,117 @@ class ReviewApp(App[None]):
             self._prefetch(self.current_index)
 
     def on_preview_pane_view_changed(self, _message: PreviewPane.ViewChanged) -> None:
+        self._show_ocr_panel()
+        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        frame = self.query_one(PreviewPane).state.frame
+        if (loaded is not None and loaded.path is not None and self.current_index is not None
+                and self._is_pixel_finding(self.current_index)):
+            self._start_ocr(self.token, loaded.path, frame)
         self._request_render(self.token)
+
+    # ----- burned-in text (OCR) ------------------------------------------------------
+    def _is_pixel_finding(self, index: int) -> bool:
+        issue = self.session.findings[index].issue.lower()
+        return "pixel" in issue or "burn" in issue
+
+    def _start_ocr(self, token: int, path: Path, frame: int) -> None:
+        from phi_review.core.ocr import ocr_available
+
+        key = (str(path), frame)
+        if key in self.ocr_lines or key in self.ocr_errors:
+            return
+        if not ocr_available():
+            self.ocr_errors[key] = "OCR is not installed: pip install 'phi-review[ocr]'"
+            self._show_ocr_panel()
+            return
+        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        values = dict(getattr(loaded.header, "values", {}) or {}) if loaded is not None and loaded.header else {}
+        value = self.session.findings[self.current_index].value if self.current_index is not None else ""
+        self.query_one(PreviewPane).show_text_lines(f"Reading text in frame {frame + 1}…")
+        self.run_ocr(token, path, frame, values, value)
+
+    @work(thread=True, exclusive=True, group="ocr")
+    def run_ocr(self, token: int, path: Path, frame: int, values: dict[str, str], value: str) -> None:
+        from phi_review.core.ocr import ocr_frame
+        from phi_review.core.phi_match import phi_terms
+
+        key = (str(path), frame)
+        try:
+            lines = ocr_frame(path, frame, phi_terms(values, value))
+        except PhiReviewError as error:
+            self.post_message(OcrDone(token, key, None, str(error)))
+            return
+        except Exception as error:  # noqa: BLE001 - OCR must never take the review down
+            self.post_message(OcrDone(token, key, None, f"OCR failed: {type(error).__name__}"))
+            return
+        self.post_message(OcrDone(token, key, lines, None))
+
+    def on_ocr_done(self, message: OcrDone) -> None:
+        self.ocr_done_at = time.monotonic()
+        if message.lines is not None:
+            self.ocr_lines[message.key] = message.lines
+        else:
+            self.ocr_errors[message.key] = message.error or "OCR failed"
+        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        preview = self.query_one(PreviewPane)
+        if loaded is not None and loaded.path is not None and message.key == (str(loaded.path), preview.state.frame):
+            self._show_ocr_panel()
+            # Render after the layout has made room for the text panel.
+            self.call_after_refresh(self._request_render, self.token)
+
+    def _current_ocr_key(self) -> tuple[str, int] | None:
+        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        if loaded is None or loaded.path is None:
+            return None
+        return (str(loaded.path), self.query_one(PreviewPane).state.frame)
+
+    def _show_ocr_panel(self) -> None:
+        preview = self.query_one(PreviewPane)
+        key = self._current_ocr_key()
+        if key is None:
+            preview.show_text_lines("")
+            return
+        if key in self.ocr_errors:
+            preview.show_text_lines(inert(self.ocr_errors[key]))
+            return
+        lines = self.ocr_lines.get(key)
+        if lines is None:
+            preview.show_text_lines("")
+            return
+        if not lines:
+            preview.show_text_lines(f"Text in frame {key[1] + 1}: none found")
+            return
+        phi = sum(1 for line in lines if line.likely_phi)
+        rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each"]
+        for n, line in enumerate(lines):
+            pointer = "▶" if n == self.ocr_box else " "
+            flag = f"  LIKELY PHI ({line.reason})" if line.likely_phi else ""
+            rows.append(f"{pointer} {line.text}  [{line.confidence:.2f}]{flag}")
+        preview.show_text_lines("\n".join(rows))
+
+    def action_read_text(self) -> None:
+        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        if loaded is None or loaded.path is None or loaded.info is None:
+            self.notify("No image to read text from.", markup=False)
+            return
+        frame = self.query_one(PreviewPane).state.frame
+        self.ocr_errors.pop((str(loaded.path), frame), None)
+        self._start_ocr(self.token, loaded.path, frame)
+
+    def action_next_text_box(self) -> None:
+        key = self._current_ocr_key()
+        lines = self.ocr_lines.get(key) if key else None
+        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        if not lines or loaded is None or loaded.info is None:
+            self.notify("No text boxes here (r reads the text of this frame).", markup=False)
+            return
+        self.ocr_box = (self.ocr_box + 1) % len(lines)
+        x0, y0, x1, y1 = lines[self.ocr_box].box
+        width, height = loaded.info.columns, loaded.info.rows
+        zoom = max(1.0, 0.8 * min(width / max(1, x1 - x0 + 8), height / max(1, y1 - y0 + 8)))
+        center = ((x0 + x1) / 2 / width, (y0 + y1) / 2 / height)
+        self.query_one(PreviewPane).zoom_to(min(zoom, 32.0), center)
+        self._show_ocr_panel()
 
     def _prefetch(self, index: int) -> None:
         findings = self.query_one(FindingsList)

@@ -78,12 +78,28 @@ def render_frame_cached(cache: Any, path: Path, state: ViewState) -> Any:
     return full
 
 
-def render_view(cache: Any, path: Path, state: ViewState, box: tuple[int, int]) -> Any:
-    """A PIL image of what the pane shows: the fitted frame, or the zoomed crop."""
+def draw_boxes(image: Any, boxes: list[tuple[tuple[int, int, int, int], bool]]) -> Any:
+    """Outline OCR boxes on a copy of the frame: red for likely PHI, yellow otherwise."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rgb = Image.fromarray(image if image.ndim == 3 else np.stack([image] * 3, axis=-1))
+    draw = ImageDraw.Draw(rgb)
+    width = max(1, min(rgb.size) // 200)
+    for (x0, y0, x1, y1), phi in boxes:
+        draw.rectangle((x0 - 2, y0 - 2, x1 + 2, y1 + 2), outline=(255, 40, 40) if phi else (255, 220, 0), width=width)
+    return np.asarray(rgb)
+
+
+def render_view(cache: Any, path: Path, state: ViewState, box: tuple[int, int],
+                boxes: list[tuple[tuple[int, int, int, int], bool]] | None = None) -> Any:
+    """A PIL image of what the pane shows: the fitted frame, or the zoomed crop, with OCR boxes."""
     from PIL import Image
 
     from phi_review.core.pixels import crop_view, fit
 
     full = render_frame_cached(cache, path, state)
+    if boxes:
+        full = draw_boxes(full, boxes)
     view = crop_view(full, state.zoom, state.center, box) if state.zoom > 1.0 else fit(full, box)
     return Image.fromarray(view)

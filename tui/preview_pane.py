@@ -50,6 +50,7 @@ class PreviewPane(Container, can_focus=True):
     PreviewPane > #preview-caption { height: 1; color: $text-muted; }
     PreviewPane > #preview-message { height: 1fr; color: $text-muted; padding: 1 1; }
     PreviewPane > .preview-image { width: auto; height: auto; }
+    PreviewPane > #preview-ocr { height: auto; max-height: 8; color: $text; background: $panel; }
     """
 
     class ViewChanged(Message):
@@ -65,6 +66,9 @@ class PreviewPane(Container, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-caption", markup=False)
+        ocr = Static("", id="preview-ocr", markup=False)
+        ocr.display = False
+        yield ocr
         yield Static("No file selected.", id="preview-message", markup=False)
         if self.image_class is not None:
             widget = self.image_class(classes="preview-image")
@@ -72,10 +76,18 @@ class PreviewPane(Container, can_focus=True):
             self.image_widget = widget
             yield widget
 
+    def show_text_lines(self, text: str) -> None:
+        """The OCR panel under the image: found lines, PHI marked in words."""
+        panel = self.query_one("#preview-ocr", Static)
+        panel.update(text)
+        panel.display = bool(text)
+
     def pixel_box(self) -> tuple[int, int]:
-        """The image size in pixels that exactly fills the pane."""
+        """The image size in pixels that exactly fills the pane (minus caption and OCR lines)."""
         cols = max(4, self.content_size.width)
-        rows = max(2, self.content_size.height - 1)
+        panel = self.query_one("#preview-ocr", Static)
+        used = 1 + (panel.outer_size.height if panel.display else 0)
+        rows = max(2, self.content_size.height - used)
         cell_w, cell_h = self.cell_size
         return cols * cell_w, rows * cell_h
 
