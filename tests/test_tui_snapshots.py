@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from phi_review.tui.findings_list import FindingsList
+from phi_review.tui.header_pane import HeaderPane
 from phi_review.tui.preview_pane import PreviewPane
 
 from tui_helpers import fresh_demo, make_app, wait_for
@@ -25,6 +26,8 @@ def _ready(index_of):
         index = index_of(app.session.findings)
         app.query_one(FindingsList).move_to(index)
         await wait_for(pilot, lambda: index in app.loaded)
+        header = app.query_one(HeaderPane)
+        await wait_for(pilot, lambda: header.centered)
         preview = app.query_one(PreviewPane)
         loaded = app.loaded[index]
         if loaded.info is not None and app._is_pixel_finding(index):

@@ -89,6 +89,7 @@ class HeaderPane(ScrollView, can_focus=True):
         self.lines: list[str] = []
         self.message_lines: list[str] = ["Select a finding to see its header."]
         self.search_text = ""
+        self.centered = True  # False between showing rows and scrolling to the flagged one
 
     def show_rows(self, rows: Sequence[Any], messages: Sequence[str] = ()) -> None:
         """Show a file's header rows; put the cursor on the first flagged row."""
@@ -98,6 +99,7 @@ class HeaderPane(ScrollView, can_focus=True):
         self.virtual_size = Size(0, len(self.lines) + len(self.message_lines))
         first = next((i for i, row in enumerate(rows) if row.matched or row.missing), 0)
         self.cursor = first
+        self.centered = False
         self.call_after_refresh(self._center, first)
         self.refresh()
 
@@ -150,6 +152,7 @@ class HeaderPane(ScrollView, can_focus=True):
     def _center(self, position: int) -> None:
         target = max(0, position + len(self.message_lines) - max(1, self.size.height) // 3)
         self.scroll_to(y=target, animate=False, immediate=True)
+        self.centered = True
 
     # ----- search -----------------------------------------------------------
     def matches(self, text: str) -> list[int]:
