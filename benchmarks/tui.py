@@ -97,7 +97,11 @@ async def next_preview(report: Path, steps: int) -> tuple[list[float], list[floa
             ours.append(time.monotonic() - start)
             path = app.loaded[target].path
             t = time.perf_counter()
-            pydicom.dcmread(path).pixel_array
+            try:
+                pydicom.dcmread(path).pixel_array
+            except Exception:  # noqa: BLE001 - a file the bare library cannot decode is not a comparison
+                ours.pop()
+                continue
             bare.append(time.perf_counter() - t)
         await pilot.press("q")
     app.session.close()
