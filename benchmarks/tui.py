@@ -67,6 +67,7 @@ async def first_paint(report: Path) -> float:
 
 async def next_preview(report: Path, steps: int) -> tuple[list[float], list[float]]:
     import pydicom
+    from textual import events
 
     app = _app(report)
     ours: list[float] = []
@@ -86,10 +87,13 @@ async def next_preview(report: Path, steps: int) -> tuple[list[float], list[floa
                 break
             await asyncio.sleep(0.4)  # a reviewer looks at a file before moving on: prefetch runs meanwhile
             start = time.monotonic()
-            await pilot.press("j")
+            # Post the key like the terminal driver does (pilot.press also waits for the
+            # whole screen to go idle, which would be measured instead of the preview).
+            app.post_message(events.Key("j", "j"))
             loaded_ok = True
             try:
                 await asyncio.wait_for(shown(target, start), timeout=10)
+                await pilot.pause(0)  # the paint of the new image
             except asyncio.TimeoutError:
                 loaded_ok = False
             if not loaded_ok or app.loaded.get(target) is None or app.loaded[target].info is None:

@@ -57,9 +57,10 @@ def background(size: tuple[int, int], seed: int = 0, shift: int = 0) -> np.ndarr
     return np.clip(image, 0, 255)
 
 
-def _draw_text(image: Image.Image, lines: Sequence[str], position: str, font_size: int, fill: object) -> None:
+def _draw_text(image: Image.Image, lines: Sequence[str], position: str, font_size: int, fill: object,
+               bold: bool = True) -> None:
     draw = ImageDraw.Draw(image)
-    face = font(font_size, bold=True)
+    face = font(font_size, bold=bold)
     margin = max(4, font_size // 2)
     line_height = int(font_size * 1.35)
     block_height = line_height * len(lines)
@@ -83,6 +84,7 @@ def render_text_frame(
     contrast: float = 1.0,
     seed: int = 0,
     shift: int = 0,
+    bold: bool = True,
 ) -> np.ndarray:
     """One 8-bit frame with text burned in: (H, W) grey or (H, W, 3) RGB."""
     base = background(size, seed=seed, shift=shift)
@@ -90,10 +92,10 @@ def render_text_frame(
     if color:
         rgb = np.stack([base, base * 0.9, base * 0.8], axis=-1).astype(np.uint8)
         image = Image.fromarray(rgb, "RGB")
-        _draw_text(image, lines, position, font_size, (level, level, int(level * 0.3)))
+        _draw_text(image, lines, position, font_size, (level, level, int(level * 0.3)), bold)
     else:
         image = Image.fromarray(base.astype(np.uint8), "L")
-        _draw_text(image, lines, position, font_size, level)
+        _draw_text(image, lines, position, font_size, level, bold)
     return np.asarray(image)
 
 
