@@ -68,7 +68,8 @@ class OcrEngine:
                 raise PhiReviewError(OCR_MISSING) from None
             import logging
 
-            threads = max(1, min(2, os.cpu_count() or 1))
+            # Leave a core for the UI and the preview decoder on a 2-core server.
+            threads = max(1, (os.cpu_count() or 2) - 1)
             self._engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
             for name in ("RapidOCR", "rapidocr_onnxruntime"):
                 logging.getLogger(name).handlers[:] = [logging.NullHandler()]

@@ -38,6 +38,7 @@ from phi_review.tui.preview_pane import PreviewPane, ViewState
 
 CURSOR_DEBOUNCE = 0.06  # seconds of quiet before loading the row under the cursor
 PREFETCH_AHEAD = 2
+OCR_DWELL = 0.5  # seconds on a pixel finding before its text is read
 NARROW_WIDTH = 110
 FILTER_HINT = (
     "Words must all match file, value, issue, tag, note or action.\n"
@@ -370,7 +371,9 @@ class ReviewApp(App[None]):
         self.ocr_box = -1
         self._show_ocr_panel()
         if self._is_pixel_finding(index):
-            self._start_ocr(token, loaded.path, 0)
+            # OCR costs a core for a few hundred ms: start it once the reviewer stays on the row.
+            path = loaded.path
+            self.set_timer(OCR_DWELL, lambda: self._start_ocr(token, path, 0) if token == self.token else None)
         self._request_render(token)
 
     # ----- rendering -----------------------------------------------------------
@@ -500,6 +503,12 @@ class ReviewApp(App[None]):
             return
         phi = sum(1 for line in lines if line.likely_phi)
         rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each"]
+        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        values = getattr(getattr(loaded, "header", None), "values", {}) or {}
+        flags = [f"{name}={inert(values[name])}" for name in
+                 ("BurnedInAnnotation", "RecognizableVisualFeatures", "Modality", "ImageType") if name in values]
+        if flags:
+            rows.append("Header: " + " · ".join(flags))
         for n, line in enumerate(lines):
             pointer = "▶" if n == self.ocr_box else " "
             flag = f"  LIKELY PHI ({line.reason})" if line.likely_phi else ""
