@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class ColumnMap:
     reviewed_at: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """One flagged file: one data row of the report."""
 
@@ -44,7 +45,7 @@ class Finding:
     note: str = ""
     reviewer: str = ""
     reviewed_at: str = ""
-    cells: tuple[str, ...] = ()  # every cell of the row as display text, header order
+    cells: Sequence[object] = ()  # every cell of the row as read, header order (report_reader.display_cells)
 
     @property
     def reviewed(self) -> bool:
