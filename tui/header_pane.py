@@ -149,8 +149,13 @@ class HeaderPane(ScrollView, can_focus=True):
             self._center(new)
         self.refresh()
 
-    def _center(self, position: int) -> None:
+    def _center(self, position: int, attempts: int = 10) -> None:
         target = max(0, position + len(self.message_lines) - max(1, self.size.height) // 3)
+        possible = max(0, len(self.lines) + len(self.message_lines) - self.scrollable_content_region.height)
+        if self.max_scroll_y < min(target, possible) and attempts > 0:
+            # The new virtual size is not laid out yet: scrolling now would stop short.
+            self.call_after_refresh(self._center, position, attempts - 1)
+            return
         self.scroll_to(y=target, animate=False, immediate=True)
         self.centered = True
 
