@@ -149,14 +149,15 @@ class HeaderPane(ScrollView, can_focus=True):
             self._center(new)
         self.refresh()
 
-    def _center(self, position: int, attempts: int = 10) -> None:
+    def _center(self, position: int, attempts: int = 50) -> None:
         target = max(0, position + len(self.message_lines) - max(1, self.size.height) // 3)
         possible = max(0, len(self.lines) + len(self.message_lines) - self.scrollable_content_region.height)
-        if self.max_scroll_y < min(target, possible) and attempts > 0:
-            # The new virtual size is not laid out yet: scrolling now would stop short.
-            self.call_after_refresh(self._center, position, attempts - 1)
-            return
+        wanted = min(target, possible)
         self.scroll_to(y=target, animate=False, immediate=True)
+        if int(self.scroll_offset.y) < wanted and attempts > 0:
+            # The new virtual size is not laid out yet: try again shortly.
+            self.set_timer(0.02, lambda: self._center(position, attempts - 1))
+            return
         self.centered = True
 
     # ----- search -----------------------------------------------------------
