@@ -34,7 +34,7 @@ async def _shoot(target: Path) -> None:
             while loop.time() < deadline:
                 loaded = app.loaded.get(index)
                 if loaded is not None and loaded.path is not None and (str(loaded.path), 0) in app.ocr_lines:
-                    if app.preview_shown and app.preview_shown[1] > app.ocr_done_at:
+                    if app.ocr_done_at > 0 and app.preview_shown and app.preview_shown[1] > app.ocr_done_at:
                         break
                 await pilot.pause(0.05)
             await pilot.pause(0.2)

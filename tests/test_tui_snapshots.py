@@ -33,7 +33,7 @@ def _ready(index_of):
         if loaded.info is not None and app._is_pixel_finding(index):
             key = (str(loaded.path), 0)
             await wait_for(pilot, lambda: key in app.ocr_lines or key in app.ocr_errors, timeout=60)
-            await wait_for(pilot, lambda: app.preview_shown is not None and app.preview_shown[1] > app.ocr_done_at)
+            await wait_for(pilot, lambda: app.ocr_done_at > 0 and app.preview_shown is not None and app.preview_shown[1] > app.ocr_done_at)
         if loaded.info is not None and preview.display:
             await wait_for(pilot, lambda: preview.image_widget is not None and preview.image_widget.display)
         await pilot.pause()

@@ -70,9 +70,10 @@ class FileLoaded(Message):
 
 
 class PreviewRendered(Message):
-    def __init__(self, token: int, image: Any, error: str | None, note: str = "") -> None:
+    def __init__(self, token: int, image: Any, error: str | None, note: str = "", seq: int = 0) -> None:
         super().__init__()
         self.token = token
+        self.seq = seq
         self.image = image
         self.error = error
         self.note = note
@@ -157,6 +158,7 @@ class ReviewApp(App[None]):
         self.ocr_errors: dict[tuple[str, int], str] = {}
         self.ocr_box = -1
         self.ocr_done_at = 0.0
+        self.render_seq = 0
         self.started_at = time.monotonic()
         self.first_paint_at: float | None = None
         self.preview_shown: tuple[int | None, float] | None = None  # (finding, when) for benchmarks
@@ -390,27 +392,28 @@ class ReviewApp(App[None]):
             return
         lines = self.ocr_lines.get((str(loaded.path), preview.state.frame), [])
         boxes = [(line.box, line.likely_phi) for line in lines]
-        self.render_preview(token, loaded.path, preview.state, preview.pixel_box(), boxes)
+        self.render_seq += 1
+        self.render_preview(token, loaded.path, preview.state, preview.pixel_box(), boxes, self.render_seq)
 
     def _render_now(self, path: Path, state: ViewState, box: tuple[int, int], boxes: list[Any] | None = None) -> Any:
         return render_view(self.render_cache, path, state, box, boxes)
 
     @work(thread=True, exclusive=True, group="render")
     def render_preview(self, token: int, path: Path, state: ViewState, box: tuple[int, int],
-                       boxes: list[Any] | None = None) -> None:
+                       boxes: list[Any] | None = None, seq: int = 0) -> None:
         try:
             image = self._render_now(path, state, box, boxes)
         except PhiReviewError as error:
-            self.post_message(PreviewRendered(token, None, str(error)))
+            self.post_message(PreviewRendered(token, None, str(error), seq=seq))
             return
         except Exception as error:  # noqa: BLE001 - a bad file must never take the app down
-            self.post_message(PreviewRendered(token, None, f"cannot decode: {type(error).__name__}: {error}"))
+            self.post_message(PreviewRendered(token, None, f"cannot decode: {type(error).__name__}: {error}", seq=seq))
             return
-        self.post_message(PreviewRendered(token, image, None))
+        self.post_message(PreviewRendered(token, image, None, seq=seq))
 
     def on_preview_rendered(self, message: PreviewRendered) -> None:
-        if message.token != self.token:
-            return
+        if message.token != self.token or message.seq < self.render_seq:
+            return  # a newer view was asked for meanwhile
         preview = self.query_one(PreviewPane)
         if message.error:
             preview.show_message(f"No preview: {inert(message.error)}", preview.caption())
@@ -467,7 +470,6 @@ class ReviewApp(App[None]):
         self.post_message(OcrDone(token, key, lines, None))
 
     def on_ocr_done(self, message: OcrDone) -> None:
-        self.ocr_done_at = time.monotonic()
         if message.lines is not None:
             self.ocr_lines[message.key] = message.lines
         else:
@@ -477,7 +479,11 @@ class ReviewApp(App[None]):
         if loaded is not None and loaded.path is not None and message.key == (str(loaded.path), preview.state.frame):
             self._show_ocr_panel()
             # Render after the layout has made room for the text panel.
-            self.call_after_refresh(self._request_render, self.token)
+            self.call_after_refresh(self._render_after_ocr)
+
+    def _render_after_ocr(self) -> None:
+        self.ocr_done_at = time.monotonic()
+        self._request_render(self.token)
 
     def _current_ocr_key(self) -> tuple[str, int] | None:
         loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
