@@ -1,7 +1,97 @@
-"""Sub-commands (being built)."""
+"""`phi-review header` and `phi-review preview`: one file, no review screen.
+
+Every value printed here is untrusted: rows arrive from core already inert
+(control characters as ``\\xNN``) and are written with plain ``write``, so Rich
+markup in a value is printed as the text it is.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Add this module's sub-commands to the parser."""
+    header = sub.add_parser("header", help="print a DICOM file's header, every value shown inert")
+    header.add_argument("file", type=Path)
+    header.add_argument("--find", help="show only rows whose keyword, (gggg,eeee) or value contains this")
+    header.add_argument("--json", action="store_true", help="one JSON list of rows")
+    header.set_defaults(func=run_header)
+
+    preview = sub.add_parser("preview", help="show one frame in the terminal")
+    preview.add_argument("file", type=Path)
+    preview.add_argument("--frame", type=int, default=1, help="1-based frame number (default 1)")
+    preview.add_argument("--graphics", choices=("auto", "kitty", "sixel", "halfcell", "none"), default="auto")
+    preview.add_argument("--width", type=int, help="width in terminal columns (default: the terminal's)")
+    preview.add_argument("--preset", choices=("file", "full", "robust"), default="file", help="window preset")
+    preview.set_defaults(func=run_preview)
+
+
+def run_header(args: argparse.Namespace) -> int:
+    from phi_review.core.dicom_header import normalize, read_header
+
+    result = read_header(args.file, match_values=[args.find] if args.find else [],
+                         match_tags=[args.find] if args.find else [])
+    rows = result.rows
+    if args.find:
+        needle = normalize(args.find)
+        rows = [r for r in rows if r.matched or needle in normalize(f"{r.tag} {r.keyword}")]
+    if args.json:
+        keys = ("tag", "keyword", "vr", "vm", "full_value", "depth", "private_creator", "is_meta", "matched", "missing")
+        payload = [{("value" if k == "full_value" else k): getattr(r, k) for k in keys} for r in rows]
+        sys.stdout.write(json.dumps({"file": str(args.file), "error": result.error, "rows": payload}, ensure_ascii=True))
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    out.write(f"# {args.file.name}: {result.transfer_syntax or 'no transfer syntax'}, {result.frames} frame(s)\n")
+    if result.error:
+        out.write(f"# warning: {result.error}\n")
+    for row in rows:
+        mark = ">>" if row.matched else ("!!" if row.missing else "  ")
+        indent = "  " * row.depth
+        name = row.keyword or "?"
+        if row.private_creator:
+            name = f"{name} [{row.private_creator}]"
+        value = "MISSING" if row.missing else row.value
+        out.write(f"{mark} {indent}{row.tag} {row.vr:<2} {name:<36} {value}\n")
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    import shutil
+
+    from PIL import Image
+
+    from phi_review.core.errors import PhiReviewError
+    from phi_review.core.pixels import fit, image_info, render_frame
+
+    info = image_info(args.file)
+    if not 1 <= args.frame <= info.frames:
+        raise PhiReviewError(f"frame {args.frame} does not exist: the file has {info.frames} frame(s)")
+    describe = (f"{args.file.name}: {info.columns}x{info.rows}, frame {args.frame}/{info.frames}, "
+                f"{info.photometric}, {info.transfer_syntax}, window {args.preset}")
+    mode = args.graphics
+    if mode == "auto" and not sys.stdout.isatty():
+        mode = "none"
+    image = render_frame(args.file, args.frame - 1, preset=args.preset)
+    if mode == "none":
+        sys.stdout.write(describe + "\n")
+        return 0
+    from phi_review.tui.graphics import choose_graphics, renderable_class
+
+    choice = choose_graphics(mode)
+    renderable = renderable_class(choice.mode)
+    if renderable is None:
+        sys.stdout.write(describe + "\n")
+        return 0
+    columns = args.width or shutil.get_terminal_size((80, 24)).columns
+    cell_w, cell_h = choice.caps.cell_size or (10, 20)
+    fitted = fit(image, (columns * cell_w, columns * cell_w * info.rows // max(1, info.columns) or cell_h))
+    from rich.console import Console
+
+    console = Console(highlight=False, markup=False, force_terminal=mode != "none")
+    console.print(renderable(Image.fromarray(fitted), width=columns))
+    sys.stdout.write(describe + "\n")
+    return 0
