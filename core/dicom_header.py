@@ -176,6 +176,36 @@ def _read_partial(path: Path) -> Dataset | None:
         return None
 
 
+def truncation(path: Path, dataset: Dataset) -> str | None:
+    """Why the file looks cut short, or None. pydicom stops quietly at end of file."""
+    import mmap
+
+    if "Rows" not in dataset or "Columns" not in dataset:
+        return None
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            big_endian = False
+            offset = view.rfind(b"\xe0\x7f\x10\x00")
+            if offset < 0:
+                offset, big_endian = view.rfind(b"\x7f\xe0\x00\x10"), True
+            size = len(view)
+            if offset < 0:
+                return "file is truncated: it ends before its pixel data"
+            meta = getattr(dataset, "file_meta", None)
+            syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+            if syntax is not None and syntax.is_compressed:
+                return None
+            explicit = view[offset + 4 : offset + 6] in (b"OB", b"OW")
+            length_at, width = (offset + 8, 4) if explicit else (offset + 4, 4)
+            declared = int.from_bytes(view[length_at : length_at + width], "big" if big_endian else "little")
+            available = size - (length_at + width)
+    except (OSError, ValueError):
+        return None
+    if declared != 0xFFFFFFFF and available < declared:
+        return f"file is truncated: pixel data has {available} of {declared} bytes"
+    return None
+
+
 def _looks_dicom(dataset: Dataset) -> bool:
     meta = getattr(dataset, "file_meta", None)
     if meta is not None and len(meta):
@@ -209,6 +239,8 @@ def read_header(
             rows.extend(_rows(dataset, 0, False))
         except Exception as exc:  # noqa: BLE001 - a damaged element stream: keep what we have
             error = error or f"header could not be read completely ({type(exc).__name__})"
+    if error is None:
+        error = truncation(path, dataset)
     tags = {parse_tag(t) for t in match_tags if t.strip()}
     tags.discard(None)
     tag_texts = {f"({t.group:04X},{t.element:04X})" for t in tags if t is not None}

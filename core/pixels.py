@@ -80,6 +80,11 @@ def image_info(path: str | Path) -> ImageInfo:
             raise DicomError(f"{path.name} is not a DICOM file")
         raise DicomError("no pixel data in this file")
     _check_decoder(ds)
+    from phi_review.core.dicom_header import truncation
+
+    problem = truncation(path, ds)
+    if problem:
+        raise DicomError(problem)
     try:
         frames = int(ds.get("NumberOfFrames", 1) or 1)
     except (TypeError, ValueError):
