@@ -189,17 +189,19 @@ def _actions_from_validation(path: Path, data: bytes, sheet: str, column: int | 
     return []
 
 
+def sniff_delimiter(text: str) -> str:
+    """The separator most rows use (title lines above the header have none, which fools csv.Sniffer)."""
+    lines = text.splitlines()[:50]
+    counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
 def _read_csv(path: Path, data: bytes) -> Report:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))]
     header = find_header(rows)
     if header is None:
         raise ReportError(f"no header row found in {path.name}; looked for {looked_for()}")

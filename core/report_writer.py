@@ -24,7 +24,7 @@ from phi_review.core.action_list import column_index, column_letter, sheet_paths
 from phi_review.core.atomic_file import backup_once, replace_atomically
 from phi_review.core.errors import ReportError
 from phi_review.core.model import EDITABLE_FIELDS, Report
-from phi_review.core.report_reader import changed_on_disk, fingerprint_of
+from phi_review.core.report_reader import changed_on_disk, fingerprint_of, sniff_delimiter
 
 NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At"}
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -97,11 +97,8 @@ def _plan_new_columns(report: Report, needed: set[str]) -> dict[str, int]:
 def _write_csv(report: Report, original: bytes, edits: Mapping[int, Mapping[str, str]], appended: dict[str, int]) -> bytes:
     bom = original.startswith(b"\xef\xbb\xbf")
     text = original.decode("utf-8-sig", errors="surrogateescape")
-    try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
+    delimiter = sniff_delimiter(text)
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     header_row = report.header_row - 1
     for field, index in appended.items():
         header = rows[header_row]
@@ -115,7 +112,8 @@ def _write_csv(report: Report, original: bytes, edits: Mapping[int, Mapping[str,
                 cells.extend([""] * (index + 1 - len(cells)))
             cells[index] = value
     out = io.StringIO(newline="")
-    writer = csv.writer(out, dialect, lineterminator=getattr(dialect, "lineterminator", "\r\n"))
+    newline = "\r\n" if "\r\n" in text[:4096] else "\n"
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=newline)
     writer.writerows(rows)
     data = out.getvalue().encode("utf-8", errors="surrogateescape")
     return (b"\xef\xbb\xbf" + data) if bom else data
