@@ -95,33 +95,28 @@ def _build(path: Path, kind: str, sheet: str, rows: list[list[Any]], header_inde
     )
 
 
+def _column(body: list[list[Any]], index: int | None, strip: bool = True) -> list[str]:
+    """One column as display text; column-wise comprehensions keep a 100k-row open fast."""
+    if index is None:
+        return [""] * len(body)
+    values = [row[index] if index < len(row) else "" for row in body]
+    values = [v if v.__class__ is str else ("" if v is None else display(v)) for v in values]
+    return [v.strip() for v in values] if strip else values
+
+
 def _findings(rows: list[list[Any]], header_index: int, columns: Any) -> list[Finding]:
-    """One Finding per row with a file name. The hot loop of opening a 100k-row report, so it
-    touches only the mapped columns; the other cells stay raw in ``cells`` (see display_cells)."""
-    fields = ("issue", "value", "tag", "action", "note", "reviewer", "reviewed_at")
-    indexes = [(name, getattr(columns, name)) for name in fields if getattr(columns, name) is not None]
-    file_index = columns.file
-    findings: list[Finding] = []
-    append = findings.append
-    row_number = header_index + 1
-    for row in rows[header_index + 1 :]:
-        row_number += 1
-        width = len(row)
-        raw = row[file_index] if file_index < width else None
-        if raw is None or raw == "":
-            continue
-        file_name = (raw if raw.__class__ is str else display(raw)).strip()
-        if not file_name:
-            continue
-        values: dict[str, str] = {}
-        for name, index in indexes:
-            value = row[index] if index < width else None
-            if value is None or value == "":
-                continue
-            text = value if value.__class__ is str else display(value)
-            values[name] = text if name == "note" else text.strip()
-        append(Finding(row_number, file_name, cells=row, **values))
-    return findings
+    """One Finding per row with a file name; other cells stay raw in ``cells`` (see display_cells)."""
+    body = rows[header_index + 1 :]
+    files = _column(body, columns.file)
+    issue, value, tag = _column(body, columns.issue), _column(body, columns.value), _column(body, columns.tag)
+    action, note = _column(body, columns.action), _column(body, columns.note, strip=False)
+    reviewer, reviewed_at = _column(body, columns.reviewer), _column(body, columns.reviewed_at)
+    first = header_index + 2
+    return [
+        Finding(first + i, files[i], issue[i], value[i], tag[i], action[i], note[i], reviewer[i], reviewed_at[i], body[i])
+        for i in range(len(body))
+        if files[i]
+    ]
 
 
 def display_cells(finding: Finding) -> list[str]:
