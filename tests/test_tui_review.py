@@ -213,3 +213,25 @@ async def test_burned_in_text_is_read_marked_and_zoomable_while_list_stays_respo
         assert preview.state.zoom > 2
         assert app.ocr_box == 0
         await pilot.press("q")
+
+
+async def test_keys_remapped_by_binding_id_from_the_config_file(tmp_path, monkeypatch):
+    from phi_review.core.config import load_config
+    from phi_review.core.session import ReviewSession
+    from phi_review.tui.app import ReviewApp
+    from phi_review.tui.graphics import GraphicsChoice, TerminalCaps
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\n"app.undo" = "z"\n"app.decide_1" = "1,y"\n', encoding="utf-8")
+    monkeypatch.setenv("PHI_REVIEW_CONFIG", str(config))
+    keys = load_config().keys
+    report = fresh_demo(tmp_path)
+    session = ReviewSession.open(report, reviewer="tester")
+    app = ReviewApp(session, graphics=GraphicsChoice("none", TerminalCaps(), "test"), keymap=keys)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("y")
+        assert session.findings[0].action == session.actions[0]
+        await pilot.press("z")
+        assert session.findings[0].action == ""
+        assert '"z"' not in app.help_text() and "z " in app.help_text()
+        await pilot.press("q")
