@@ -22,13 +22,9 @@ BENCH = ROOT / ".bench"
 
 
 def big_report(rows: int) -> Path:
-    from phi_review.sample_reports.make_workbook import build_report_workbook, generate_rows
+    from phi_review.sample_reports.make_workbook import cached_report
 
-    BENCH.mkdir(exist_ok=True)
-    path = BENCH / f"report_{rows}.xlsx"
-    if not path.exists():
-        build_report_workbook(path, generate_rows(rows))
-    return path
+    return cached_report(BENCH, rows)
 
 
 def bare_calamine(path: Path) -> float:

@@ -17,6 +17,7 @@ import pydicom.data
 from phi_review.core.errors import PhiReviewError
 
 from phi_review.sample_reports.make_dicom import (
+    DEFAULT_PATIENT,
     burned_in_text_image,
     hostile_header_file,
     multiframe_file,
@@ -49,14 +50,7 @@ BUNDLED_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("MR_truncated.dcm", "SITE03/STUDY_0202/SER_001/IMG_00001.dcm", HEADER, "PatientName", "CompressedSamples^MR1"),
 )
 
-PATIENT = {
-    "PatientName": "DOE^JANE",
-    "PatientID": "MRN-0042-7781",
-    "PatientBirthDate": "19620314",
-    "StudyDate": "20240131",
-    "AccessionNumber": "ACC20240131-17",
-    "InstitutionName": "MERCY GENERAL HOSPITAL",
-}
+PATIENT = DEFAULT_PATIENT
 
 
 def _synthesize(dicom_root: Path) -> list[dict[str, str]]:

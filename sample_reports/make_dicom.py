@@ -366,3 +366,27 @@ def hostile_header_file(path: str | Path) -> Path:
     ds.StudyDescription = HOSTILE_DESCRIPTION
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def large_multiframe_file(path: str | Path, frames: int = 600, size: int = 512, marker: bool = True) -> Path:
+    """An uncompressed 16-bit multi-frame file (600 x 512 x 512 is 315 MB) for memory and speed checks.
+
+    Frame n holds the value n everywhere (the last pixel holds 7), so a test can
+    tell which frame it got without decoding the others.
+    """
+    from pydicom.uid import MultiFrameGrayscaleWordSecondaryCaptureImageStorage
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds = _dataset(path, {"PatientName": "SYNTHETIC^LARGE"}, "OT", MultiFrameGrayscaleWordSecondaryCaptureImageStorage)
+    ds.Rows = ds.Columns = size
+    ds.NumberOfFrames = frames
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    pixels = np.broadcast_to(np.arange(frames, dtype=np.uint16)[:, None, None], (frames, size, size)).copy()
+    if marker:
+        pixels[:, -1, -1] = 7
+    ds.PixelData = pixels.tobytes()
+    del pixels
+    ds.save_as(path, enforce_file_format=True)
+    return path

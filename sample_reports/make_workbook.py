@@ -189,3 +189,12 @@ def generate_rows(n: int, seed: int = 0) -> list[dict[str, str]]:
                 if len(rows) >= n:
                     return rows
     return rows
+
+
+def cached_report(folder: Path, rows: int) -> Path:
+    """A generated report of ``rows`` rows, built once and kept in ``folder`` (benchmarks)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"report_{rows}.xlsx"
+    if not path.exists():
+        build_report_workbook(path, generate_rows(rows))
+    return path

@@ -182,30 +182,9 @@ MEMORY_CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_frame_500_of_a_300mb_file_stays_small(tmp_path):
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, MultiFrameGrayscaleWordSecondaryCaptureImageStorage, generate_uid
+    from phi_review.sample_reports.make_dicom import large_multiframe_file
 
-    frames, size = 600, 512
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MultiFrameGrayscaleWordSecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PatientName = "OT", "SYNTHETIC^LARGE"
-    ds.Rows = ds.Columns = size
-    ds.NumberOfFrames = frames
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    index = np.arange(frames, dtype=np.uint16)[:, None, None]
-    pixels = np.broadcast_to(index, (frames, size, size)).copy()
-    pixels[:, -1, -1] = 7
-    ds.PixelData = pixels.tobytes()
-    del pixels
-    path = tmp_path / "large.dcm"
-    ds.save_as(path, enforce_file_format=True)
-    del ds
+    path = large_multiframe_file(tmp_path / "large.dcm", frames=600, size=512)
     assert path.stat().st_size > 300_000_000
     out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], capture_output=True, text=True, check=True)
     grown_mb, first, last = (int(v) for v in out.stdout.split())

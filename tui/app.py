@@ -580,13 +580,19 @@ class ReviewApp(App[None]):
             findings.refresh_index(index)
         self._update_status()
 
-    def action_decide(self, position: int) -> None:
+    def _writable_action(self, position: int) -> str | None:
+        """The action at ``position`` if decisions can be recorded now, else None (and say why)."""
         if self._refuse_if_read_only():
-            return
+            return None
         try:
-            action = self.session.action_by_position(position)
+            return self.session.action_by_position(position)
         except PhiReviewError as error:
             self.notify(inert(error), severity="warning", markup=False)
+            return None
+
+    def action_decide(self, position: int) -> None:
+        action = self._writable_action(position)
+        if action is None:
             return
         findings = self.query_one(FindingsList)
         if self.session.marks:
@@ -730,12 +736,8 @@ class ReviewApp(App[None]):
         self.push_screen(GroupsScreen(self.session.groups, self.session.actions, self._decide_group, self._show_group))
 
     def _decide_group(self, group: Any, position: int) -> None:
-        if self._refuse_if_read_only():
-            return
-        try:
-            action = self.session.action_by_position(position)
-        except PhiReviewError as error:
-            self.notify(inert(error), severity="warning", markup=False)
+        action = self._writable_action(position)
+        if action is None:
             return
         count = len(group.indexes)
         question = f"Set all {count} rows of '{inert(group.value) or '(empty)'}' ({inert(group.issue)}) to '{action}'?"
