@@ -378,7 +378,7 @@ def large_multiframe_file(path: str | Path, frames: int = 600, size: int = 512, 
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds = _dataset(path, {"PatientName": "SYNTHETIC^LARGE"}, "OT", MultiFrameGrayscaleWordSecondaryCaptureImageStorage)
+    ds = _dataset({"PatientName": "SYNTHETIC^LARGE"}, "OT", MultiFrameGrayscaleWordSecondaryCaptureImageStorage)
     ds.Rows = ds.Columns = size
     ds.NumberOfFrames = frames
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
