@@ -83,7 +83,7 @@ def _value_text(element: DataElement) -> str:
 
 
 def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
-    for tag in sorted(dataset.keys()):
+    for tag in sorted(dataset.keys(), key=int):  # int keys: Tag comparisons are slow
         try:
             element = dataset[tag]
         except Exception as error:  # noqa: BLE001 - show the element, never lose the rest

@@ -28,6 +28,8 @@ def _visible(match: re.Match[str]) -> str:
 def inert(text: object) -> str:
     """Return ``text`` as a string whose control characters are shown as ``\\xNN``."""
     value = text if isinstance(text, str) else str(text)
+    if value.isascii() and value.isprintable():  # the common case, checked in C
+        return value
     return _UNSAFE.sub(_visible, value)
 
 
