@@ -232,7 +232,11 @@ def render_frame(
         if photometric == "MONOCHROME1":
             image = 255 - image
     if overlays:
-        image = _draw_overlays(image, ds)
+        # pydicom's frame decoder keeps only the pixel module; overlays live in group 60xx.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        image = _draw_overlays(image, header)
     if invert:
         image = 255 - image
     return np.ascontiguousarray(image)

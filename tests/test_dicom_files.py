@@ -190,3 +190,25 @@ def test_frame_500_of_a_300mb_file_stays_small(tmp_path):
     grown_mb, first, last = (int(v) for v in out.stdout.split())
     assert first == 500 and last == 7
     assert grown_mb < 150, f"rendering frame 500 grew the process by {grown_mb} MB"
+
+
+def test_overlay_plane_is_drawn_when_asked(tmp_path):
+    ds = pydicom.dcmread(BUNDLED / "MR_small.dcm")
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    overlay = np.zeros((rows, cols), np.uint8)
+    overlay[5:10, 5:40] = 1  # a bar of "burned-in" overlay text
+    ds.add_new(0x60000010, "US", rows)
+    ds.add_new(0x60000011, "US", cols)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [1, 1])
+    ds.add_new(0x60000100, "US", 1)
+    ds.add_new(0x60000102, "US", 0)
+    ds.add_new(0x60003000, "OW", np.packbits(overlay.ravel(), bitorder="little").tobytes())
+    path = tmp_path / "overlay.dcm"
+    ds.save_as(path)
+    assert image_info(path).has_overlays
+    plain = render_frame(path, 0, preset="full")
+    drawn = render_frame(path, 0, preset="full", overlays=True)
+    assert (drawn[5:10, 5:40] == 255).all()
+    assert not (plain[5:10, 5:40] == 255).all()
+    assert np.array_equal(drawn[20:, :], plain[20:, :])
