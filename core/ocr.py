@@ -32,7 +32,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,8 @@ class OcrEngine:
                 raise PhiReviewError(OCR_MISSING) from None
             import logging
 
-            self._engine = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1)
+            with _no_spinning():
+                self._engine = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1)
             for name in ("RapidOCR", "rapidocr_onnxruntime"):
                 logging.getLogger(name).handlers[:] = [logging.NullHandler()]
                 logging.getLogger(name).propagate = False
@@ -179,6 +181,43 @@ class OcrEngine:
                     min(width, int(max(xs) + 0.5)), min(height, int(max(ys) + 0.5)))
             lines.append(TextLine(inert(cleaned), round(confidence, 3), rect))
         return lines
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _no_spinning() -> Iterator[None]:
+    """Build RapidOCR's ONNX sessions with thread spinning off.
+
+    onnxruntime's pool threads busy-wait after each run by default; on a shared
+    2-core server that steals the core left for the screen (and, measured, it
+    made a second engine in the same process run at half speed). RapidOCR has
+    no option for it, so its session-options factory is wrapped while the
+    engine is built. If RapidOCR's internals change, the engine is built as is.
+    """
+    try:
+        from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
+    except ImportError:
+        yield
+        return
+    original = OrtInferSession.__dict__.get("_init_sess_opts")
+    if not isinstance(original, staticmethod):
+        yield
+        return
+
+    def quiet_options(config: Any) -> Any:
+        options = original.__func__(config)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        return options
+
+    with _PATCH_LOCK:
+        OrtInferSession._init_sess_opts = staticmethod(quiet_options)
+        try:
+            yield
+        finally:
+            OrtInferSession._init_sess_opts = original
 
 
 def to_rgb8(image: np.ndarray) -> np.ndarray:
