@@ -9,6 +9,10 @@ Location: ``$PHI_REVIEW_CONFIG`` if set, else ``$XDG_CONFIG_HOME/phi-review/conf
     [keys]            # binding id = "key[,key...]"  (ids: phi-review keys --ids)
     "app.next_unreviewed" = "n,tab"
     "app.decide_1" = "1,y"
+
+    [ocr]
+    passes = ["plain"]   # of "plain", "contrast", "inverted"; default plain + contrast
+    threads = 1          # default: all cores but one
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)
     graphics: str | None = None
     reviewer: str | None = None
+    ocr_passes: tuple[str, ...] | None = None
+    ocr_threads: int | None = None
     path: Path | None = None
 
 
@@ -51,9 +57,19 @@ def load_config(path: Path | None = None) -> Config:
         raise PhiReviewError(f"config {path}: [keys] must map binding ids to key strings")
     graphics = data.get("graphics")
     reviewer = data.get("reviewer")
+    ocr = data.get("ocr", {})
+    passes = ocr.get("passes") if isinstance(ocr, dict) else None
+    threads = ocr.get("threads") if isinstance(ocr, dict) else None
+    if not isinstance(ocr, dict) or (passes is not None and not (
+            isinstance(passes, list) and passes and all(isinstance(p, str) for p in passes))):
+        raise PhiReviewError(f"config {path}: [ocr] passes must be a list such as [\"plain\", \"contrast\"]")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise PhiReviewError(f"config {path}: [ocr] threads must be a whole number of at least 1")
     return Config(
         keys={str(k): v for k, v in keys.items()},
         graphics=str(graphics) if graphics else None,
         reviewer=str(reviewer) if reviewer else None,
+        ocr_passes=tuple(passes) if passes else None,
+        ocr_threads=threads,
         path=path,
     )

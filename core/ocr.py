@@ -319,6 +319,19 @@ def shared_engine() -> OcrEngine:
         return _SHARED
 
 
+def configure_shared(passes: Sequence[str] | None = None, threads: int | None = None) -> None:
+    """Set the process-wide engine's passes and threads (from the user's config) before first use."""
+    global _SHARED
+    if passes is None and threads is None:
+        return
+    passes = tuple(passes) if passes else DEFAULT_PASSES
+    unknown = [p for p in passes if p not in PASSES]
+    if unknown:
+        raise PhiReviewError(f"unknown OCR pass {unknown[0]!r}: choose from {', '.join(PASSES)}")
+    with _SHARED_LOCK:
+        _SHARED = OcrEngine(threads=threads, passes=passes)
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()

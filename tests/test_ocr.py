@@ -219,3 +219,30 @@ def test_ocr_command_on_a_non_dicom_file_is_one_line(tmp_path, capsys):
     assert main(["ocr", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_config_chooses_the_ocr_passes(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("rapidocr_onnxruntime")
+    monkeypatch.setattr(ocr_module, "_SHARED", None)
+    config = tmp_path / "config.toml"
+    config.write_text('[ocr]\npasses = ["plain"]\nthreads = 1\n')
+    monkeypatch.setenv("PHI_REVIEW_CONFIG", str(config))
+    path = burned_in_text_image(tmp_path / "us.dcm", ["RICHARD ROE"], font_size=22, patient=PATIENT)
+    assert main(["ocr", str(path), "--json"]) == 0
+    assert ocr_module.shared_engine().passes == ("plain",) and ocr_module.shared_engine().threads == 1
+    assert any(line["likely_phi"] for line in json.loads(capsys.readouterr().out)["lines"])
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[ocr]\npasses = ["sharpen"]\n', "unknown OCR pass 'sharpen'"),
+    ('[ocr]\npasses = "plain"\n', "[ocr] passes must be a list"),
+    ('[ocr]\nthreads = 0\n', "[ocr] threads must be a whole number"),
+])
+def test_a_bad_ocr_config_is_one_line(tmp_path, monkeypatch, capsys, body, message):
+    monkeypatch.setattr(ocr_module, "_SHARED", None)
+    config = tmp_path / "config.toml"
+    config.write_text(body)
+    monkeypatch.setenv("PHI_REVIEW_CONFIG", str(config))
+    assert main(["ocr", str(tmp_path / "any.dcm")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

@@ -44,8 +44,11 @@ def _payload(args: argparse.Namespace, result: Any) -> dict[str, object]:
 def run_ocr(args: argparse.Namespace) -> int:
     from phi_review.core.errors import PhiReviewError
     from phi_review.core.inert import inert
-    from phi_review.core.ocr import ocr_file
+    from phi_review.core.config import load_config
+    from phi_review.core.ocr import configure_shared, ocr_file
 
+    config = load_config()
+    configure_shared(config.ocr_passes, config.ocr_threads)
     if not args.file.is_file():
         raise PhiReviewError(f"{args.file} not found")
     frames = [f - 1 for f in args.frame] if args.frame else None

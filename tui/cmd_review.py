@@ -46,6 +46,10 @@ def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer:
     from phi_review.core.session import ReviewSession
 
     config = load_config()
+    if config.ocr_passes or config.ocr_threads:
+        from phi_review.core.ocr import configure_shared
+
+        configure_shared(config.ocr_passes, config.ocr_threads)
     for root in roots:
         if not root.is_dir():
             raise PhiReviewError(f"--root {root} is not a folder")
