@@ -185,6 +185,9 @@ async def test_palette_has_no_screenshot_and_offers_decisions(tmp_path):
         text = app.help_text()
         for key_id in ("app.decide_1", "app.next_unreviewed", "app.undo", "app.save", "list.down", "preview.pan_left"):
             assert key_id in text
+        actions = app.session.actions
+        assert f"{actions[0]:<30} app.decide_1" in text  # the digit keys name their action
+        assert f"app.decide_{len(actions)}" in text and f"app.decide_{len(actions) + 1}" not in text
         await pilot.press("escape", "q")
 
 

@@ -168,7 +168,8 @@ class ReviewApp(App[None]):
         mode = self.graphics.mode
         cell = self.graphics.caps.cell_size or (10, 20)
         with Horizontal(id="main"):
-            yield FindingsList(self.session.findings, is_marked=self.session.marks.__contains__, id="findings")
+            yield FindingsList(self.session.findings, is_marked=self.session.marks.__contains__,
+                               actions=self.session.actions, id="findings")
             with Vertical(id="detail"):
                 yield HeaderPane(id="header")
                 yield PreviewPane(widget_class(mode) if mode != "none" else None, mode, cell, id="preview")

@@ -92,6 +92,7 @@ class FindingsList(ScrollView, can_focus=True):
         findings: Sequence[Finding],
         *,
         is_marked: Callable[[int], bool] = lambda _i: False,
+        actions: Sequence[str] = (),
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -101,6 +102,9 @@ class FindingsList(ScrollView, can_focus=True):
         self.order: list[int] = list(range(len(findings)))
         self._identity = True
         self.is_marked = is_marked
+        # The digit that sets each action, shown before it: ties the column to the keys
+        # and tells truncated names apart.
+        self._action_digit = {a: str(n) for n, a in enumerate(actions[:9], start=1)}
         self._row_width = max((len(str(f.row)) for f in findings[-1:]), default=3)
 
     # ----- data -------------------------------------------------------------
@@ -164,7 +168,11 @@ class FindingsList(ScrollView, can_focus=True):
             parts = ["  ", "Row".rjust(row_w), " ", _fit("Issue", issue_w), " ",
                      _fit("Action", action_w), " ", _fit("File", file_w), " ", _fit("Detected value", value_w)]
             return "".join(parts)
-        action = inert(finding.action) if finding.action else "· unreviewed"
+        if finding.action:
+            digit = self._action_digit.get(finding.action)
+            action = f"{digit} {inert(finding.action)}" if digit else inert(finding.action)
+        else:
+            action = "· unreviewed"
         file_text = inert(finding.file)
         if len(file_text) > file_w:  # keep the end of a long path: the file name matters most
             file_text = "…" + file_text[-(file_w - 1):]

@@ -41,26 +41,32 @@ def binding_rows(app: "ReviewApp") -> list[tuple[str, str, str]]:
         ("Preview pane (tab to focus)", list(PreviewPane.BINDINGS)),  # type: ignore[arg-type]
         ("Groups view (v)", list(GroupsScreen.BINDINGS)),  # type: ignore[arg-type]
     ]
+    actions = app.session.actions
     rows: list[tuple[str, str, str]] = []
     for section, bindings in sources:
         rows.append((section, "", ""))
         for binding in bindings:
+            description = binding.description
+            if binding.id and binding.id.startswith("app.decide_"):
+                position = int(binding.id.rsplit("_", 1)[1])
+                if position > len(actions):
+                    continue  # this report's vocabulary has no such action
+                description = inert(actions[position - 1])
             keys = app.keymap.get(binding.id, binding.key) if binding.id else binding.key
-            rows.append((pretty_keys(keys), binding.description, binding.id or ""))
+            rows.append((pretty_keys(keys), description, binding.id or ""))
     return rows
 
 
 def help_text(app: "ReviewApp") -> str:
     lines = [
-        "Actions (a digit sets the action and moves to the next unreviewed row;",
-        "with rows marked, it applies to all marked rows after a confirmation):",
+        "A digit sets that action and moves to the next unreviewed row; with rows",
+        "marked (space), it applies to all of them after a confirmation.",
     ]
-    lines += [f"  {i}  {inert(a)}" for i, a in enumerate(app.session.actions[:9], start=1)]
     for keys, description, binding_id in binding_rows(app):
         if not description:
             lines += ["", keys]
         else:
-            lines.append(f"  {keys:<18} {description:<22} {binding_id}")
+            lines.append(f"  {keys:<10} {description:<30} {binding_id}")
     lines += [
         "",
         "Ctrl+P opens the command palette. Remap any key by its id in",
