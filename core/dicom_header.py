@@ -176,12 +176,56 @@ def _read_partial(path: Path) -> Dataset | None:
         return None
 
 
+def _cut_inside_element(path: Path, dataset: Dataset) -> str | None:
+    """A file cut inside its header: pydicom keeps a short last value, or stops before a partial element.
+
+    Works on the raw (not yet converted) last element, whose offset and declared
+    length pydicom keeps. Deflated files are skipped: offsets there are in the
+    inflated stream.
+    """
+    keys = list(dataset.keys())
+    if not keys:
+        return None
+    raw = dataset.get_item(keys[-1])
+    tell = getattr(raw, "value_tell", None)
+    length = getattr(raw, "length", None)
+    if tell is None or length is None or length == 0xFFFFFFFF:
+        return None
+    meta = getattr(dataset, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is not None and syntax.is_deflated:
+        return None
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    tag = f"({raw.tag.group:04X},{raw.tag.element:04X})"
+    have = len(raw.value) if isinstance(raw.value, (bytes, bytearray)) else length
+    if have < length:
+        return f"file is truncated: {tag} has {have} of {length} bytes"
+    left = size - (tell + length)
+    if 0 < left < 8:  # less than one element's tag and length
+        return f"file is truncated: it ends inside the element after {tag}"
+    return None
+
+
 def truncation(path: Path, dataset: Dataset) -> str | None:
-    """Why the file looks cut short, or None. pydicom stops quietly at end of file."""
+    """Why the file looks cut short, or None. pydicom stops quietly at end of file.
+
+    Call it before the header's values are read: the check of the header's end
+    needs the raw elements.
+    """
     import mmap
 
+    cut = _cut_inside_element(path, dataset)
+    if cut:
+        return cut
     if "Rows" not in dataset or "Columns" not in dataset:
         return None
+    meta = getattr(dataset, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is not None and syntax.is_deflated:
+        return None  # the pixel data sits inside the deflated stream: no bytes to search for
     try:
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             big_endian = False
@@ -191,8 +235,6 @@ def truncation(path: Path, dataset: Dataset) -> str | None:
             size = len(view)
             if offset < 0:
                 return "file is truncated: it ends before its pixel data"
-            meta = getattr(dataset, "file_meta", None)
-            syntax = meta.get("TransferSyntaxUID") if meta is not None else None
             if syntax is not None and syntax.is_compressed:
                 return None
             explicit = view[offset + 4 : offset + 6] in (b"OB", b"OW")
@@ -231,6 +273,8 @@ def read_header(
         raise DicomError(f"{path.name} is not a DICOM file")
     rows: list[HeaderRow] = []
     meta = getattr(dataset, "file_meta", None)
+    if error is None:
+        error = truncation(path, dataset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if meta is not None:
@@ -239,8 +283,6 @@ def read_header(
             rows.extend(_rows(dataset, 0, False))
         except Exception as exc:  # noqa: BLE001 - a damaged element stream: keep what we have
             error = error or f"header could not be read completely ({type(exc).__name__})"
-    if error is None:
-        error = truncation(path, dataset)
     tags = {parse_tag(t) for t in match_tags if t.strip()}
     tags.discard(None)
     tag_texts = {f"({t.group:04X},{t.element:04X})" for t in tags if t is not None}

@@ -74,17 +74,17 @@ def image_info(path: str | Path) -> ImageInfo:
             ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         except Exception as error:  # noqa: BLE001
             raise DicomError(f"{path.name}: cannot read header: {str(error).splitlines()[0] if str(error) else error}") from None
-    if "Rows" not in ds or "Columns" not in ds:
-        meta = getattr(ds, "file_meta", None)
-        if (meta is None or not len(meta)) and "SOPClassUID" not in ds:
-            raise DicomError(f"{path.name} is not a DICOM file")
-        raise DicomError("no pixel data in this file")
-    _check_decoder(ds)
     from phi_review.core.dicom_header import truncation
 
+    meta = getattr(ds, "file_meta", None)
+    if (meta is None or not len(meta)) and "SOPClassUID" not in ds and "Rows" not in ds:
+        raise DicomError(f"{path.name} is not a DICOM file")
     problem = truncation(path, ds)
     if problem:
         raise DicomError(problem)
+    if "Rows" not in ds or "Columns" not in ds:
+        raise DicomError("no pixel data in this file")
+    _check_decoder(ds)
     try:
         frames = int(ds.get("NumberOfFrames", 1) or 1)
     except (TypeError, ValueError):

@@ -130,6 +130,30 @@ def test_truncated_file_gives_rows_and_the_error(tmp_path):
     assert any(r.keyword == "SOPClassUID" for r in read_header(early).rows)
 
 
+@pytest.mark.parametrize("size", [2990, 3000, 3300])
+def test_a_file_cut_inside_its_header_says_so(tmp_path, size):
+    """pydicom stops quietly there: a short last value, or a few bytes of an element left over."""
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes((BUNDLED / "CT_small.dcm").read_bytes()[:size])
+    result = read_header(cut)
+    assert result.rows and result.error and result.error.startswith("file is truncated"), result.error
+    with pytest.raises(DicomError, match="truncated"):
+        image_info(cut)  # not "no pixel data": the reviewer must know the file is damaged
+
+
+def test_whole_files_are_not_called_truncated():
+    """Only the files pydicom ships as truncated are reported, deflated ones included."""
+    flagged = set()
+    for path in bundled_dicom_files():
+        try:
+            result = read_header(path)
+        except DicomError:
+            continue
+        if result.error:
+            flagged.add(path.name)
+    assert flagged == {"MR_truncated.dcm", "rtplan_truncated.dcm"}
+
+
 def test_fit_and_crop_view():
     image = np.zeros((100, 200), np.uint8)
     image[40:60, 150:170] = 255
