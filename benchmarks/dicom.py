@@ -37,19 +37,25 @@ def large_file() -> Path:
     return path if path.exists() else large_multiframe_file(path, frames=600, size=512)
 
 
+# Peak memory from VmHWM (per address space, so it starts fresh in the child);
+# ru_maxrss survives exec and would carry the parent's peak from writing the file.
 CHILD = """
-import resource, sys, time
+import sys, time
+def peak_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 mode, path = sys.argv[1], sys.argv[2]
 import numpy, pydicom, PIL.Image
 from phi_review.core.pixels import render_frame
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = peak_kb()
 start = time.perf_counter()
 if mode == "ours":
     render_frame(path, 500)
 else:
     pydicom.dcmread(path).pixel_array[500]
 elapsed = time.perf_counter() - start
-print(elapsed, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+print(elapsed, (peak_kb() - base) / 1024)
 """
 
 

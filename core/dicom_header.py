@@ -9,13 +9,14 @@ detected value are marked; required tags that are missing appear as rows.
 from __future__ import annotations
 
 import re
+import struct
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydicom
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -82,8 +83,75 @@ def _value_text(element: DataElement) -> str:
     return str(value)
 
 
+# Text VRs whose bytes, when plain printable ASCII, are the value pydicom would show:
+# ASCII reads the same in every character set DICOM allows (ISO 2022 switches need ESC).
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "PN", "SH", "TM", "UI", "UC", "DS", "IS",
+                       "LT", "ST", "UT", "UR"})
+_BINARY = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "UV": "Q", "SV": "q"}
+_NUMBER = {"IS": re.compile(r"-?[0-9]+"), "DS": re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")}
+
+
+def _plain_text(raw: object) -> tuple[str, int] | None:
+    """(text, VM) straight from a raw element's bytes, or None when pydicom must convert it.
+
+    Why: converting every element through pydicom is most of the header's cost,
+    and a plain ASCII text value needs no conversion to be shown exactly. Only
+    well-formed values take this path (no spaces around values, numbers that
+    parse); anything unusual goes through pydicom, so both paths show the same
+    text (tests/test_dicom_files.py compares them).
+    """
+    vr = getattr(raw, "VR", None)
+    if vr is None:  # implicit VR: the dictionary's, as pydicom would take it
+        try:
+            vr = dictionary_VR(raw.tag)  # type: ignore[attr-defined]
+        except KeyError:
+            return None
+    data = getattr(raw, "value", None)
+    if not isinstance(data, bytes):
+        return None
+    code = _BINARY.get(vr)
+    if code is not None:
+        size = struct.calcsize(code)
+        if not data or len(data) % size:
+            return None
+        order = "<" if getattr(raw, "is_little_endian", True) else ">"
+        values = struct.unpack(f"{order}{len(data) // size}{code}", data)
+        return "\\".join(map(str, values)), len(values)
+    if vr not in _TEXT_VRS:
+        return None
+    body = data.rstrip(b"\0") if vr == "UI" else data.rstrip(b" ")
+    if not body.isascii():
+        return None
+    text = body.decode("ascii")
+    if not text:
+        return "", 0
+    if not text.isprintable() or text[0] == " " or text[-1] == " ":
+        return None
+    if vr in ("LT", "ST", "UT", "UR"):
+        return text, 1
+    if " \\" in text or "\\ " in text:
+        return None
+    pattern = _NUMBER.get(vr)
+    if pattern is not None and not all(pattern.fullmatch(part) for part in text.split("\\")):
+        return None
+    return text, text.count("\\") + 1
+
+
 def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
     for tag in sorted(dataset.keys(), key=int):  # int keys: Tag comparisons are slow
+        raw = dataset.get_item(tag)
+        private = tag.group & 1
+        plain = None
+        if getattr(raw, "is_raw", False) and (not private or tag.is_private_creator):
+            plain = _plain_text(raw)
+        keyword = "PrivateCreator" if private else keyword_for_tag(tag)
+        if plain is not None and keyword:  # no keyword (group lengths): pydicom's name, below
+            text, vm = plain
+            yield HeaderRow(
+                tag=f"({tag.group:04X},{tag.element:04X})", keyword=keyword, vr=raw.VR or dictionary_VR(tag), vm=vm,
+                value=shorten(text, VALUE_LIMIT), full_value=text, depth=depth, is_meta=is_meta,
+            )
+            continue
         try:
             element = dataset[tag]
         except Exception as error:  # noqa: BLE001 - show the element, never lose the rest
@@ -105,7 +173,7 @@ def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
                 creator = _creator(dataset, tag)
             except Exception:  # noqa: BLE001
                 creator = ""
-        name = element.keyword or (element.name if element.name and not element.name.startswith("Private tag") else "")
+        name = element.keyword or keyword_for_tag(tag) or (element.name if element.name and not element.name.startswith("Private tag") else "")
         if tag.is_private_creator:
             name = "PrivateCreator"
         full = inert(text)

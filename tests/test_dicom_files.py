@@ -236,3 +236,77 @@ def test_overlay_plane_is_drawn_when_asked(tmp_path):
     assert (drawn[5:10, 5:40] == 255).all()
     assert not (plain[5:10, 5:40] == 255).all()
     assert np.array_equal(drawn[20:, :], plain[20:, :])
+
+
+def _rows_both_ways(path, monkeypatch) -> tuple[list[tuple], list[tuple]]:
+    from dataclasses import astuple
+
+    from phi_review.core import dicom_header
+
+    fast = [astuple(r) for r in read_header(path).rows]
+    with monkeypatch.context() as patch:
+        patch.setattr(dicom_header, "_plain_text", lambda raw: None)  # every value through pydicom
+        slow = [astuple(r) for r in read_header(path).rows]
+    return fast, slow
+
+
+def test_header_fast_path_shows_what_pydicom_shows_on_every_bundled_file(monkeypatch):
+    """Plain values are read from the raw bytes; the text must equal pydicom's, row for row."""
+    compared = 0
+    for path in bundled_dicom_files():
+        try:
+            fast, slow = _rows_both_ways(path, monkeypatch)
+        except DicomError:
+            continue
+        assert fast == slow, path.name
+        compared += len(fast)
+    assert compared > 10_000
+
+
+@pytest.mark.parametrize("alphabet", ["AB12.\\^-", "AB 12.\\^-\0", "0123456789.-e\\"])
+@pytest.mark.parametrize("implicit", [False, True])
+def test_header_fast_path_matches_pydicom_on_odd_values(tmp_path, monkeypatch, alphabet, implicit):
+    """Random values with padding, stray spaces, NULs and bad numbers, written byte by byte."""
+    import io
+    import random
+    import struct
+
+    from pydicom.datadict import dictionary_VR
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    tags = sorted([0x00080054, 0x00101010, 0x00080008, 0x00080020, 0x0008002A, 0x00080080, 0x00100010,
+                   0x00080050, 0x00080030, 0x00080018, 0x00280030, 0x00200013, 0x00104000, 0x00081030,
+                   0x00400281, 0x00081190, 0x00280010, 0x00181310, 0x00189087])
+
+    def element(tag: int, vr: str, value: bytes) -> bytes:
+        if len(value) % 2:
+            value += b"\0" if vr == "UI" else b" "
+        head = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+        if implicit:
+            return head + struct.pack("<I", len(value)) + value
+        if vr in {"UT", "UR", "UC"}:
+            return head + vr.encode() + b"\0\0" + struct.pack("<I", len(value)) + value
+        return head + vr.encode() + struct.pack("<H", len(value)) + value
+
+    def value(vr: str) -> bytes:
+        if vr in ("US", "FD"):
+            count = rng.randint(1, 3)
+            return struct.pack(f"<{count}{'H' if vr == 'US' else 'd'}", *(rng.randint(0, 999) for _ in range(count)))
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))).encode()
+
+    rng = random.Random(alphabet + str(implicit))
+    syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    path = tmp_path / "odd.dcm"
+    for _ in range(40):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = syntax
+        ds.file_meta.MediaStorageSOPClassUID = "1.2.3"
+        ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+        head = io.BytesIO()
+        ds.save_as(head, enforce_file_format=True)
+        body = b"".join(element(tag, dictionary_VR(tag), value(dictionary_VR(tag))) for tag in tags)
+        path.write_bytes(head.getvalue() + body)
+        fast, slow = _rows_both_ways(path, monkeypatch)
+        assert len(fast) > len(tags) and fast == slow
