@@ -203,8 +203,8 @@ class FindingsList(ScrollView, can_focus=True):
         finding = self.findings[index]
         text = self._text_line(finding, width)
         marked = self.is_marked(index)
-        if marked:
-            text = "▸" + text[1:]
+        # Text, not only colour, says which row is current and which are marked (NO_COLOR, mono terminals).
+        text = ("*" if marked else " ") + ("▶" if position == self.cursor else " ") + text[2:]
         base = self.get_component_rich_style(
             "findings-list--reviewed" if finding.reviewed else "findings-list--unreviewed"
         )
