@@ -43,6 +43,11 @@ async def test_decide_undo_note_marks_group_filter_save_reopen(tmp_path):
         listing.cursor = 5
         await pilot.press("space", "space")
         assert app.session.marks == {5, 6}
+        # Marks and the cursor are text, not only colour (NO_COLOR, mono terminals).
+        lines = ["".join(seg.text for seg in listing.render_line(y)) for y in range(1, 9)]
+        assert [line[:2] for line in lines[4:8]] == ["  ", "* ", "* ", " ▶"]
+        assert f"{actions[0][:8]}" in lines[0] and lines[0][2:].lstrip().startswith(str(findings[0].row))
+        assert f" 1 {actions[0][:8]}" in lines[0]  # the action's digit before its name
         await pilot.press("4")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
