@@ -23,6 +23,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag, Tag
 
 from phi_review.core.errors import DicomError
+from phi_review.core.identifying_tags import is_identifying, rank
 from phi_review.core.inert import inert, shorten
 
 VALUE_LIMIT = 200
@@ -43,6 +44,7 @@ class HeaderRow:
     is_meta: bool = False
     matched: bool = False
     missing: bool = False
+    identifying: bool = False  # names or dates someone (core/identifying_tags.py), flagged or not
 
 
 @dataclass
@@ -53,6 +55,14 @@ class HeaderResult:
     frames: int = 1
     modality: str = ""
     values: dict[str, str] = field(default_factory=dict)  # keyword -> text, top level, for PHI matching
+
+    def other_identifying(self) -> list[str]:
+        """Keywords of identifying rows that are not the flagged one, once each, the patient's own first."""
+        seen: dict[str, None] = {}
+        for row in self.rows:
+            if row.identifying and not row.matched:
+                seen.setdefault(row.keyword, None)
+        return sorted(seen, key=rank)  # stable: header order within a group
 
 
 def normalize(text: str) -> str:
@@ -356,6 +366,7 @@ def read_header(
     tag_texts = {f"({t.group:04X},{t.element:04X})" for t in tags if t is not None}
     needles = [normalize(v) for v in match_values if normalize(v)]
     for row in rows:
+        row.identifying = not row.is_meta and is_identifying(row.keyword, row.full_value, row.vr)
         if row.tag in tag_texts and not row.is_meta:
             row.matched = True
         elif needles and row.vr not in ("SQ", "") and any(n in normalize(row.full_value) for n in needles):

@@ -364,6 +364,10 @@ class ReviewApp(App[None]):
         if loaded.header is None:
             header.show_message(*messages, f"⚠ {loaded.message}")
         else:
+            others = loaded.header.other_identifying()
+            if others:
+                shown = ", ".join(others[:6]) + (f" (+{len(others) - 6})" if len(others) > 6 else "")
+                messages.append(f"Also identifying (•): {shown}")
             header.show_rows(loaded.header.rows, messages)
         self._update_status()
         if loaded.info is None:

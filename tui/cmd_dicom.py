@@ -39,7 +39,8 @@ def run_header(args: argparse.Namespace) -> int:
         needle = normalize(args.find)
         rows = [r for r in rows if r.matched or needle in normalize(f"{r.tag} {r.keyword}")]
     if args.json:
-        keys = ("tag", "keyword", "vr", "vm", "full_value", "depth", "private_creator", "is_meta", "matched", "missing")
+        keys = ("tag", "keyword", "vr", "vm", "full_value", "depth", "private_creator", "is_meta", "matched", "missing",
+                "identifying")
         payload = [{("value" if k == "full_value" else k): getattr(r, k) for k in keys} for r in rows]
         sys.stdout.write(json.dumps({"file": str(args.file), "error": result.error, "rows": payload}, ensure_ascii=True))
         sys.stdout.write("\n")
@@ -48,8 +49,11 @@ def run_header(args: argparse.Namespace) -> int:
     out.write(f"# {args.file.name}: {result.transfer_syntax or 'no transfer syntax'}, {result.frames} frame(s)\n")
     if result.error:
         out.write(f"# warning: {result.error}\n")
+    others = result.other_identifying()
+    if others:
+        out.write(f"# identifying tags that hold values (*): {', '.join(others)}\n")
     for row in rows:
-        mark = ">>" if row.matched else ("!!" if row.missing else "  ")
+        mark = ">>" if row.matched else ("!!" if row.missing else (" *" if row.identifying else "  "))
         indent = "  " * row.depth
         name = row.keyword or "?"
         if row.private_creator:

@@ -30,7 +30,7 @@ def _norm(text: str) -> str:
 
 def header_line(row: Any) -> str:
     """One header row as text: marker, indent, tag, VR, keyword, value."""
-    marker = "▶ " if row.matched else ("✗ " if row.missing else "  ")
+    marker = "▶ " if row.matched else ("✗ " if row.missing else ("• " if getattr(row, "identifying", False) else "  "))
     indent = "  " * int(getattr(row, "depth", 0))
     keyword = row.keyword or "?"
     if getattr(row, "private_creator", ""):
