@@ -3,8 +3,10 @@
 1. Start to first painted list for a 100,000-row report vs python-calamine's bare read.
 2. Keystroke (j) to painted preview of the next file, with prefetch, vs a bare
    ``dcmread(...).pixel_array`` of the same file (median and p95).
+3. The groups list with 50,000 groups painted, vs Textual's OptionList holding
+   the same labels (the widget it replaced).
 
-Run: .venv/bin/python benchmarks/tui.py [--rows 100000] [--steps 20]
+Run: .venv/bin/python benchmarks/tui.py [--rows 100000] [--steps 20] [--groups 50000]
 """
 
 from __future__ import annotations
@@ -108,6 +110,40 @@ async def next_preview(report: Path, steps: int) -> tuple[list[float], list[floa
     return ours, bare
 
 
+async def groups_paint(count: int) -> tuple[float, float]:
+    """Seconds to a painted list of ``count`` groups: ours, then OptionList."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import OptionList
+    from textual.widgets.option_list import Option
+
+    from phi_review.core.session import Group
+    from phi_review.tui.groups_list import GroupsList, group_text
+
+    groups = [Group("Possible PHI/PII in Header", f"DOE^JANE {n}", [n], 0) for n in range(count)]
+
+    class Host(App[None]):
+        def __init__(self, bare: bool) -> None:
+            super().__init__()
+            self.bare = bare
+
+        def compose(self) -> ComposeResult:
+            if self.bare:
+                yield OptionList(*[Option(group_text(g)) for g in groups])
+            else:
+                widget = GroupsList()
+                widget.set_groups(groups)
+                yield widget
+
+    times = []
+    for bare in (False, True):
+        start = time.perf_counter()
+        app = Host(bare)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -117,6 +153,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--groups", type=int, default=50_000)
     args = parser.parse_args()
 
     report = big_report(args.rows)
@@ -135,6 +172,9 @@ def main() -> int:
               f"{statistics.median(bare) * 1000:>9.1f}ms {statistics.median(ours) / statistics.median(bare):>6.2f}x")
         print(f"{'j -> painted preview, p95':<46} {p95(ours) * 1000:>9.1f}ms {p95(bare) * 1000:>9.1f}ms "
               f"{p95(ours) / p95(bare):>6.2f}x")
+    ours_groups, option_list = asyncio.run(groups_paint(args.groups))
+    print(f"{f'groups view painted, {args.groups:,} groups (vs OptionList)':<46} {ours_groups:>10.3f}s "
+          f"{option_list:>10.3f}s {ours_groups / option_list:>6.2f}x")
     return 0
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
-
 from phi_review.core.report_reader import read_report
 from phi_review.tui.dialogs import AskTextScreen, ConfirmScreen
 from phi_review.tui.findings_list import FindingsList
+from phi_review.tui.groups_list import GroupsList
 from phi_review.tui.groups_screen import GroupsScreen
 from phi_review.tui.header_pane import HeaderPane
 from phi_review.tui.preview_pane import PreviewPane
@@ -59,13 +58,17 @@ async def test_decide_undo_note_marks_group_filter_save_reopen(tmp_path):
         assert isinstance(app.screen, GroupsScreen)
         groups = app.screen.groups
         target = next(i for i, g in enumerate(groups) if g.value == "JFK IMAGING CENTER")
-        app.screen.query_one(OptionList).highlighted = target
+        app.screen.query_one(GroupsList).cursor = target
         await pilot.press("5")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         group_rows = [f for f in findings if f.value == "JFK IMAGING CENTER"]
         assert len(group_rows) == 3
         assert all(f.action == actions[4] for f in group_rows)
+        await pilot.pause()
+        glist = app.screen.query_one(GroupsList)
+        line = "".join(seg.text for seg in glist.render_line(target - int(glist.scroll_offset.y)))
+        assert line.startswith("▶") and "JFK IMAGING CENTER" in line and "[all reviewed]" in line
         await pilot.press("escape")
 
         # Filter to unreviewed rows.

@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from phi_review.core.inert import inert
+from phi_review.tui.cursor_actions import CursorActions
 from phi_review.core.model import Finding
 
 ISSUE_SHORT = (
@@ -48,7 +49,7 @@ def _fit(text: str, width: int) -> str:
     return text[: width - 1] + "…"
 
 
-class FindingsList(ScrollView, can_focus=True):
+class FindingsList(CursorActions, ScrollView, can_focus=True):
     """A virtual list of findings in a given order, with a cursor and marks."""
 
     COMPONENT_CLASSES = {
@@ -79,6 +80,7 @@ class FindingsList(ScrollView, can_focus=True):
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
+    header_lines = 1
 
     class CursorMoved(Message):
         """The highlighted finding changed (index into the session's findings, or None)."""
@@ -240,23 +242,9 @@ class FindingsList(ScrollView, can_focus=True):
         if position is not None:
             self.cursor = position
 
-    def action_cursor_down(self) -> None:
-        self.cursor += 1
-
-    def action_cursor_up(self) -> None:
-        self.cursor -= 1
-
-    def action_cursor_top(self) -> None:
-        self.cursor = 0
-
-    def action_cursor_bottom(self) -> None:
-        self.cursor = len(self.order) - 1
-
-    def action_page_down(self) -> None:
-        self.cursor += max(1, self.size.height - 2)
-
-    def action_page_up(self) -> None:
-        self.cursor -= max(1, self.size.height - 2)
+    @property
+    def row_count(self) -> int:
+        return len(self.order)
 
     def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
         position = int(self.scroll_offset.y) + event.y - 1

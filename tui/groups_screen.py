@@ -10,23 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Static
 
 from phi_review.core.inert import inert
-from phi_review.tui.findings_list import issue_label
-
-
-def group_label(group: Any) -> Text:
-    total = len(group.indexes)
-    state = "all reviewed" if group.reviewed == total else f"{group.reviewed}/{total} reviewed"
-    value = inert(group.value) or "(empty value)"
-    return Text(f"{total:>6} × {issue_label(group.issue):<7} {value}   [{state}]")
+from phi_review.tui.groups_list import GroupsList
 
 
 class GroupsScreen(Screen[None]):
@@ -42,7 +33,7 @@ class GroupsScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     GroupsScreen > Vertical > #groups-title { height: auto; padding: 0 1; background: $panel; }
-    GroupsScreen OptionList { height: 1fr; }
+    GroupsScreen GroupsList { height: 1fr; }
     """
 
     def __init__(
@@ -67,27 +58,20 @@ class GroupsScreen(Screen[None]):
                 id="groups-title",
                 markup=False,
             )
-            yield OptionList(id="groups-list")
+            yield GroupsList(id="groups-list")
         yield Footer()
 
     def on_mount(self) -> None:
         self.reload()
-        self.query_one(OptionList).focus()
+        self.query_one(GroupsList).focus()
 
     def reload(self) -> None:
-        option_list = self.query_one(OptionList)
-        highlighted = option_list.highlighted
+        """Fresh counts after a decision; only the visible lines are redrawn."""
         self.groups = self._groups_source()
-        option_list.clear_options()
-        option_list.add_options([Option(group_label(g)) for g in self.groups])
-        if self.groups:
-            option_list.highlighted = min(highlighted or 0, len(self.groups) - 1)
+        self.query_one(GroupsList).set_groups(self.groups)
 
     def _current(self) -> Any | None:
-        index = self.query_one(OptionList).highlighted
-        if index is None or not self.groups:
-            return None
-        return self.groups[index]
+        return self.query_one(GroupsList).current
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -97,10 +81,6 @@ class GroupsScreen(Screen[None]):
         if group is not None:
             self.dismiss(None)
             self.on_show(group)
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.action_show_rows()
 
     def action_decide(self, position: int) -> None:
         group = self._current()
