@@ -246,3 +246,25 @@ async def test_keys_remapped_by_binding_id_from_the_config_file(tmp_path, monkey
         assert session.findings[0].action == ""
         assert '"z"' not in app.help_text() and "z " in app.help_text()
         await pilot.press("q")
+
+
+async def test_row_keys_do_nothing_behind_the_groups_view_or_a_dialog(tmp_path):
+    """Space, e, u or a list key in the groups view must not touch the hidden current row."""
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.loaded)
+        await pilot.press("1")  # one decision, so an undo would show
+        decided = [f.action for f in app.session.findings]
+        await pilot.press("v")
+        assert isinstance(app.screen, GroupsScreen)
+        await pilot.press("space", "u", "n", "slash", "p")
+        assert isinstance(app.screen, GroupsScreen)  # no filter prompt opened
+        assert not app.session.marks and [f.action for f in app.session.findings] == decided
+        assert app.query_one(PreviewPane).display  # the preview was not toggled behind
+        await pilot.press("escape", "question_mark")
+        await pilot.press("u")  # in the help text: undo must not run behind it
+        assert [f.action for f in app.session.findings] == decided
+        await pilot.press("escape", "u")  # back on the review screen, undo works
+        assert app.session.findings[0].action == ""
+        await pilot.press("q")

@@ -877,6 +877,19 @@ class ReviewApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(TextScreen("phi-review keys", self.help_text()))
 
+    # Actions on "the current row" or its preview: only the review screen has one.
+    # Elsewhere (groups view, help) their keys would act on a row the reviewer cannot see.
+    MAIN_SCREEN_ACTIONS = frozenset({
+        "decide", "next_unreviewed", "filter", "mark", "undo", "redo", "note", "groups", "find_in_header",
+        "frame", "zoom", "window", "invert", "overlays", "toggle_preview", "read_text", "next_text_box",
+        "pick_candidate", "clear",
+    })
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MAIN_SCREEN_ACTIONS and len(self.screen_stack) > 1:
+            return False  # a dialog or the groups view is on top
+        return True
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # No screenshot command: a screenshot of this screen is a file full of PHI.
         for command in super().get_system_commands(screen):
