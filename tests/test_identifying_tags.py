@@ -71,3 +71,30 @@ def test_rank_puts_the_patient_first():
     assert rank("StudyDate") < rank("StudyDescription") < rank("Modality")
     assert is_identifying("StudyDescription", "KNEE") and not is_identifying("Modality", "CT")
     assert not is_identifying("OtherPatientIDsSequence", "<sequence of 0 item(s)>", "SQ")
+
+
+async def test_header_pane_steps_through_flagged_and_identifying_rows(tmp_path):
+    from tui_helpers import fresh_demo, make_app, wait_for
+
+    from phi_review.tui.findings_list import FindingsList
+    from phi_review.tui.header_pane import HeaderPane
+
+    app = make_app(fresh_demo(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.loaded)
+        header = app.query_one(HeaderPane)
+        await wait_for(pilot, lambda: bool(header.rows))
+        assert header.rows[header.cursor].matched  # opens on the flagged row
+        header.focus()
+        visited = []
+        for _ in range(4):
+            await pilot.press("greater_than_sign")
+            visited.append(header.cursor)
+        rows = [header.rows[i] for i in visited]
+        assert all(r.matched or r.identifying or r.missing for r in rows)
+        assert len(set(visited)) == 4  # each press moves to another such row
+        assert header.matches("is:identifying") == [i for i, r in enumerate(header.rows) if r.identifying]
+        await pilot.press("less_than_sign")
+        assert header.cursor == visited[-2]
+        app.query_one(FindingsList).focus()
+        await pilot.press("q")

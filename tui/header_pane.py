@@ -162,7 +162,16 @@ class HeaderPane(ScrollView, can_focus=True):
 
     # ----- search -----------------------------------------------------------
     def matches(self, text: str) -> list[int]:
-        """Rows whose tag, keyword or value contains ``text`` (normalized)."""
+        """Rows whose tag, keyword or value contains ``text`` (normalized).
+
+        ``is:identifying`` finds the rows marked • (residual identifiers); no
+        text at all steps through what deserves a look: flagged, missing and •.
+        """
+        if text.strip().lower() == "is:identifying":
+            return [i for i, row in enumerate(self.rows) if getattr(row, "identifying", False)]
+        if not text.strip():
+            return [i for i, row in enumerate(self.rows)
+                    if row.matched or row.missing or getattr(row, "identifying", False)]
         needle = _norm(text)
         if not needle:
             return []
@@ -190,12 +199,10 @@ class HeaderPane(ScrollView, can_focus=True):
         self.post_message(self.SearchRequested())
 
     def action_next_match(self) -> None:
-        if self.search_text:
-            self.find(self.search_text, forward=True)
+        self.find(self.search_text, forward=True)
 
     def action_previous_match(self) -> None:
-        if self.search_text:
-            self.find(self.search_text, forward=False)
+        self.find(self.search_text, forward=False)
 
     def action_cursor_down(self) -> None:
         self.cursor += 1
