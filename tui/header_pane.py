@@ -112,14 +112,29 @@ class HeaderPane(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
+    def _pinned(self) -> int:
+        """Message lines pinned above the rows (what is flagged stays in sight while scrolling).
+
+        When they would take more than half the pane they scroll with the rows instead.
+        """
+        count = len(self.message_lines)
+        return count if self.lines and count <= max(1, self.size.height) // 2 else 0
+
+    def _offset(self) -> int:
+        """Message lines that scroll, above the first row."""
+        return len(self.message_lines) - self._pinned()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        position = int(self.scroll_offset.y) + y
-        n_messages = len(self.message_lines)
-        if position < n_messages:
-            style = self.get_component_rich_style("header-pane--message")
-            return Strip([Segment(self.message_lines[position][:width].ljust(width), style)])
-        position -= n_messages
+        pinned = self._pinned()
+        message_style = self.get_component_rich_style("header-pane--message")
+        if y < pinned:
+            return Strip([Segment(self.message_lines[y][:width].ljust(width), message_style)])
+        position = int(self.scroll_offset.y) + y - pinned
+        offset = self._offset()
+        if position < offset:
+            return Strip([Segment(self.message_lines[pinned + position][:width].ljust(width), message_style)])
+        position -= offset
         if position >= len(self.lines):
             return Strip.blank(width, self.rich_style)
         row = self.rows[position]
@@ -142,15 +157,16 @@ class HeaderPane(ScrollView, can_focus=True):
         return max(0, min(value, len(self.lines) - 1)) if self.lines else 0
 
     def watch_cursor(self, old: int, new: int) -> None:
-        offset = len(self.message_lines)
+        offset = self._offset()
         top = int(self.scroll_offset.y)
-        visible = max(1, self.size.height)
+        visible = max(1, self.size.height - self._pinned())
         if new + offset < top or new + offset >= top + visible:
             self._center(new)
         self.refresh()
 
     def _center(self, position: int, attempts: int = 50) -> None:
-        target = max(0, position + len(self.message_lines) - max(1, self.size.height) // 3)
+        visible = max(1, self.size.height - self._pinned())
+        target = max(0, position + self._offset() - visible // 3)
         possible = max(0, len(self.lines) + len(self.message_lines) - self.scrollable_content_region.height)
         wanted = min(target, possible)
         self.scroll_to(y=target, animate=False, immediate=True)
