@@ -96,5 +96,11 @@ async def test_header_pane_steps_through_flagged_and_identifying_rows(tmp_path):
         assert header.matches("is:identifying") == [i for i, r in enumerate(header.rows) if r.identifying]
         await pilot.press("less_than_sign")
         assert header.cursor == visited[-2]
+        # Scrolled far down, the finding and the identifying list stay pinned on top.
+        for _ in range(3):
+            await pilot.press("pagedown")
+        assert header.scroll_offset.y > 0
+        top = ["".join(seg.text for seg in header.render_line(y)) for y in range(2)]
+        assert top[0].startswith("Row 4 · ") and top[1].startswith("Also identifying (•): ")
         app.query_one(FindingsList).focus()
         await pilot.press("q")
