@@ -101,6 +101,10 @@ async def test_header_pane_steps_through_flagged_and_identifying_rows(tmp_path):
             await pilot.press("pagedown")
         assert header.scroll_offset.y > 0
         top = ["".join(seg.text for seg in header.render_line(y)) for y in range(2)]
-        assert top[0].startswith("Row 4 · ") and top[1].startswith("Also identifying (•): ")
+        assert top[0].startswith("Row 4 · ") and top[1].startswith("Also identifying (•, I lists all): ")
         app.query_one(FindingsList).focus()
-        await pilot.press("q")
+        await pilot.press("I")  # the whole list, with values
+        body = str(app.screen.query_one("#text-body").render())
+        assert "▶ (0008,0080) LO InstitutionName: JFK IMAGING CENTER" in body
+        assert "• (0010,0010) PN PatientName: " in body and "(0008,0030)" not in body  # no times
+        await pilot.press("escape", "q")

@@ -121,6 +121,7 @@ class ReviewApp(App[None]):
         Binding("r", "read_text", "Read text", show=False, id="app.read_text"),
         Binding("t", "next_text_box", "Next text box", show=False, id="app.next_text_box"),
         Binding("c", "pick_candidate", "Pick file", show=False, id="app.pick_candidate"),
+        Binding("I", "identifying", "Identifying tags", show=False, id="app.identifying"),
         Binding("escape", "clear", "Clear filter/marks", show=False, id="app.clear"),
         Binding("question_mark,f1", "help", "Keys", id="app.help"),
         Binding("q", "quit_review", "Quit", id="app.quit"),
@@ -234,7 +235,7 @@ class ReviewApp(App[None]):
         if self.filter_text:
             shown = len(self.query_one(FindingsList).order)
             parts.append(f"filter '{self.filter_text}' ({shown})")
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         if loaded is not None and loaded.path is not None:
             parts.append(self._display_path(loaded.path))
         elif self.file_index is None and not self.index_error:
@@ -367,7 +368,7 @@ class ReviewApp(App[None]):
             others = loaded.header.other_identifying()
             if others:
                 shown = ", ".join(others[:6]) + (f" (+{len(others) - 6})" if len(others) > 6 else "")
-                messages.append(f"Also identifying (•): {shown}")
+                messages.append(f"Also identifying (•, I lists all): {shown}")
             header.show_rows(loaded.header.rows, messages)
         self._update_status()
         if loaded.info is None:
@@ -392,7 +393,7 @@ class ReviewApp(App[None]):
             if self.current_index is not None:
                 self._prefetch(self.current_index)
             return
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         if loaded is None or loaded.path is None or loaded.info is None:
             return
         lines = self.ocr_lines.get((str(loaded.path), preview.state.frame), [])
@@ -430,7 +431,7 @@ class ReviewApp(App[None]):
 
     def on_preview_pane_view_changed(self, _message: PreviewPane.ViewChanged) -> None:
         self._show_ocr_panel()
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         frame = self.query_one(PreviewPane).state.frame
         if (loaded is not None and loaded.path is not None and self.current_index is not None
                 and self._is_pixel_finding(self.current_index)):
@@ -452,7 +453,7 @@ class ReviewApp(App[None]):
             self.ocr_errors[key] = "OCR is not installed: pip install 'phi-review[ocr]'"
             self._show_ocr_panel()
             return
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         values = dict(getattr(loaded.header, "values", {}) or {}) if loaded is not None and loaded.header else {}
         value = self.session.findings[self.current_index].value if self.current_index is not None else ""
         self.query_one(PreviewPane).show_text_lines(f"Reading text in frame {frame + 1}…")
@@ -479,7 +480,7 @@ class ReviewApp(App[None]):
             self.ocr_lines[message.key] = message.lines
         else:
             self.ocr_errors[message.key] = message.error or "OCR failed"
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         preview = self.query_one(PreviewPane)
         if loaded is not None and loaded.path is not None and message.key == (str(loaded.path), preview.state.frame):
             self._show_ocr_panel()
@@ -491,7 +492,7 @@ class ReviewApp(App[None]):
         self._request_render(self.token)
 
     def _current_ocr_key(self) -> tuple[str, int] | None:
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         if loaded is None or loaded.path is None:
             return None
         return (str(loaded.path), self.query_one(PreviewPane).state.frame)
@@ -514,7 +515,7 @@ class ReviewApp(App[None]):
             return
         phi = sum(1 for line in lines if line.likely_phi)
         rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each"]
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         values = getattr(getattr(loaded, "header", None), "values", {}) or {}
         flags = [f"{name}={inert(values[name])}" for name in
                  ("BurnedInAnnotation", "RecognizableVisualFeatures", "Modality", "ImageType") if name in values]
@@ -527,7 +528,7 @@ class ReviewApp(App[None]):
         preview.show_text_lines("\n".join(rows))
 
     def action_read_text(self) -> None:
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         if loaded is None or loaded.path is None or loaded.info is None:
             self.notify("No image to read text from.", markup=False)
             return
@@ -538,7 +539,7 @@ class ReviewApp(App[None]):
     def action_next_text_box(self) -> None:
         key = self._current_ocr_key()
         lines = self.ocr_lines.get(key) if key else None
-        loaded = self.loaded.get(self.current_index) if self.current_index is not None else None
+        loaded = self._current_loaded()
         if not lines or loaded is None or loaded.info is None:
             self.notify("No text boxes here (r reads the text of this frame).", markup=False)
             return
@@ -874,6 +875,23 @@ class ReviewApp(App[None]):
     def help_text(self) -> str:
         return help_text(self)
 
+    def _current_loaded(self) -> LoadedFile | None:
+        """What was loaded for the row under the cursor (None while it loads or with no row)."""
+        return self.loaded.get(self.current_index) if self.current_index is not None else None
+
+    def action_identifying(self) -> None:
+        """Every attribute of this file that names or dates someone, with its whole value."""
+        loaded = self._current_loaded()
+        header = loaded.header if loaded is not None else None
+        if header is None:
+            self.notify("No header loaded for this row.", severity="warning")
+            return
+        rows = [r for r in header.rows if r.identifying]
+        lines = [f"{'▶' if r.matched else '•'} {r.tag} {r.vr:<2} {r.keyword}: {r.full_value}" for r in rows]
+        text = "\n".join(lines) if lines else "No attribute that names or dates someone holds a value."
+        self.push_screen(TextScreen(f"Identifying attributes in {loaded.path.name if loaded.path else 'this file'}",
+                                    text + "\n\n▶ the flagged one · • the others (DICOM PS3.15 E.1-1 attributes)"))
+
     def action_help(self) -> None:
         self.push_screen(TextScreen("phi-review keys", self.help_text()))
 
@@ -882,7 +900,7 @@ class ReviewApp(App[None]):
     MAIN_SCREEN_ACTIONS = frozenset({
         "decide", "next_unreviewed", "filter", "mark", "undo", "redo", "note", "groups", "find_in_header",
         "frame", "zoom", "window", "invert", "overlays", "toggle_preview", "read_text", "next_text_box",
-        "pick_candidate", "clear",
+        "pick_candidate", "clear", "identifying",
     })
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -100,6 +100,8 @@ def review_commands(app: "ReviewApp") -> Iterator[SystemCommand]:
     yield SystemCommand("Invert", "Invert the preview (i)", app.action_invert)
     yield SystemCommand("Overlays", "Draw overlay planes (o)", app.action_overlays)
     yield SystemCommand("Find in header", "Search the header (f)", app.action_find_in_header)
+    yield SystemCommand("Identifying attributes", "Every tag that names or dates someone, with its value (I)",
+                        app.action_identifying)
     yield SystemCommand("Read burned-in text", "OCR this frame (r); pixel findings are read automatically", app.action_read_text)
     yield SystemCommand("Next text box", "Zoom the preview to the next line of burned-in text (t)", app.action_next_text_box)
     yield SystemCommand("Keys", "Every key and its binding id (?)", app.action_help)
