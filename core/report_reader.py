@@ -13,6 +13,7 @@ import gc
 import datetime as _dt
 import hashlib
 import io
+from operator import itemgetter
 import os
 import zipfile
 from pathlib import Path
@@ -111,9 +112,13 @@ def _column(body: list[list[Any]], index: int | None, strip: bool = True) -> lis
     """One column as display text; column-wise comprehensions keep a 100k-row open fast."""
     if index is None:
         return [""] * len(body)
-    values = [row[index] if index < len(row) else "" for row in body]
-    values = [v if v.__class__ is str else ("" if v is None else display(v)) for v in values]
-    return [v.strip() for v in values] if strip else values
+    try:
+        values = list(map(itemgetter(index), body))  # calamine's rows are rectangular: the fast case
+    except IndexError:
+        values = [row[index] if index < len(row) else "" for row in body]
+    if strip:
+        return [v.strip() if v.__class__ is str else ("" if v is None else display(v).strip()) for v in values]
+    return [v if v.__class__ is str else ("" if v is None else display(v)) for v in values]
 
 
 def _findings(rows: list[list[Any]], header_index: int, columns: Any) -> list[Finding]:
@@ -124,11 +129,9 @@ def _findings(rows: list[list[Any]], header_index: int, columns: Any) -> list[Fi
     action, note = _column(body, columns.action), _column(body, columns.note, strip=False)
     reviewer, reviewed_at = _column(body, columns.reviewer), _column(body, columns.reviewed_at)
     first = header_index + 2
-    return [
-        Finding(first + i, files[i], issue[i], value[i], tag[i], action[i], note[i], reviewer[i], reviewed_at[i], body[i])
-        for i in range(len(body))
-        if files[i]
-    ]
+    numbers = range(first, first + len(body))
+    findings = list(map(Finding, numbers, files, issue, value, tag, action, note, reviewer, reviewed_at, body))
+    return findings if all(files) else [f for f in findings if f.file]
 
 
 def display_cells(finding: Finding) -> list[str]:
