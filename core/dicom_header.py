@@ -101,8 +101,8 @@ _BINARY = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "UV
 _NUMBER = {"IS": re.compile(r"-?[0-9]+"), "DS": re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")}
 
 
-def _plain_text(raw: object) -> tuple[str, int] | None:
-    """(text, VM) straight from a raw element's bytes, or None when pydicom must convert it.
+def _plain_text(raw: object) -> tuple[str, int, str] | None:
+    """(text, VM, VR) straight from a raw element's bytes, or None when pydicom must convert it.
 
     Why: converting every element through pydicom is most of the header's cost,
     and a plain ASCII text value needs no conversion to be shown exactly. Only
@@ -126,7 +126,7 @@ def _plain_text(raw: object) -> tuple[str, int] | None:
             return None
         order = "<" if getattr(raw, "is_little_endian", True) else ">"
         values = struct.unpack(f"{order}{len(data) // size}{code}", data)
-        return "\\".join(map(str, values)), len(values)
+        return "\\".join(map(str, values)), len(values), vr
     if vr not in _TEXT_VRS:
         return None
     body = data.rstrip(b"\0") if vr == "UI" else data.rstrip(b" ")
@@ -134,17 +134,17 @@ def _plain_text(raw: object) -> tuple[str, int] | None:
         return None
     text = body.decode("ascii")
     if not text:
-        return "", 0
+        return "", 0, vr
     if not text.isprintable() or text[0] == " " or text[-1] == " ":
         return None
     if vr in ("LT", "ST", "UT", "UR"):
-        return text, 1
+        return text, 1, vr
     if " \\" in text or "\\ " in text:
         return None
     pattern = _NUMBER.get(vr)
     if pattern is not None and not all(pattern.fullmatch(part) for part in text.split("\\")):
         return None
-    return text, text.count("\\") + 1
+    return text, text.count("\\") + 1, vr
 
 
 def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
@@ -154,11 +154,11 @@ def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
         plain = None
         if getattr(raw, "is_raw", False) and (not private or tag.is_private_creator):
             plain = _plain_text(raw)
-        keyword = "PrivateCreator" if private else keyword_for_tag(tag)
-        if plain is not None and keyword:  # no keyword (group lengths): pydicom's name, below
-            text, vm = plain
+        keyword = ("PrivateCreator" if private else keyword_for_tag(tag)) if plain is not None else ""
+        if keyword:  # no keyword (group lengths): pydicom's name, below
+            text, vm, vr = plain  # type: ignore[misc]
             yield HeaderRow(
-                tag=f"({tag.group:04X},{tag.element:04X})", keyword=keyword, vr=raw.VR or dictionary_VR(tag), vm=vm,
+                tag=f"({tag.group:04X},{tag.element:04X})", keyword=keyword, vr=vr, vm=vm,
                 value=shorten(text, VALUE_LIMIT), full_value=text, depth=depth, is_meta=is_meta,
             )
             continue
@@ -258,8 +258,7 @@ def _cut_inside_element(path: Path, dataset: Dataset) -> str | None:
     """A file cut inside its header: pydicom keeps a short last value, or stops before a partial element.
 
     Works on the raw (not yet converted) last element, whose offset and declared
-    length pydicom keeps. Deflated files are skipped: offsets there are in the
-    inflated stream.
+    length pydicom keeps (offsets in the file: the caller skips deflated files).
     """
     keys = list(dataset.keys())
     if not keys:
@@ -268,10 +267,6 @@ def _cut_inside_element(path: Path, dataset: Dataset) -> str | None:
     tell = getattr(raw, "value_tell", None)
     length = getattr(raw, "length", None)
     if tell is None or length is None or length == 0xFFFFFFFF:
-        return None
-    meta = getattr(dataset, "file_meta", None)
-    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
-    if syntax is not None and syntax.is_deflated:
         return None
     try:
         size = path.stat().st_size
@@ -295,15 +290,15 @@ def truncation(path: Path, dataset: Dataset) -> str | None:
     """
     import mmap
 
+    meta = getattr(dataset, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is not None and syntax.is_deflated:
+        return None  # offsets and pixel data are inside the deflated stream: nothing to measure
     cut = _cut_inside_element(path, dataset)
     if cut:
         return cut
     if "Rows" not in dataset or "Columns" not in dataset:
         return None
-    meta = getattr(dataset, "file_meta", None)
-    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
-    if syntax is not None and syntax.is_deflated:
-        return None  # the pixel data sits inside the deflated stream: no bytes to search for
     try:
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             big_endian = False
