@@ -47,7 +47,7 @@ def peak_kb():
             return int(line.split()[1])
 mode, path = sys.argv[1], sys.argv[2]
 import numpy, pydicom, PIL.Image
-from phi_review.core.pixels import render_frame
+from phi_review.core.dicom.pixels import render_frame
 base = peak_kb()
 start = time.perf_counter()
 if mode == "ours":
@@ -62,9 +62,9 @@ print(elapsed, (peak_kb() - base) / 1024)
 def main() -> int:
     from PIL import Image
 
-    from phi_review.core.dicom_header import read_header
-    from phi_review.core.errors import DicomError
-    from phi_review.core.pixels import fit, render_frame
+    from phi_review.core.dicom.header import read_header
+    from phi_review.core.common.errors import DicomError
+    from phi_review.core.dicom.pixels import fit, render_frame
 
     warnings.simplefilter("ignore")
     files = bundled()

@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import pydicom
     from rapidocr_onnxruntime import RapidOCR
 
-    from phi_review.core import ocr
+    from phi_review.core.ocr import engine as ocr
     from phi_review.sample_reports.make_dicom import multiframe_file
 
     cores = os.cpu_count() or 1

@@ -40,8 +40,8 @@ def main() -> int:
     import openpyxl
     from python_calamine import CalamineWorkbook
 
-    from phi_review.core.report_reader import read_report
-    from phi_review.core.report_writer import save_report
+    from phi_review.core.report.reader import read_report
+    from phi_review.core.report.writer import save_report
 
     print(f"{'rows':>8} {'measure':<34} {'phi-review':>11} {'bare':>11} {'ratio':>7}   {'openpyxl':>9}")
     for rows in (10_000, 100_000):

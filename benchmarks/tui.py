@@ -40,9 +40,9 @@ def bare_calamine(path: Path) -> float:
 
 
 def _app(report: Path):
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.review.session import ReviewSession
     from phi_review.tui.app import ReviewApp
-    from phi_review.tui.graphics import GraphicsChoice, TerminalCaps, prepare_textual_image
+    from phi_review.tui.terminal.graphics import GraphicsChoice, TerminalCaps, prepare_textual_image
 
     prepare_textual_image((10, 20))
     session = ReviewSession.open(report, reviewer="bench")
@@ -77,7 +77,7 @@ async def next_preview(report: Path, steps: int) -> tuple[list[float], list[floa
 
         await shown(0, 0)
         for _ in range(steps):
-            from phi_review.tui.findings_list import FindingsList
+            from phi_review.tui.widgets.findings_list import FindingsList
 
             listing = app.query_one(FindingsList)
             target = listing.order[listing.cursor + 1] if listing.cursor + 1 < len(listing.order) else None
@@ -116,8 +116,8 @@ async def groups_paint(count: int) -> tuple[float, float]:
     from textual.widgets import OptionList
     from textual.widgets.option_list import Option
 
-    from phi_review.core.session import Group
-    from phi_review.tui.groups_list import GroupsList, group_text
+    from phi_review.core.review.session import Group
+    from phi_review.tui.widgets.groups_list import GroupsList, group_text
 
     groups = [Group("Possible PHI/PII in Header", f"DOE^JANE {n}", [n], 0) for n in range(count)]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pydicom.data
 
-from phi_review.core.errors import PhiReviewError
+from phi_review.core.common.errors import PhiReviewError
 
 from phi_review.sample_reports.make_dicom import (
     DEFAULT_PATIENT,

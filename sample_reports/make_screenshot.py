@@ -14,11 +14,11 @@ from pathlib import Path
 
 
 async def _shoot(target: Path) -> None:
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.review.session import ReviewSession
     from phi_review.sample_reports.build_demo import build_demo
     from phi_review.tui.app import ReviewApp
-    from phi_review.tui.findings_list import FindingsList
-    from phi_review.tui.graphics import GraphicsChoice, TerminalCaps, prepare_textual_image
+    from phi_review.tui.widgets.findings_list import FindingsList
+    from phi_review.tui.terminal.graphics import GraphicsChoice, TerminalCaps, prepare_textual_image
 
     prepare_textual_image((10, 20))
     with tempfile.TemporaryDirectory() as tmp:

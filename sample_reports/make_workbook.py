@@ -21,7 +21,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from phi_review.core.model import DEFAULT_ACTIONS
+from phi_review.core.report.model import DEFAULT_ACTIONS
 
 HEADERS = ("LabCAS File Name", "Validation Issue", "Tag", "Detected Value", "Action", "Comments")
 KEYS = ("file", "issue", "tag", "value", "action", "note")

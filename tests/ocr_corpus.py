@@ -64,7 +64,7 @@ def _spec(n: int, fonts: list[str]) -> dict[str, object]:
 
 def text_samples(tmp: Path) -> list[Sample]:
     """``TEXT_FRAMES`` frames with known words; every 4th goes through a DICOM file (16-bit or compressed)."""
-    from phi_review.core.pixels import render_frame
+    from phi_review.core.dicom.pixels import render_frame
 
     fonts = available_fonts()
     samples: list[Sample] = []

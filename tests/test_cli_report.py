@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from phi_review.core.journal import journal_path
-from phi_review.core.model import DEFAULT_ACTIONS
-from phi_review.core.session import ReviewSession
+from phi_review.core.review.journal import journal_path
+from phi_review.core.report.model import DEFAULT_ACTIONS
+from phi_review.core.review.session import ReviewSession
 from phi_review.tui.cli import main
 
 HEADERS = ["File Name", "Validation Issue", "Detected Value", "Action", "Comments"]

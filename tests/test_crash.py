@@ -23,16 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from phi_review.core.errors import LockedError
-from phi_review.core.model import DEFAULT_ACTIONS
-from phi_review.core.session import ReviewSession
+from phi_review.core.common.errors import LockedError
+from phi_review.core.report.model import DEFAULT_ACTIONS
+from phi_review.core.review.session import ReviewSession
 
 ROWS = 40
 
 CHILD = textwrap.dedent(
     """
     import random, sys
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.review.session import ReviewSession
 
     report, seed, save_every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(seed)
@@ -57,7 +57,7 @@ CHILD = textwrap.dedent(
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.review.session import ReviewSession
 
     session = ReviewSession.open(sys.argv[1], reviewer="holder", allow_read_only_fallback=False)
     print("READY", flush=True)

@@ -10,10 +10,10 @@ import numpy as np
 import pydicom
 import pytest
 
-from phi_review.core.dicom_header import read_header
-from phi_review.core.errors import DicomError
-from phi_review.core.locate import FileIndex
-from phi_review.core.pixels import PreviewCache, crop_view, fit, image_info, render_frame
+from phi_review.core.dicom.header import read_header
+from phi_review.core.common.errors import DicomError
+from phi_review.core.dicom.locate import FileIndex
+from phi_review.core.dicom.pixels import PreviewCache, crop_view, fit, image_info, render_frame
 
 from conftest import BUNDLED, bundled_dicom_files
 
@@ -193,7 +193,7 @@ MEMORY_CHILD = textwrap.dedent(
     """
     import resource, sys
     import numpy as np
-    from phi_review.core.pixels import render_frame, decode_frame
+    from phi_review.core.dicom.pixels import render_frame, decode_frame
     import pydicom.pixels, PIL.Image
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     frame, _ = decode_frame(sys.argv[1], 500)
@@ -241,7 +241,7 @@ def test_overlay_plane_is_drawn_when_asked(tmp_path):
 def _rows_both_ways(path, monkeypatch) -> tuple[list[tuple], list[tuple]]:
     from dataclasses import astuple
 
-    from phi_review.core import dicom_header
+    from phi_review.core.dicom import header as dicom_header
 
     fast = [astuple(r) for r in read_header(path).rows]
     with monkeypatch.context() as patch:

@@ -8,10 +8,10 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from phi_review.core.dicom_header import read_header
-from phi_review.core.identifying_tags import IDENTIFYING, is_identifying, rank
+from phi_review.core.dicom.header import read_header
+from phi_review.core.dicom.identifying_tags import IDENTIFYING, is_identifying, rank
 from phi_review.tui.cli import main
-from phi_review.tui.header_pane import header_line
+from phi_review.tui.widgets.header_pane import header_line
 
 
 def _file(tmp_path):
@@ -76,8 +76,8 @@ def test_rank_puts_the_patient_first():
 async def test_header_pane_steps_through_flagged_and_identifying_rows(tmp_path):
     from tui_helpers import fresh_demo, make_app, wait_for
 
-    from phi_review.tui.findings_list import FindingsList
-    from phi_review.tui.header_pane import HeaderPane
+    from phi_review.tui.widgets.findings_list import FindingsList
+    from phi_review.tui.widgets.header_pane import HeaderPane
 
     app = make_app(fresh_demo(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from phi_review.core import journal as journal_mod
-from phi_review.core.errors import LockedError
-from phi_review.core.journal import Change, Journal, journal_path, plan_recovery, read_records
-from phi_review.core.model import Finding
-from phi_review.core.report_lock import ReportLock, lock_path
+from phi_review.core.review import journal as journal_mod
+from phi_review.core.common.errors import LockedError
+from phi_review.core.review.journal import Change, Journal, journal_path, plan_recovery, read_records
+from phi_review.core.report.model import Finding
+from phi_review.core.report.lock import ReportLock, lock_path
 
 EMPTY = {"action": "", "note": "", "reviewer": "", "reviewed_at": ""}
 

@@ -15,7 +15,7 @@ from pydicom.uid import (
 )
 
 import phi_review.sample_reports.make_dicom as make_dicom
-from phi_review.core.pixels import image_info, render_frame
+from phi_review.core.dicom.pixels import image_info, render_frame
 from phi_review.sample_reports.make_dicom import (
     DEFAULT_PATIENT,
     HOSTILE_NAME,

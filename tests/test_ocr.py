@@ -13,10 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from phi_review.core import ocr as ocr_module
-from phi_review.core.errors import PhiReviewError
-from phi_review.core.ocr import OcrEngine, default_frames, ocr_file, to_rgb8
-from phi_review.core.phi_match import fold, looks_like_date, match_line, phi_candidates, phi_reason, phi_terms
+from phi_review.core.ocr import engine as ocr_module
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.ocr.engine import OcrEngine, default_frames, ocr_file, to_rgb8
+from phi_review.core.ocr.phi_match import fold, looks_like_date, match_line, phi_candidates, phi_reason, phi_terms
 from phi_review.sample_reports.make_dicom import burned_in_text_image, multiframe_file
 from phi_review.tui.cli import main
 
@@ -158,7 +158,7 @@ def test_multiframe_file_reads_first_middle_last(engine, tmp_path):
 
 
 def test_results_are_cached_per_file_and_frame(engine, tmp_path, monkeypatch):
-    import phi_review.core.pixels as pixels
+    import phi_review.core.dicom.pixels as pixels
 
     path = multiframe_file(tmp_path / "cine.dcm", frames=3, patient=PATIENT)
     calls: list[int] = []

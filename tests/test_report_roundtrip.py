@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from phi_review.core.errors import ReportError
-from phi_review.core.report_reader import read_report
-from phi_review.core.report_writer import save_report
+from phi_review.core.common.errors import ReportError
+from phi_review.core.report.reader import read_report
+from phi_review.core.report.writer import save_report
 from phi_review.sample_reports.make_workbook import build_report_workbook, generate_rows
 
 ACTIONS = ("Cleared", "Delete and re-upload", "Fix metadata", "Escalate to DMCC/JPL", "Follow up")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from phi_review.core.errors import LockedError, PhiReviewError, ReportError
-from phi_review.core.journal import journal_path, read_records
-from phi_review.core.model import DEFAULT_ACTIONS, ColumnMap, Finding, Fingerprint, Report
-from phi_review.core.session import ReviewSession
+from phi_review.core.common.errors import LockedError, PhiReviewError, ReportError
+from phi_review.core.review.journal import journal_path, read_records
+from phi_review.core.report.model import DEFAULT_ACTIONS, ColumnMap, Finding, Fingerprint, Report
+from phi_review.core.review.session import ReviewSession
 
 HEADERS = ["File Name", "Validation Issue", "Detected Value", "Action", "Comments"]
 PIXELS = "Possible Burned-in PHI/PII (Pixels)"

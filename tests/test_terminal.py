@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from phi_review.tui.graphics import TerminalCaps, choose_graphics, parse_replies
-from phi_review.tui.input_guard import ReplyFilter, guarded_parser
+from phi_review.tui.terminal.graphics import TerminalCaps, choose_graphics, parse_replies
+from phi_review.tui.terminal.input_guard import ReplyFilter, guarded_parser
 
 
 def test_parse_replies_reads_sixel_kitty_and_cell_size():
@@ -54,7 +54,7 @@ def test_choose_graphics_without_terminal_is_none():
 
 PROBE = (
     "import sys, time\n"
-    "from phi_review.tui.graphics import probe_terminal\n"
+    "from phi_review.tui.terminal.graphics import probe_terminal\n"
     "caps = probe_terminal(timeout=float(sys.argv[1]))\n"
     "print('CAPS', caps.sixel, caps.answered, caps.cell_size, flush=True)\n"
     "import tty, termios, select, os\n"

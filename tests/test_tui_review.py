@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from phi_review.core.report_reader import read_report
-from phi_review.tui.dialogs import AskTextScreen, ConfirmScreen
-from phi_review.tui.findings_list import FindingsList
-from phi_review.tui.groups_list import GroupsList
-from phi_review.tui.groups_screen import GroupsScreen
-from phi_review.tui.header_pane import HeaderPane
-from phi_review.tui.preview_pane import PreviewPane
+from phi_review.core.report.reader import read_report
+from phi_review.tui.screens.dialogs import AskTextScreen, ConfirmScreen
+from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.widgets.groups_list import GroupsList
+from phi_review.tui.screens.groups import GroupsScreen
+from phi_review.tui.widgets.header_pane import HeaderPane
+from phi_review.tui.widgets.preview_pane import PreviewPane
 
 from tui_helpers import fresh_demo, make_app, wait_for
 
@@ -137,7 +137,7 @@ async def test_terminal_reply_after_start_changes_no_decision(tmp_path):
     """A late device-attributes reply must not arrive as the keys 6, 2, 4."""
     from textual._xterm_parser import XTermParser
 
-    from phi_review.tui.input_guard import guarded_parser
+    from phi_review.tui.terminal.input_guard import guarded_parser
 
     reply = "\x1b[?62;4c"
     # The danger is real: Textual alone turns the reply into key presses.
@@ -227,10 +227,10 @@ async def test_burned_in_text_is_read_marked_and_zoomable_while_list_stays_respo
 
 
 async def test_keys_remapped_by_binding_id_from_the_config_file(tmp_path, monkeypatch):
-    from phi_review.core.config import load_config
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.common.config import load_config
+    from phi_review.core.review.session import ReviewSession
     from phi_review.tui.app import ReviewApp
-    from phi_review.tui.graphics import GraphicsChoice, TerminalCaps
+    from phi_review.tui.terminal.graphics import GraphicsChoice, TerminalCaps
 
     config = tmp_path / "config.toml"
     config.write_text('[keys]\n"app.undo" = "z"\n"app.decide_1" = "1,y"\n', encoding="utf-8")

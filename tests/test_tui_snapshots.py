@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from phi_review.tui.findings_list import FindingsList
-from phi_review.tui.header_pane import HeaderPane
-from phi_review.tui.preview_pane import PreviewPane
+from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.widgets.header_pane import HeaderPane
+from phi_review.tui.widgets.preview_pane import PreviewPane
 
 from tui_helpers import fresh_demo, make_app, wait_for
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from phi_review.core.session import ReviewSession
+from phi_review.core.review.session import ReviewSession
 from phi_review.sample_reports.build_demo import build_demo
 from phi_review.tui.app import ReviewApp
-from phi_review.tui.graphics import GraphicsChoice, TerminalCaps, prepare_textual_image
+from phi_review.tui.terminal.graphics import GraphicsChoice, TerminalCaps, prepare_textual_image
 
 _DEMO_CACHE: dict[str, Path] = {}
 

@@ -24,17 +24,17 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from phi_review.core.errors import PhiReviewError
-from phi_review.core.inert import inert
-from phi_review.core.session import ReviewSession
-from phi_review.tui.dialogs import AskTextScreen, ConfirmScreen, PickScreen, TextScreen
-from phi_review.tui.findings_list import FindingsList
-from phi_review.tui.graphics import GraphicsChoice, widget_class
-from phi_review.tui.groups_screen import GroupsScreen
-from phi_review.tui.header_pane import HeaderPane
-from phi_review.tui.keys_help import help_text, review_commands
-from phi_review.tui.file_loader import LoadedFile, load_file, render_frame_cached, render_view
-from phi_review.tui.preview_pane import PreviewPane, ViewState
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert
+from phi_review.core.review.session import ReviewSession
+from phi_review.tui.screens.dialogs import AskTextScreen, ConfirmScreen, PickScreen, TextScreen
+from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.terminal.graphics import GraphicsChoice, widget_class
+from phi_review.tui.screens.groups import GroupsScreen
+from phi_review.tui.widgets.header_pane import HeaderPane
+from phi_review.tui.screens.keys_help import help_text, review_commands
+from phi_review.tui.review.file_loader import LoadedFile, load_file, render_frame_cached, render_view
+from phi_review.tui.widgets.preview_pane import PreviewPane, ViewState
 
 CURSOR_DEBOUNCE = 0.06  # seconds of quiet before loading the row under the cursor
 PREFETCH_AHEAD = 2
@@ -180,7 +180,7 @@ class ReviewApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
-        from phi_review.core.pixels import PreviewCache
+        from phi_review.core.dicom.pixels import PreviewCache
 
         self.render_cache = PreviewCache()
         findings = self.query_one(FindingsList)
@@ -254,7 +254,7 @@ class ReviewApp(App[None]):
     # ----- file index -----------------------------------------------------------
     @work(thread=True, exclusive=True, group="index")
     def build_index(self) -> None:
-        from phi_review.core.locate import FileIndex
+        from phi_review.core.dicom.locate import FileIndex
 
         last = 0.0
 
@@ -444,7 +444,7 @@ class ReviewApp(App[None]):
         return "pixel" in issue or "burn" in issue
 
     def _start_ocr(self, token: int, path: Path, frame: int) -> None:
-        from phi_review.core.ocr import ocr_available
+        from phi_review.core.ocr.engine import ocr_available
 
         key = (str(path), frame)
         if key in self.ocr_lines or key in self.ocr_errors:
@@ -461,8 +461,8 @@ class ReviewApp(App[None]):
 
     @work(thread=True, exclusive=True, group="ocr")
     def run_ocr(self, token: int, path: Path, frame: int, values: dict[str, str], value: str) -> None:
-        from phi_review.core.ocr import ocr_frame
-        from phi_review.core.phi_match import phi_terms
+        from phi_review.core.ocr.engine import ocr_frame
+        from phi_review.core.ocr.phi_match import phi_terms
 
         key = (str(path), frame)
         try:
@@ -805,7 +805,7 @@ class ReviewApp(App[None]):
         self.query_one(PreviewPane).step_zoom(delta)
 
     def action_window(self) -> None:
-        from phi_review.core.pixels import PRESETS
+        from phi_review.core.dicom.pixels import PRESETS
 
         self.query_one(PreviewPane).cycle_preset(tuple(PRESETS))
 
@@ -918,6 +918,6 @@ class ReviewApp(App[None]):
 
 
 def _no_caps() -> Any:
-    from phi_review.tui.graphics import TerminalCaps
+    from phi_review.tui.terminal.graphics import TerminalCaps
 
     return TerminalCaps()

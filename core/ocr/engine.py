@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from phi_review.core.errors import PhiReviewError
-from phi_review.core.inert import inert
-from phi_review.core.phi_match import PhiTerm, phi_reason, phi_terms
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert
+from phi_review.core.ocr.phi_match import PhiTerm, phi_reason, phi_terms
 
 MIN_CONFIDENCE = 0.6
 MIN_SIDE = 640  # frames smaller than this (longest side) are upscaled before OCR
@@ -340,7 +340,7 @@ def clear_cache() -> None:
 def ocr_frame(path: str | Path, frame: int, terms: Sequence[PhiTerm] = (),
               engine: OcrEngine | None = None) -> list[TextLine]:
     """OCR one frame at full resolution, cached per (file, version, frame); lines marked against ``terms``."""
-    from phi_review.core.pixels import render_frame
+    from phi_review.core.dicom.pixels import render_frame
 
     engine = engine or shared_engine()
     path = Path(path)
@@ -367,8 +367,8 @@ def ocr_file(
     engine: OcrEngine | None = None,
 ) -> OcrResult:
     """OCR the chosen 0-based frames (default first, middle, last) and mark lines matching the file's PHI."""
-    from phi_review.core.dicom_header import read_header
-    from phi_review.core.pixels import image_info
+    from phi_review.core.dicom.header import read_header
+    from phi_review.core.dicom.pixels import image_info
 
     info = image_info(path)
     header = read_header(path)

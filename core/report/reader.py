@@ -19,10 +19,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from phi_review.core.action_list import list_formulas, resolve_formula, sheet_paths
-from phi_review.core.errors import ReportError
-from phi_review.core.header_row import column_map, find_header, looked_for
-from phi_review.core.model import DEFAULT_ACTIONS, Finding, Fingerprint, Report
+from phi_review.core.report.action_list import list_formulas, resolve_formula, sheet_paths
+from phi_review.core.common.errors import ReportError
+from phi_review.core.report.columns import column_map, find_header, looked_for
+from phi_review.core.report.model import DEFAULT_ACTIONS, Finding, Fingerprint, Report
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}

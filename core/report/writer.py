@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from phi_review.core.action_list import column_index, column_letter, sheet_paths
-from phi_review.core.atomic_file import backup_once, replace_atomically
-from phi_review.core.errors import ReportError
-from phi_review.core.model import EDITABLE_FIELDS, Report
-from phi_review.core.report_reader import changed_on_disk, fingerprint_of, sniff_delimiter
+from phi_review.core.report.action_list import column_index, column_letter, sheet_paths
+from phi_review.core.common.atomic_file import backup_once, replace_atomically
+from phi_review.core.common.errors import ReportError
+from phi_review.core.report.model import EDITABLE_FIELDS, Report
+from phi_review.core.report.reader import changed_on_disk, fingerprint_of, sniff_delimiter
 
 NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At"}
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

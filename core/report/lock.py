@@ -15,7 +15,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from phi_review.core.errors import LockedError, ReportError
+from phi_review.core.common.errors import LockedError, ReportError
 
 
 def lock_path(report_path: Path) -> Path:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phi_review.core.errors import PhiReviewError
-from phi_review.core.model import Finding
-from phi_review.tui.preview_pane import ViewState
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.report.model import Finding
+from phi_review.tui.widgets.preview_pane import ViewState
 
 
 @dataclass
@@ -35,8 +35,8 @@ def missing_tag_names(value: str) -> list[str]:
 
 def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_error: str | None) -> LoadedFile:
     """Resolve the finding's file, read its header (marking the flagged tag/value) and image info."""
-    from phi_review.core.dicom_header import read_header
-    from phi_review.core.pixels import image_info
+    from phi_review.core.dicom.header import read_header
+    from phi_review.core.dicom.pixels import image_info
 
     if chosen is not None:
         path, candidates, message = chosen, [], ""
@@ -67,7 +67,7 @@ def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_erro
 
 def render_frame_cached(cache: Any, path: Path, state: ViewState) -> Any:
     """The full-resolution 8-bit frame for this view, from the cache when it is there."""
-    from phi_review.core.pixels import render_frame
+    from phi_review.core.dicom.pixels import render_frame
 
     key = (str(path), state.frame, state.preset, state.invert, state.overlays)
     full = cache.get(key) if cache is not None else None
@@ -96,7 +96,7 @@ def render_view(cache: Any, path: Path, state: ViewState, box: tuple[int, int],
     """A PIL image of what the pane shows: the fitted frame, or the zoomed crop, with OCR boxes."""
     from PIL import Image
 
-    from phi_review.core.pixels import crop_view, fit
+    from phi_review.core.dicom.pixels import crop_view, fit
 
     full = render_frame_cached(cache, path, state)
     if boxes:

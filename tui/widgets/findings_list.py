@@ -18,9 +18,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from phi_review.core.inert import inert
-from phi_review.tui.cursor_actions import CursorActions
-from phi_review.core.model import Finding
+from phi_review.core.common.inert import inert
+from phi_review.tui.widgets.cursor_actions import CursorActions
+from phi_review.core.report.model import Finding
 
 ISSUE_SHORT = (
     ("pixel", "PIXELS"),

@@ -21,7 +21,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from phi_review.core.errors import DicomError
+from phi_review.core.common.errors import DicomError
 
 PRESETS: tuple[str, ...] = ("file", "full", "robust")
 DECODER_HINT = "install phi-review's decoders: pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle"
@@ -74,7 +74,7 @@ def image_info(path: str | Path) -> ImageInfo:
             ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         except Exception as error:  # noqa: BLE001
             raise DicomError(f"{path.name}: cannot read header: {str(error).splitlines()[0] if str(error) else error}") from None
-    from phi_review.core.dicom_header import truncation
+    from phi_review.core.dicom.header import truncation
 
     meta = getattr(ds, "file_meta", None)
     if (meta is None or not len(meta)) and "SOPClassUID" not in ds and "Rows" not in ds:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 from textual.binding import Binding
 
-from phi_review.core.inert import inert
-from phi_review.tui.findings_list import FindingsList
-from phi_review.tui.groups_screen import GroupsScreen
-from phi_review.tui.header_pane import HeaderPane
-from phi_review.tui.preview_pane import PreviewPane
+from phi_review.core.common.inert import inert
+from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.screens.groups import GroupsScreen
+from phi_review.tui.widgets.header_pane import HeaderPane
+from phi_review.tui.widgets.preview_pane import PreviewPane
 
 if TYPE_CHECKING:
     from phi_review.tui.app import ReviewApp

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from phi_review.core.errors import ReportError
-from phi_review.core.model import ColumnMap
+from phi_review.core.common.errors import ReportError
+from phi_review.core.report.model import ColumnMap
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "file": ("LabCAS File Name", "File Name", "Filename", "File", "Path", "File Path", "LabCAS File"),

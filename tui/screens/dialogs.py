@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from phi_review.core.inert import inert
+from phi_review.core.common.inert import inert
 
 DIALOG_CSS = """
 .dialog { width: 80%; max-width: 100; height: auto; max-height: 90%;

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from phi_review.core.errors import PhiReviewError
+from phi_review.core.common.errors import PhiReviewError
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -42,12 +42,12 @@ def run_review(args: argparse.Namespace) -> int:
 
 def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer: str | None,
                 graphics: str | None, read_only: bool, mouse: bool) -> int:
-    from phi_review.core.config import load_config
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.common.config import load_config
+    from phi_review.core.review.session import ReviewSession
 
     config = load_config()
     if config.ocr_passes or config.ocr_threads:
-        from phi_review.core.ocr import configure_shared
+        from phi_review.core.ocr.engine import configure_shared
 
         configure_shared(config.ocr_passes, config.ocr_threads)
     for root in roots:
@@ -57,8 +57,8 @@ def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer:
     try:
         if not sys.stdout.isatty() and not os.environ.get("PHI_REVIEW_FORCE_SCREEN"):
             raise PhiReviewError("the review screen needs a terminal; use 'phi-review summary' for scripts")
-        from phi_review.tui import input_guard
-        from phi_review.tui.graphics import choose_graphics
+        from phi_review.tui.terminal import input_guard
+        from phi_review.tui.terminal.graphics import choose_graphics
 
         choice = choose_graphics(graphics or config.graphics or "auto")
         input_guard.install()

@@ -40,8 +40,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phi_review.core.errors import ReportError
-from phi_review.core.model import EDITABLE_FIELDS, Finding
+from phi_review.core.common.errors import ReportError
+from phi_review.core.report.model import EDITABLE_FIELDS, Finding
 
 JOURNAL_VERSION = 1
 CHANGE_KINDS = ("decide", "note")

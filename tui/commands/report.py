@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phi_review.core.errors import PhiReviewError
-from phi_review.core.inert import inert, shorten
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert, shorten
 
 if TYPE_CHECKING:
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.review.session import ReviewSession
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -38,8 +38,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 def run_summary(args: argparse.Namespace) -> int:
     """Summarise the report as saved; unsaved journal decisions are counted, not applied."""
-    from phi_review.core.session import ReviewSession
-    from phi_review.core.summary import summarize
+    from phi_review.core.review.session import ReviewSession
+    from phi_review.core.review.summary import summarize
 
     session = ReviewSession.open(args.report, sheet=args.sheet, read_only=True)
     try:
@@ -100,7 +100,7 @@ def _count_lines(counts: dict[str, int], indent: int, width: int) -> list[str]:
 
 def run_decide(args: argparse.Namespace) -> int:
     """Record one decision (journal first) and save the report."""
-    from phi_review.core.session import ReviewSession
+    from phi_review.core.review.session import ReviewSession
 
     session = ReviewSession.open(
         args.report, sheet=args.sheet, reviewer=args.reviewer, allow_read_only_fallback=False

@@ -22,7 +22,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phi_review.core.errors import PhiReviewError
+from phi_review.core.common.errors import PhiReviewError
 
 
 @dataclass

@@ -22,9 +22,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag, Tag
 
-from phi_review.core.errors import DicomError
-from phi_review.core.identifying_tags import is_identifying, rank
-from phi_review.core.inert import inert, shorten
+from phi_review.core.common.errors import DicomError
+from phi_review.core.dicom.identifying_tags import is_identifying, rank
+from phi_review.core.common.inert import inert, shorten
 
 VALUE_LIMIT = 200
 _NORM = re.compile(r"[^0-9a-z]+")

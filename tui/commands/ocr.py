@@ -26,7 +26,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def _payload(args: argparse.Namespace, result: Any) -> dict[str, object]:
-    from phi_review.core.inert import inert
+    from phi_review.core.common.inert import inert
 
     return {
         "file": inert(str(args.file)),
@@ -42,10 +42,10 @@ def _payload(args: argparse.Namespace, result: Any) -> dict[str, object]:
 
 
 def run_ocr(args: argparse.Namespace) -> int:
-    from phi_review.core.errors import PhiReviewError
-    from phi_review.core.inert import inert
-    from phi_review.core.config import load_config
-    from phi_review.core.ocr import configure_shared, ocr_file
+    from phi_review.core.common.errors import PhiReviewError
+    from phi_review.core.common.inert import inert
+    from phi_review.core.common.config import load_config
+    from phi_review.core.ocr.engine import configure_shared, ocr_file
 
     config = load_config()
     configure_shared(config.ocr_passes, config.ocr_threads)

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from phi_review.core.inert import inert
+from phi_review.core.common.inert import inert
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 

@@ -17,9 +17,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from phi_review.core.inert import inert
-from phi_review.tui.cursor_actions import CursorActions
-from phi_review.tui.findings_list import issue_label
+from phi_review.core.common.inert import inert
+from phi_review.tui.widgets.cursor_actions import CursorActions
+from phi_review.tui.widgets.findings_list import issue_label
 
 
 def group_text(group: Any) -> str:

@@ -30,7 +30,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def run_header(args: argparse.Namespace) -> int:
-    from phi_review.core.dicom_header import normalize, read_header
+    from phi_review.core.dicom.header import normalize, read_header
 
     result = read_header(args.file, match_values=[args.find] if args.find else [],
                          match_tags=[args.find] if args.find else [])
@@ -68,8 +68,8 @@ def run_preview(args: argparse.Namespace) -> int:
 
     from PIL import Image
 
-    from phi_review.core.errors import PhiReviewError
-    from phi_review.core.pixels import fit, image_info, render_frame
+    from phi_review.core.common.errors import PhiReviewError
+    from phi_review.core.dicom.pixels import fit, image_info, render_frame
 
     info = image_info(args.file)
     if not 1 <= args.frame <= info.frames:
@@ -83,7 +83,7 @@ def run_preview(args: argparse.Namespace) -> int:
     if mode == "none":
         sys.stdout.write(describe + "\n")
         return 0
-    from phi_review.tui.graphics import choose_graphics, renderable_class
+    from phi_review.tui.terminal.graphics import choose_graphics, renderable_class
 
     choice = choose_graphics(mode)
     renderable = renderable_class(choice.mode)

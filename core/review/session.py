@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from phi_review.core.errors import LockedError, PhiReviewError, ReportError
-from phi_review.core.journal import (
+from phi_review.core.common.errors import LockedError, PhiReviewError, ReportError
+from phi_review.core.review.journal import (
     Change,
     Journal,
     RecoveryPlan,
@@ -31,8 +31,8 @@ from phi_review.core.journal import (
     utc_now,
     values_of,
 )
-from phi_review.core.model import EDITABLE_FIELDS, Finding, Report
-from phi_review.core.report_lock import ReportLock
+from phi_review.core.report.model import EDITABLE_FIELDS, Finding, Report
+from phi_review.core.report.lock import ReportLock
 
 # Characters a spreadsheet (XML 1.0) cannot store; refused when typed, not at save time.
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -120,7 +120,7 @@ class ReviewSession:
         and journal), the session opens read-only with a message saying why,
         unless ``allow_read_only_fallback`` is False: then LockedError/ReportError.
         """
-        from phi_review.core.report_reader import read_report
+        from phi_review.core.report.reader import read_report
 
         path = Path(path)
         reviewer = (reviewer or "").strip() or default_reviewer()
@@ -347,7 +347,7 @@ class ReviewSession:
         self._require_writable()
         if not self._dirty:
             return []
-        from phi_review.core.report_writer import save_report
+        from phi_review.core.report.writer import save_report
 
         dirty = sorted(self._dirty)
         edits: dict[int, dict[str, str]] = {}

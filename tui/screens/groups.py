@@ -16,8 +16,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from phi_review.core.inert import inert
-from phi_review.tui.groups_list import GroupsList
+from phi_review.core.common.inert import inert
+from phi_review.tui.widgets.groups_list import GroupsList
 
 
 class GroupsScreen(Screen[None]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from phi_review.core.model import Finding
+from phi_review.core.report.model import Finding
 
 UNREVIEWED = "(unreviewed)"
 NO_ISSUE = "(no issue)"

@@ -1,0 +1,1 @@
+"""The review screen and its controllers (file loading and rendering, OCR, decisions): workers post messages, never touch widgets."""

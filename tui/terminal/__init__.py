@@ -1,0 +1,1 @@
+"""What the terminal can do: the graphics probe and the input guard against late replies."""

@@ -1,0 +1,1 @@
+"""Widgets of the review screen: findings and groups lists, header pane, preview pane."""
