@@ -1,0 +1,406 @@
+"""Corrected copies: where they go, how they are written, and the manifest that says what was done.
+
+Every fix (blacked-out pixels, a de-identified header) lands in a new file in an
+output folder; the original is opened read-only and never touched. One copy
+carries both kinds of fix: pixels are edited first, then the header. The pixel
+data is streamed from the original frame by frame (never loaded whole), so a
+600-frame file costs about one frame of memory.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import stat
+import struct
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomFileLike
+from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.uid import (
+    PYDICOM_ROOT_UID,
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    generate_uid,
+)
+
+from phi_review import __version__
+from phi_review.core.common.atomic_file import fsync_dir
+from phi_review.core.common.errors import PhiReviewError
+
+MANIFEST_NAME = "manifest.jsonl"
+PIXEL_DATA = 0x7FE00010
+ITEM = 0xFFFEE000
+SEQ_DELIMITER = 0xFFFEE0DD
+CHUNK = 1 << 20
+
+
+class RemedyError(PhiReviewError):
+    """A corrected copy cannot be made (bad box, no lossless path, copy exists...)."""
+
+
+@dataclass
+class PixelElement:
+    """Where the original's pixel data sits in its file, found without reading the pixels."""
+
+    tag_offset: int
+    value_offset: int
+    vr: str
+    length: int | None  # None: encapsulated (undefined length)
+    end_offset: int
+    little_endian: bool
+    implicit_vr: bool
+    offsets: list[int] = field(default_factory=list)  # encapsulated: basic offset table
+    fragments: list[tuple[int, int]] = field(default_factory=list)  # encapsulated: (file offset, length)
+
+    @property
+    def encapsulated(self) -> bool:
+        return self.length is None
+
+
+class PixelEdit(Protocol):
+    """A change to the pixels (see ``redact.Redaction``): edits the header first, then streams the new pixel data."""
+
+    def prepare(self, ds: Dataset, element: PixelElement) -> dict[str, Any]:
+        """Check the file can be edited, adjust ``ds`` (photometric, transfer syntax...) and return facts for the manifest."""
+
+    def write(self, ds: Dataset, element: PixelElement, src: BinaryIO, dst: BinaryIO) -> None:
+        """Write the whole Pixel Data element (tag, length, value), little endian, to ``dst``."""
+
+
+@dataclass
+class CopyResult:
+    """What ``write_copy`` did, in terms the manifest and the screen can use (no PHI)."""
+
+    original: Path
+    copy: Path
+    original_sha256: str
+    copy_sha256: str
+    transfer_syntax_in: str
+    transfer_syntax_out: str
+    header_changes: list[dict[str, Any]] = field(default_factory=list)
+    pixels: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, **extra: Any) -> dict[str, Any]:
+        """A manifest line: paths as given, hashes, syntaxes, what changed, the tool's version and UTC time."""
+        line: dict[str, Any] = {
+            "original": str(self.original),
+            "original_sha256": self.original_sha256,
+            "copy": str(self.copy),
+            "copy_sha256": self.copy_sha256,
+            "transfer_syntax_in": self.transfer_syntax_in,
+            "transfer_syntax_out": self.transfer_syntax_out,
+            "header_changes": self.header_changes,
+            "pixels": self.pixels,
+            "version": __version__,
+            "time": utc_now(),
+        }
+        line.update(extra)
+        return line
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def copy_path(original: Path, roots: Sequence[Path], out_dir: Path) -> Path:
+    """Where the corrected copy of ``original`` goes: its path relative to the (deepest) root holding it, under ``out_dir``.
+
+    Mirroring keeps two files of the same name in different folders apart. With
+    no roots the copy takes the file's name. A file outside every root is refused
+    rather than guessed at.
+    """
+    original = Path(original)
+    if not roots:
+        return Path(out_dir) / original.name
+    resolved = original.resolve()
+    candidates = sorted((Path(r).resolve() for r in roots), key=lambda r: len(r.parts), reverse=True)
+    for root in candidates:
+        if resolved.is_relative_to(root) and resolved != root:
+            return Path(out_dir) / resolved.relative_to(root)
+    raise RemedyError(f"{original.name} is not under any of the given roots")
+
+
+def derived_uid(uid: str, root: str | None = None) -> str:
+    """A new UID that is the same for the same input on every run, so re-running a fix gives the same copy.
+
+    Hashing the old UID (with a fixed purpose label) keeps it unguessable from
+    the new one while copies of one series stay consistent with each other.
+    """
+    prefix = root if root is not None else PYDICOM_ROOT_UID
+    if not prefix.endswith("."):
+        prefix += "."
+    return str(generate_uid(prefix=prefix, entropy_srcs=["phi-review corrected copy", str(uid)]))
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MB chunks so large files cost no memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def append_manifest(out_dir: Path, record: dict[str, Any]) -> Path:
+    """Append one JSON line to ``out_dir/manifest.jsonl`` and fsync it.
+
+    The manifest names files by the paths the site gave (a file name is the
+    site's own; a tree whose file names carry a patient's name is already a
+    finding) plus hashes, actions, boxes, reviewer and time; callers must never
+    put header values or OCR text in a record.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / MANIFEST_NAME
+    line = json.dumps(record, ensure_ascii=True, sort_keys=True, default=str) + "\n"
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return target
+
+
+def read_manifest(out_dir: Path) -> list[dict[str, Any]]:
+    """Every record of the manifest, oldest first (a torn last line from a crash is skipped)."""
+    target = Path(out_dir) / MANIFEST_NAME
+    if not target.exists():
+        return []
+    records = []
+    for line in target.read_text(encoding="ascii").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def _read_tag(handle: BinaryIO, little: bool) -> tuple[int, int] | None:
+    data = handle.read(8)
+    if len(data) < 8:
+        return None
+    group, elem, length = struct.unpack("<HHL" if little else ">HHL", data)
+    return (group << 16) | elem, length
+
+
+def locate_pixels(handle: BinaryIO, ds: Dataset) -> PixelElement | None:
+    """Find the Pixel Data element at the handle's position (just after ``dcmread(stop_before_pixels=True)``)."""
+    little = ds.original_encoding[1] if ds.original_encoding[1] is not None else True
+    implicit = bool(ds.original_encoding[0])
+    start = handle.tell()
+    head = handle.read(8)
+    if len(head) < 8:
+        return None
+    group, elem = struct.unpack("<HH" if little else ">HH", head[:4])
+    if (group << 16) | elem != PIXEL_DATA:
+        return None
+    if implicit:
+        (length,) = struct.unpack("<L" if little else ">L", head[4:8])
+        vr = "OW"
+    else:
+        vr = head[4:6].decode("ascii", "replace")
+        rest = handle.read(4)
+        if len(rest) < 4:
+            raise RemedyError("the pixel data is cut short")
+        (length,) = struct.unpack("<L" if little else ">L", rest)
+    value_offset = handle.tell()
+    if length != 0xFFFFFFFF:
+        return PixelElement(start, value_offset, vr, length, value_offset + length, little, implicit)
+    element = PixelElement(start, value_offset, vr, None, 0, little, implicit)
+    first = True
+    while True:
+        found = _read_tag(handle, little)
+        if found is None:
+            raise RemedyError("the compressed pixel data is cut short (no sequence delimiter)")
+        tag, item_length = found
+        if tag == SEQ_DELIMITER:
+            break
+        if tag != ITEM or item_length == 0xFFFFFFFF:
+            raise RemedyError("the compressed pixel data is malformed")
+        if first:
+            table = handle.read(item_length)
+            element.offsets = list(struct.unpack(f"<{item_length // 4}L", table[: item_length // 4 * 4]))
+            first = False
+        else:
+            element.fragments.append((handle.tell(), item_length))
+            handle.seek(item_length, os.SEEK_CUR)
+    element.end_offset = handle.tell()
+    return element
+
+
+def output_encoding(syntax: UID) -> tuple[bool, bool]:
+    """(implicit VR, little endian) the copy is written in: big endian and deflated become explicit little endian."""
+    return (syntax == ImplicitVRLittleEndian, True)
+
+
+class _RawPixelCopy:
+    """Copy the pixel element as it is (header-only fixes); big-endian words are swapped to little endian."""
+
+    def prepare(self, ds: Dataset, element: PixelElement) -> dict[str, Any]:
+        return {}
+
+    def write(self, ds: Dataset, element: PixelElement, src: BinaryIO, dst: BinaryIO) -> None:
+        swap = not element.little_endian and element.vr == "OW" and int(ds.get("BitsAllocated", 8)) > 8
+        src.seek(element.tag_offset)
+        if element.encapsulated:
+            dst.write(struct.pack("<HH2sHL", 0x7FE0, 0x0010, element.vr.encode(), 0, 0xFFFFFFFF))
+            dst.write(struct.pack("<HHL", 0xFFFE, 0xE000, 4 * len(element.offsets)))
+            dst.write(struct.pack(f"<{len(element.offsets)}L", *element.offsets))
+            for offset, length in element.fragments:
+                dst.write(struct.pack("<HHL", 0xFFFE, 0xE000, length))
+                src.seek(offset)
+                _copy_bytes(src, dst, length)
+            dst.write(struct.pack("<HHL", 0xFFFE, 0xE0DD, 0))
+            return
+        write_pixel_header(dst, element.vr, element.length or 0, implicit=element.implicit_vr and element.little_endian)
+        src.seek(element.value_offset)
+        remaining = element.length or 0
+        while remaining:
+            chunk = src.read(min(CHUNK, remaining))
+            if not chunk:
+                raise RemedyError("the pixel data is cut short")
+            remaining -= len(chunk)
+            if swap:
+                chunk = _swap16(chunk)
+            dst.write(chunk)
+
+
+def _swap16(chunk: bytes) -> bytes:
+    import numpy as np
+
+    return np.frombuffer(chunk, dtype=">u2").astype("<u2").tobytes()
+
+
+def _copy_bytes(src: BinaryIO, dst: BinaryIO, length: int) -> None:
+    remaining = length
+    while remaining:
+        chunk = src.read(min(CHUNK, remaining))
+        if not chunk:
+            raise RemedyError("the pixel data is cut short")
+        dst.write(chunk)
+        remaining -= len(chunk)
+
+
+def write_pixel_header(dst: BinaryIO, vr: str, length: int, *, implicit: bool) -> None:
+    """The tag and length of a native Pixel Data element, little endian."""
+    if implicit:
+        dst.write(struct.pack("<HHL", 0x7FE0, 0x0010, length))
+    else:
+        dst.write(struct.pack("<HH2sHL", 0x7FE0, 0x0010, vr.encode("ascii"), 0, length))
+
+
+def write_copy(
+    original: Path,
+    dest: Path,
+    *,
+    edit_header: Callable[[Dataset], list[dict[str, Any]]] | None = None,
+    pixel_edit: PixelEdit | None = None,
+    overwrite: bool = False,
+) -> CopyResult:
+    """Write the corrected copy of ``original`` to ``dest``: pixels edited first, then the header; atomically.
+
+    The copy is built in a temp file beside ``dest``, fsynced, then renamed; a
+    crash leaves no half copy. An existing ``dest`` is refused unless
+    ``overwrite``; ``dest`` can never be the original. The MediaStorage SOP
+    Instance UID is kept equal to the SOP Instance UID the edits leave.
+    """
+    original = Path(original)
+    dest = Path(dest)
+    if not original.is_file():
+        raise RemedyError(f"{original.name}: no such file")
+    if dest.exists() and dest.resolve() == original.resolve():
+        raise RemedyError(f"{original.name}: the copy would overwrite the original")
+    if dest.exists() and not overwrite:
+        raise RemedyError(f"{dest.name}: a corrected copy already exists there (use overwrite)")
+    original_sha = sha256_file(original)
+    with open(original, "rb") as src:
+        try:
+            ds = pydicom.dcmread(src, stop_before_pixels=True)
+        except Exception as error:  # pydicom raises many kinds for a non-DICOM file
+            raise RemedyError(f"{original.name}: not a readable DICOM file ({type(error).__name__})") from None
+        syntax_in = UID(str(ds.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
+        if syntax_in == DeflatedExplicitVRLittleEndian:
+            element = None
+            if pixel_edit is not None:
+                raise RemedyError(f"{original.name}: deflated files are not supported for pixel edits")
+        else:
+            element = locate_pixels(src, ds)
+        if element is None and pixel_edit is not None:
+            raise RemedyError(f"{original.name}: the file holds no pixel data")
+        trailing = Dataset()
+        if element is not None:
+            src.seek(element.end_offset)
+            trailing = read_dataset(src, element.implicit_vr, element.little_endian)
+        elif syntax_in == DeflatedExplicitVRLittleEndian:
+            src.seek(0)
+            ds = pydicom.dcmread(src)
+        pixel_facts: dict[str, Any] = {}
+        if pixel_edit is not None and element is not None:
+            pixel_facts = dict(pixel_edit.prepare(ds, element) or {})
+        changes = list(edit_header(ds) or []) if edit_header is not None else []
+        meta = ds.file_meta if isinstance(ds.file_meta, FileMetaDataset) else FileMetaDataset(ds.file_meta)
+        syntax_out = UID(str(meta.get("TransferSyntaxUID", syntax_in)))
+        if syntax_out in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian):
+            syntax_out = ExplicitVRLittleEndian
+        meta.TransferSyntaxUID = syntax_out
+        if "SOPInstanceUID" in ds:
+            meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        meta.ImplementationVersionName = f"PHIREVIEW_{__version__}"[:16]
+        ds.file_meta = meta
+        implicit, little = output_encoding(syntax_out)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                out = DicomFileLike(raw)
+                out.write(b"\x00" * 128 + b"DICM")
+                write_file_meta_info(out, meta, enforce_standard=True)
+                out.is_implicit_VR = implicit
+                out.is_little_endian = little
+                body = Dataset({tag: ds.get_item(tag) for tag in ds.keys() if tag.group != 0x0002 and tag < PIXEL_DATA})
+                body.set_original_encoding(*ds.original_encoding, character_encoding=ds.original_character_set)
+                write_dataset(out, body)
+                if element is not None:
+                    (pixel_edit or _RawPixelCopy()).write(ds, element, src, raw)
+                elif "PixelData" in ds and syntax_in == DeflatedExplicitVRLittleEndian:
+                    write_dataset(out, Dataset({PIXEL_DATA: ds.get_item(PIXEL_DATA)}))
+                after = Dataset({tag: ds.get_item(tag) for tag in ds.keys() if tag > PIXEL_DATA})
+                for elem in trailing:
+                    after.add(elem)
+                if len(after):
+                    after.set_original_encoding(element.implicit_vr if element else False,
+                                                element.little_endian if element else True)
+                    write_dataset(out, after)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.chmod(temp, stat.S_IMODE(original.stat().st_mode))
+            os.replace(temp, dest)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    fsync_dir(dest.parent)
+    return CopyResult(
+        original=original,
+        copy=dest,
+        original_sha256=original_sha,
+        copy_sha256=sha256_file(dest),
+        transfer_syntax_in=str(syntax_in),
+        transfer_syntax_out=str(syntax_out),
+        header_changes=changes,
+        pixels=pixel_facts,
+    )
