@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,6 +64,16 @@ def run_header(args: argparse.Namespace) -> int:
     return 0
 
 
+def preview_cells(image_w: int, image_h: int, max_cols: int, max_rows: int,
+                  cell: tuple[int, int]) -> tuple[int, int]:
+    """Columns and rows that show the whole image at its aspect within max_cols x max_rows."""
+    cell_w, cell_h = max(1, cell[0]), max(1, cell[1])
+    scale = min(max_cols * cell_w / max(1, image_w), max_rows * cell_h / max(1, image_h))
+    cols = min(max_cols, max(1, round(image_w * scale / cell_w)))
+    rows = min(max_rows, max(1, round(image_h * scale / cell_h)))
+    return cols, rows
+
+
 def run_preview(args: argparse.Namespace) -> int:
     import shutil
 
@@ -76,6 +87,8 @@ def run_preview(args: argparse.Namespace) -> int:
         raise PhiReviewError(f"frame {args.frame} does not exist: the file has {info.frames} frame(s)")
     describe = (f"{args.file.name}: {info.columns}x{info.rows}, frame {args.frame}/{info.frames}, "
                 f"{info.photometric}, {info.transfer_syntax}, window {args.preset}")
+    if args.width is not None and args.width < 1:
+        raise PhiReviewError(f"--width {args.width}: give at least 1 column")
     mode = args.graphics
     if mode == "auto" and not sys.stdout.isatty():
         mode = "none"
@@ -85,17 +98,28 @@ def run_preview(args: argparse.Namespace) -> int:
         return 0
     from phi_review.tui.terminal.graphics import choose_graphics, renderable_class
 
-    choice = choose_graphics(mode)
+    choice = choose_graphics(mode)  # the only probe of this command
+    if choice.warning:
+        sys.stderr.write(choice.warning + "\n")
     renderable = renderable_class(choice.mode)
     if renderable is None:
         sys.stdout.write(describe + "\n")
         return 0
-    columns = args.width or shutil.get_terminal_size((80, 24)).columns
-    cell_w, cell_h = choice.caps.cell_size or (10, 20)
-    fitted = fit(image, (columns * cell_w, columns * cell_w * info.rows // max(1, info.columns) or cell_h))
+    terminal = shutil.get_terminal_size((80, 24))
+    cell = choice.caps.cell_size or (10, 20)
+    # Fit width AND height: the describe line and the shell prompt keep their rows.
+    columns, rows = preview_cells(info.columns, info.rows, args.width or terminal.columns,
+                                  max(1, terminal.lines - 2), cell)
+    fitted = fit(image, (columns * cell[0], rows * cell[1]))
+    picture = Image.fromarray(fitted)
+    no_color = bool(os.environ.get("NO_COLOR"))
+    if no_color:
+        # NO_COLOR is about the interface: the pixels still show, in grey levels.
+        picture = picture.convert("L").convert("RGB")
     from rich.console import Console
 
-    console = Console(highlight=False, markup=False, force_terminal=mode != "none")
-    console.print(renderable(Image.fromarray(fitted), width=columns))
+    console = Console(highlight=False, markup=False, force_terminal=True, no_color=False,
+                      color_system=choice.colors)  # type: ignore[arg-type]
+    console.print(renderable(picture, width=columns, height=rows))
     sys.stdout.write(describe + "\n")
     return 0

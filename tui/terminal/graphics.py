@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 MODES = ("auto", "kitty", "sixel", "halfcell", "none")
@@ -24,10 +24,29 @@ DEFAULT_TIMEOUT = float(os.environ.get("PHI_REVIEW_PROBE_TIMEOUT", "1.5"))
 
 _KITTY_QUERY = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
 _CELL_QUERY = "\x1b[16t"
+# XTVERSION: the terminal's name and version (kitty's decides Unicode placeholders).
+_VERSION_QUERY = "\x1b[>0q"
+# Set a true colour, ask for the current SGR (DECRQSS), reset: a terminal that
+# keeps 24-bit colours echoes 38:2:1:2:3 back.
+_TRUECOLOR_QUERY = "\x1b[38;2;1;2;3m\x1bP$qm\x1b\\\x1b[0m"
 _DA1_QUERY = "\x1b[c"
 _DA1_REPLY = re.compile(r"\x1b\[\?([\d;]*)c")
 _CELL_REPLY = re.compile(r"\x1b\[6;(\d+);(\d+)t")
 _KITTY_OK = re.compile(r"\x1b_Gi=31;OK\x1b\\")
+_VERSION_REPLY = re.compile(r"\x1bP>\|([^\x1b]*)\x1b\\")
+_SGR_REPLY = re.compile(r"\x1bP1\$r([^\x1b]*)\x1b\\")
+_TRUECOLOR_SGR = re.compile(r"38[:;]2[:;]{1,2}1[:;]2[:;]3")
+# TERM families whose every emulator of the last twenty years draws 256 colours,
+# although terminfo's plain entries (xterm, mlterm, linux: 8 colours) are
+# conservative; the Linux console approximates 256-colour SGR itself. This is
+# the answer when a slow link's reply comes too late.
+_256_FAMILIES = ("xterm", "mlterm", "linux", "rxvt", "screen", "tmux", "putty", "konsole", "gnome", "vte", "kitty",
+                 "alacritty", "foot", "wezterm", "st")
+# Kitty draws textual-image's Unicode placeholders from 0.28 on (0.26 shows empty boxes).
+KITTY_PLACEHOLDERS_SINCE = (0, 28)
+# Terminals known to draw 24-bit colour when they name themselves in XTVERSION.
+_TRUECOLOR_NAMES = ("xterm", "kitty", "mlterm", "wezterm", "foot", "konsole", "contour", "ghostty", "tmux",
+                    "iterm2", "alacritty", "vte", "mintty")
 
 
 @dataclass(frozen=True)
@@ -40,15 +59,37 @@ class TerminalCaps:
     cell_size: tuple[int, int] | None = None  # (width, height) in pixels
     size_zero: bool = False
     answered: bool = False
+    version: str = ""  # XTVERSION reply, e.g. "kitty(0.26.5)", "XTerm(379)"; untrusted text
+    truecolor: bool = False  # the terminal echoed a 24-bit SGR back (DECRQSS)
+    da1_level: int = 0  # first DA1 parameter: 62+ is a VT220-class emulator
+    dumb: bool = False  # TERM=dumb: nothing was asked
+
+    @property
+    def kitty_placeholders(self) -> bool:
+        """Whether textual-image's Kitty renderer (Unicode placeholders) will show anything."""
+        return self.kitty and terminal_version(self.version)[0] in ("kitty", "ghostty") and (
+            terminal_version(self.version)[0] == "ghostty"
+            or terminal_version(self.version)[1] >= KITTY_PLACEHOLDERS_SINCE)
 
     def best_mode(self) -> str:
+        if self.dumb:
+            return "none"
         if not self.is_tty or self.size_zero:
             return "halfcell" if self.is_tty else "none"
-        if self.kitty and not os.environ.get("TMUX"):
+        if self.kitty_placeholders and not os.environ.get("TMUX"):
             return "kitty"
         if self.sixel:
             return "sixel"
         return "halfcell"
+
+
+def terminal_version(version: str) -> tuple[str, tuple[int, ...]]:
+    """Split an XTVERSION reply ("kitty(0.26.5)", "XTerm(379)", "tmux 3.3a") into name and numbers."""
+    match = re.match(r"\s*([A-Za-z][\w.-]*)[\s(]*([\d.]*)", version)
+    if not match:
+        return "", ()
+    numbers = tuple(int(n) for n in match.group(2).split(".") if n.isdigit())
+    return match.group(1).lower(), numbers
 
 
 def parse_replies(data: str) -> TerminalCaps:
@@ -60,13 +101,78 @@ def parse_replies(data: str) -> TerminalCaps:
         height, width = int(cell.group(1)), int(cell.group(2))
         if height > 0 and width > 0:
             cell_size = (width, height)
+    version = _VERSION_REPLY.search(data)
+    sgr = _SGR_REPLY.search(data)
+    level = da1.group(1).split(";")[0] if da1 else ""
     return TerminalCaps(
         is_tty=True,
         sixel=bool(da1 and "4" in da1.group(1).split(";")),
         kitty=bool(_KITTY_OK.search(data)),
         cell_size=cell_size,
         answered=bool(da1),
+        version=version.group(1)[:64] if version else "",
+        truecolor=bool(sgr and _TRUECOLOR_SGR.search(sgr.group(1))),
+        da1_level=int(level) if level.isdigit() else 0,
     )
+
+
+def probe_queries(env: dict[str, str] | os._Environ[str] | None = None) -> str:
+    """What the probe writes; DA1 last, as every terminal answers it and so ends the wait.
+
+    Inside tmux the Kitty query is left out: tmux takes an APC string as the
+    pane's title, and the image never goes through tmux to Kitty anyway.
+    """
+    env = os.environ if env is None else env
+    kitty = "" if env.get("TMUX") else _KITTY_QUERY
+    return kitty + _CELL_QUERY + _VERSION_QUERY + _TRUECOLOR_QUERY + _DA1_QUERY
+
+
+def _terminfo_colors(term: str) -> int:
+    """Colours the terminfo entry for TERM declares (-1 when unknown)."""
+    try:
+        import curses
+
+        curses.setupterm(term, os.open(os.devnull, os.O_WRONLY))
+        return int(curses.tigetnum("colors"))
+    except Exception:  # noqa: BLE001 - no terminfo entry, no curses: unknown
+        return -1
+
+
+def color_system(caps: TerminalCaps, env: dict[str, str] | os._Environ[str] | None = None) -> str | None:
+    """Rich/Textual colour system for this terminal: "truecolor", "256", "standard" or None.
+
+    Debian's TERM=xterm (and mlterm, linux) declares 8 colours in terminfo, so
+    Rich and Textual would draw every image in the 16-colour palette although
+    the terminal draws 24-bit colour. The terminal's own answers win: an echoed
+    24-bit SGR, an XTVERSION name known for true colour, then COLORTERM and
+    TERM, then a VT220-class DA1 reply (every such emulator draws 256 colours).
+    """
+    env = os.environ if env is None else env
+    term = env.get("TERM", "")
+    if caps.dumb or term == "dumb":
+        return None
+    if caps.truecolor or env.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
+        return "truecolor"
+    name, numbers = terminal_version(caps.version)
+    if name in _TRUECOLOR_NAMES and not (name == "xterm" and numbers and numbers[0] < 331):
+        return "truecolor"
+    if (term.endswith(("256color", "direct")) or term.split("-")[0] in _256_FAMILIES
+            or _terminfo_colors(term) >= 256 or caps.da1_level >= 62):
+        return "256"
+    return "standard"
+
+
+def apply_color_system(system: str | None) -> None:
+    """Make the app's console draw in ``system`` unless TEXTUAL_COLOR_SYSTEM says otherwise.
+
+    Textual reads ``textual.constants.COLOR_SYSTEM`` when the App is built, so this
+    must run before ``ReviewApp(...)``; it needs no change in the app itself.
+    """
+    if os.environ.get("TEXTUAL_COLOR_SYSTEM"):
+        return
+    import textual.constants
+
+    textual.constants.COLOR_SYSTEM = system  # type: ignore[misc]
 
 
 def _window_size(fd: int) -> tuple[int, int, int, int]:
@@ -84,6 +190,8 @@ def probe_terminal(timeout: float = DEFAULT_TIMEOUT) -> TerminalCaps:
     stdin, stdout = sys.__stdin__, sys.__stdout__
     if stdin is None or stdout is None or not stdin.isatty() or not stdout.isatty():
         return TerminalCaps()
+    if os.environ.get("TERM") == "dumb":
+        return TerminalCaps(is_tty=True, dumb=True)  # a dumb terminal is asked nothing
     import select
     import termios
     import tty
@@ -103,7 +211,7 @@ def probe_terminal(timeout: float = DEFAULT_TIMEOUT) -> TerminalCaps:
         attrs = termios.tcgetattr(in_fd)
         attrs[3] &= ~termios.ECHO
         termios.tcsetattr(in_fd, termios.TCSANOW, attrs)
-        os.write(out_fd, (_KITTY_QUERY + _CELL_QUERY + _DA1_QUERY).encode())
+        os.write(out_fd, probe_queries().encode())
         # Kitty's query can leave its payload printed by terminals that do not
         # understand it: clear the line we are on.
         os.write(out_fd, b"\r\x1b[2K")
@@ -138,13 +246,7 @@ def probe_terminal(timeout: float = DEFAULT_TIMEOUT) -> TerminalCaps:
             pass
     caps = parse_replies(data)
     if caps.cell_size is None and xpix and ypix:
-        caps = TerminalCaps(
-            is_tty=True,
-            sixel=caps.sixel,
-            kitty=caps.kitty,
-            cell_size=(max(1, xpix // cols), max(1, ypix // rows)),
-            answered=caps.answered,
-        )
+        caps = replace(caps, cell_size=(max(1, xpix // cols), max(1, ypix // rows)))
     return caps
 
 
@@ -182,38 +284,70 @@ class GraphicsChoice:
     mode: str  # kitty | sixel | halfcell | none
     caps: TerminalCaps
     reason: str
+    warning: str = ""  # one line for the reviewer when a forced mode was not confirmed
+    colors: str | None = "truecolor"  # Rich colour system the image is drawn in
+
+
+def _unconfirmed(mode: str, caps: TerminalCaps) -> str:
+    """Why a forced mode may print garbage here ('' when the probe confirmed it)."""
+    if not caps.is_tty or mode in ("halfcell", "none"):
+        return ""
+    if caps.dumb:
+        return f"--graphics {mode}: TERM=dumb, the terminal was not asked whether it draws {mode}"
+    if mode == "sixel" and not caps.sixel:
+        return "--graphics sixel: this terminal did not report Sixel support; the image may show as garbage"
+    if mode == "kitty" and not caps.kitty:
+        return "--graphics kitty: this terminal did not answer the Kitty graphics query; the image may not show"
+    if mode == "kitty" and not caps.kitty_placeholders:
+        return "--graphics kitty: this terminal cannot draw Kitty Unicode placeholders (kitty 0.28+); the image may not show"
+    return ""
 
 
 def choose_graphics(mode: str = "auto", timeout: float = DEFAULT_TIMEOUT) -> GraphicsChoice:
-    """Decide the renderer once, before any Textual app runs."""
+    """Decide the renderer and the colour depth once, before any Textual app runs.
+
+    Probes the terminal at most once per call (none for TERM=dumb); a mode
+    forced with --graphics that the probe did not confirm carries a warning.
+    """
     if mode not in MODES:
         raise ValueError(f"unknown graphics mode {mode!r}; choose one of {', '.join(MODES)}")
-    if mode in ("halfcell", "none"):
-        caps = TerminalCaps(is_tty=bool(sys.__stdout__ and sys.__stdout__.isatty()))
+    is_tty = bool(sys.__stdout__ and sys.__stdout__.isatty())
+    if mode == "none" or (mode == "halfcell" and not is_tty):
+        caps = TerminalCaps(is_tty=is_tty, dumb=os.environ.get("TERM") == "dumb")
         prepare_textual_image(None)
-        return GraphicsChoice(mode, caps, "chosen with --graphics")
+        colors = color_system(caps) if is_tty else "truecolor"
+        if is_tty:
+            apply_color_system(colors)
+        return GraphicsChoice(mode, caps, "chosen with --graphics", colors=colors)
     caps = probe_terminal(timeout)
     prepare_textual_image(caps.cell_size)
+    colors = color_system(caps) if caps.is_tty else "truecolor"
+    if caps.is_tty:
+        apply_color_system(colors)
     if mode == "auto":
         chosen = caps.best_mode()
-        if caps.size_zero:
+        if caps.dumb:
+            reason = "TERM=dumb"
+        elif caps.size_zero:
             reason = "terminal reported size 0"
         elif not caps.is_tty:
             reason = "not a terminal"
         elif not caps.answered:
             reason = "terminal did not answer the probe in time"
+        elif caps.kitty and not caps.kitty_placeholders and chosen != "kitty":
+            reason = "probed (Kitty graphics without Unicode placeholders)"
         else:
             reason = "probed"
-        return GraphicsChoice(chosen, caps, reason)
-    return GraphicsChoice(mode, caps, "chosen with --graphics")
+        return GraphicsChoice(chosen, caps, reason, colors=colors)
+    return GraphicsChoice(mode, caps, "chosen with --graphics", warning=_unconfirmed(mode, caps), colors=colors)
 
 
 def renderable_class(mode: str) -> type | None:
-    """The textual-image Rich renderable for ``--graphics MODE`` (probes for auto)."""
-    chosen = choose_graphics(mode).mode
+    """The textual-image Rich renderable for a mode already chosen (never probes again)."""
+    prepare_textual_image(None)
     from textual_image.renderable import HalfcellImage, SixelImage, TGPImage
 
-    return {"kitty": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}.get(chosen)
+    return {"kitty": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}.get(mode)
 
 
 def widget_class(mode: str) -> type | None:
