@@ -54,9 +54,9 @@ async def first_paint(report: Path) -> float:
     mono_start = time.monotonic()
     app = _app(report)
     async with app.run_test(size=(160, 50)) as pilot:
-        while app.first_paint_at is None:
+        while app.review.first_paint_at is None:
             await pilot.pause(0.001)
-        elapsed = app.first_paint_at - mono_start
+        elapsed = app.review.first_paint_at - mono_start
         await pilot.press("q")
     app.session.close()
     del start
@@ -72,7 +72,7 @@ async def next_preview(report: Path, steps: int) -> tuple[list[float], list[floa
     bare: list[float] = []
     async with app.run_test(size=(160, 50)) as pilot:
         async def shown(index: int, after: float) -> None:
-            while not (app.preview_shown and app.preview_shown[0] == index and app.preview_shown[1] >= after):
+            while not (app.review.preview_shown and app.review.preview_shown[0] == index and app.review.preview_shown[1] >= after):
                 await pilot.pause(0.002)
 
         await shown(0, 0)
@@ -94,10 +94,10 @@ async def next_preview(report: Path, steps: int) -> tuple[list[float], list[floa
                 await pilot.pause(0)  # the paint of the new image
             except asyncio.TimeoutError:
                 loaded_ok = False
-            if not loaded_ok or app.loaded.get(target) is None or app.loaded[target].info is None:
+            if not loaded_ok or app.review.files.loaded.get(target) is None or app.review.files.loaded[target].info is None:
                 continue
             ours.append(time.monotonic() - start)
-            path = app.loaded[target].path
+            path = app.review.files.loaded[target].path
             t = time.perf_counter()
             try:
                 pydicom.dcmread(path).pixel_array

@@ -32,9 +32,9 @@ async def _shoot(target: Path) -> None:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 60
             while loop.time() < deadline:
-                loaded = app.loaded.get(index)
-                if loaded is not None and loaded.path is not None and (str(loaded.path), 0) in app.ocr_lines:
-                    if app.ocr_done_at > 0 and app.preview_shown and app.preview_shown[1] > app.ocr_done_at:
+                loaded = app.review.files.loaded.get(index)
+                if loaded is not None and loaded.path is not None and (str(loaded.path), 0) in app.review.ocr.lines:
+                    if app.review.ocr.done_at > 0 and app.review.preview_shown and app.review.preview_shown[1] > app.review.ocr.done_at:
                         break
                 await pilot.pause(0.05)
             await pilot.pause(0.2)

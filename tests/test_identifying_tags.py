@@ -81,7 +81,7 @@ async def test_header_pane_steps_through_flagged_and_identifying_rows(tmp_path):
 
     app = make_app(fresh_demo(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: 0 in app.loaded)
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
         header = app.query_one(HeaderPane)
         await wait_for(pilot, lambda: bool(header.rows))
         assert header.rows[header.cursor].matched  # opens on the flagged row

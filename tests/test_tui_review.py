@@ -20,7 +20,7 @@ async def test_decide_undo_note_marks_group_filter_save_reopen(tmp_path):
     findings = app.session.findings
     async with app.run_test(size=(120, 40)) as pilot:
         listing = app.query_one(FindingsList)
-        await wait_for(pilot, lambda: 0 in app.loaded)
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
 
         # Three decisions with digits; each moves to the next unreviewed row.
         await pilot.press("1", "2", "3")
@@ -92,7 +92,7 @@ async def test_resize_to_80x24_and_back_keeps_working(tmp_path):
     report = fresh_demo(tmp_path)
     app = make_app(report)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: 0 in app.loaded)
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.screen.has_class("narrow")
@@ -118,18 +118,18 @@ async def test_missing_and_ambiguous_files_are_explained_and_still_decidable(tmp
     async with app.run_test(size=(120, 40)) as pilot:
         listing = app.query_one(FindingsList)
         listing.move_to(missing)
-        await wait_for(pilot, lambda: missing in app.loaded)
+        await wait_for(pilot, lambda: missing in app.review.files.loaded)
         header = app.query_one(HeaderPane)
         assert any("not found" in line.lower() for line in header.message_lines)
         await pilot.press("2")
         assert findings[missing].action == app.session.actions[1]
 
         listing.move_to(twin)
-        await wait_for(pilot, lambda: twin in app.loaded)
-        assert len(app.loaded[twin].candidates) == 2
+        await wait_for(pilot, lambda: twin in app.review.files.loaded)
+        assert len(app.review.files.loaded[twin].candidates) == 2
         await pilot.press("c")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.loaded.get(twin) is not None and app.loaded[twin].path is not None)
+        await wait_for(pilot, lambda: app.review.files.loaded.get(twin) is not None and app.review.files.loaded[twin].path is not None)
         await pilot.press("q")
 
 
@@ -148,7 +148,7 @@ async def test_terminal_reply_after_start_changes_no_decision(tmp_path):
     report = fresh_demo(tmp_path)
     app = make_app(report)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: 0 in app.loaded)
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
         before = [(f.action, f.note) for f in app.session.findings]
         parser = guarded_parser()
         events = [*parser.feed(reply), *parser.feed("\x1b[?6"), *parser.feed("2;4c"), *parser.feed("")]
@@ -167,7 +167,7 @@ async def test_preview_keys_change_the_view(tmp_path):
     cine = next(i for i, f in enumerate(app.session.findings) if "CINE" in f.file)
     async with app.run_test(size=(140, 44)) as pilot:
         app.query_one(FindingsList).move_to(cine)
-        await wait_for(pilot, lambda: cine in app.loaded and app.loaded[cine].info is not None)
+        await wait_for(pilot, lambda: cine in app.review.files.loaded and app.review.files.loaded[cine].info is not None)
         preview = app.query_one(PreviewPane)
         assert preview.state.frames == 12
         await pilot.press("right_square_bracket", "right_square_bracket", "plus", "w", "i")
@@ -207,13 +207,13 @@ async def test_burned_in_text_is_read_marked_and_zoomable_while_list_stays_respo
     async with app.run_test(size=(140, 44)) as pilot:
         listing = app.query_one(FindingsList)
         listing.move_to(pixel)
-        await wait_for(pilot, lambda: pixel in app.loaded and app.loaded[pixel].path is not None)
-        path = str(app.loaded[pixel].path)
+        await wait_for(pilot, lambda: pixel in app.review.files.loaded and app.review.files.loaded[pixel].path is not None)
+        path = str(app.review.files.loaded[pixel].path)
         # OCR runs in a worker: the list keeps moving and deciding meanwhile.
         await pilot.press("j", "k")
         assert listing.current == pixel
-        await wait_for(pilot, lambda: (path, 0) in app.ocr_lines, timeout=60)
-        lines = app.ocr_lines[(path, 0)]
+        await wait_for(pilot, lambda: (path, 0) in app.review.ocr.lines, timeout=60)
+        lines = app.review.ocr.lines[(path, 0)]
         texts = " ".join(line.text for line in lines)
         assert "MRN-0042-7781" in texts
         phi = [line for line in lines if line.likely_phi]
@@ -222,7 +222,7 @@ async def test_burned_in_text_is_read_marked_and_zoomable_while_list_stays_respo
         await pilot.press("t")
         preview = app.query_one(PreviewPane)
         assert preview.state.zoom > 2
-        assert app.ocr_box == 0
+        assert app.review.ocr.box == 0
         await pilot.press("q")
 
 
@@ -253,7 +253,7 @@ async def test_row_keys_do_nothing_behind_the_groups_view_or_a_dialog(tmp_path):
     report = fresh_demo(tmp_path)
     app = make_app(report)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: 0 in app.loaded)
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
         await pilot.press("1")  # one decision, so an undo would show
         decided = [f.action for f in app.session.findings]
         await pilot.press("v")

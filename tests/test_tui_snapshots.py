@@ -23,17 +23,18 @@ def demo_report(tmp_path_factory):
 def _ready(index_of):
     async def run_before(pilot):
         app = pilot.app
+        await wait_for(pilot, lambda: bool(app.screen.query(FindingsList)))
         index = index_of(app.session.findings)
         app.query_one(FindingsList).move_to(index)
-        await wait_for(pilot, lambda: index in app.loaded)
+        await wait_for(pilot, lambda: index in app.review.files.loaded)
         header = app.query_one(HeaderPane)
         await wait_for(pilot, lambda: header.centered)
         preview = app.query_one(PreviewPane)
-        loaded = app.loaded[index]
-        if loaded.info is not None and app._is_pixel_finding(index):
+        loaded = app.review.files.loaded[index]
+        if loaded.info is not None and app.review.is_pixel_finding(index):
             key = (str(loaded.path), 0)
-            await wait_for(pilot, lambda: key in app.ocr_lines or key in app.ocr_errors, timeout=60)
-            await wait_for(pilot, lambda: app.ocr_done_at > 0 and app.preview_shown is not None and app.preview_shown[1] > app.ocr_done_at)
+            await wait_for(pilot, lambda: key in app.review.ocr.lines or key in app.review.ocr.errors, timeout=60)
+            await wait_for(pilot, lambda: app.review.ocr.done_at > 0 and app.review.preview_shown is not None and app.review.preview_shown[1] > app.review.ocr.done_at)
         if loaded.info is not None and preview.display:
             await wait_for(pilot, lambda: preview.image_widget is not None and preview.image_widget.display)
         await pilot.pause()

@@ -13,6 +13,7 @@ from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.report.model import Finding
+from phi_review.core.report.pointer import missing_tag_names  # noqa: F401 - moved to core; kept importable here
 from phi_review.tui.widgets.preview_pane import ViewState
 
 
@@ -26,11 +27,6 @@ class LoadedFile:
     header: Any = None  # core.dicom_header.HeaderResult
     info: Any = None  # core.pixels.ImageInfo
     image_error: str | None = None
-
-
-def missing_tag_names(value: str) -> list[str]:
-    """Tag names listed in a 'Missing Required Tags' detected value ("PatientID, StudyDate")."""
-    return [t for t in re.split(r"[,;|/\s]+", value) if t]
 
 
 def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_error: str | None) -> LoadedFile:

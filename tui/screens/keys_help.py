@@ -7,12 +7,14 @@ drift from what the keys really do.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.binding import Binding
 
 from phi_review.core.common.inert import inert
+from phi_review.tui.review.screen import ReviewScreen
 from phi_review.tui.widgets.findings_list import FindingsList
 from phi_review.tui.screens.groups import GroupsScreen
 from phi_review.tui.widgets.header_pane import HeaderPane
@@ -36,6 +38,7 @@ def binding_rows(app: "ReviewApp") -> list[tuple[str, str, str]]:
     """(keys, description, id) per binding, grouped under section rows whose description is ""."""
     sources: list[tuple[str, list[Binding]]] = [
         ("Everywhere", list(app.BINDINGS)),  # type: ignore[arg-type]
+        ("Review screen", list(ReviewScreen.BINDINGS)),  # type: ignore[arg-type]
         ("Findings list", list(FindingsList.BINDINGS)),  # type: ignore[arg-type]
         ("Header pane (tab to focus)", list(HeaderPane.BINDINGS)),  # type: ignore[arg-type]
         ("Preview pane (tab to focus)", list(PreviewPane.BINDINGS)),  # type: ignore[arg-type]
@@ -75,33 +78,31 @@ def help_text(app: "ReviewApp") -> str:
     return "\n".join(lines)
 
 
+PALETTE_TITLES = {"app.save": "Save report", "app.help": "Help: every key and its id", "app.note": "Note"}
+
+
 def review_commands(app: "ReviewApp") -> Iterator[SystemCommand]:
-    """Palette entries for the review screen; decisions only when a row is selected."""
+    """Palette entries for the review screen, one per key binding, so every action is there.
+
+    Decisions are listed with the report's own action names, and only when a row is selected.
+    """
+    screen = app.review
     current = app.query_one(FindingsList).current
     if current is not None and not app.session.read_only:
         row = app.session.findings[current].row
         for n, action in enumerate(app.session.actions[:9], start=1):
-            yield SystemCommand(f"Decide: {action}", f"Set row {row} to this action (key {n})",
-                                lambda n=n: app.action_decide(n))
-        yield SystemCommand("Note", f"Write a note on row {row} (e)", app.action_note)
-    yield SystemCommand("Save report", "Write decisions into the report (ctrl+s)", app.action_save)
-    yield SystemCommand("Next unreviewed", "Jump to the next unreviewed row (n)", lambda: app.action_next_unreviewed(1))
-    yield SystemCommand("Filter: unreviewed", "Show only unreviewed rows", lambda: app.apply_filter("is:unreviewed"))
-    yield SystemCommand("Filter: burned-in pixels", "Show only pixel findings", lambda: app.apply_filter("issue:pixels"))
-    yield SystemCommand("Filter: header PHI", "Show only header findings", lambda: app.apply_filter("issue:header"))
-    yield SystemCommand("Filter…", "Filter by text, issue, action (/)", app.action_filter)
-    if app.filter_text:
-        yield SystemCommand("Clear filter", "Show every row again (Esc)", lambda: app.apply_filter(""))
-    yield SystemCommand("Groups", "Rows grouped by issue and detected value (v)", app.action_groups)
-    yield SystemCommand("Undo", "Undo the last decision (u)", app.action_undo)
-    yield SystemCommand("Redo", "Redo (ctrl+r)", app.action_redo)
-    yield SystemCommand("Toggle preview", "Show or hide the pixel preview (p)", app.action_toggle_preview)
-    yield SystemCommand("Window preset", "Cycle file / full range / robust window (w)", app.action_window)
-    yield SystemCommand("Invert", "Invert the preview (i)", app.action_invert)
-    yield SystemCommand("Overlays", "Draw overlay planes (o)", app.action_overlays)
-    yield SystemCommand("Find in header", "Search the header (f)", app.action_find_in_header)
-    yield SystemCommand("Identifying attributes", "Every tag that names or dates someone, with its value (I)",
-                        app.action_identifying)
-    yield SystemCommand("Read burned-in text", "OCR this frame (r); pixel findings are read automatically", app.action_read_text)
-    yield SystemCommand("Next text box", "Zoom the preview to the next line of burned-in text (t)", app.action_next_text_box)
-    yield SystemCommand("Keys", "Every key and its binding id (?)", app.action_help)
+            yield SystemCommand(f"Decide: {inert(action)}", f"Set row {row} to this action (key {n})",
+                                partial(app.run_action, f"decide({n})", screen))
+    for binding in [*ReviewScreen.BINDINGS, *app.BINDINGS]:
+        assert isinstance(binding, Binding)
+        if (binding.id or "").startswith("app.decide_") or binding.id in ("app.quit", "app.quit_ctrl_c"):
+            continue  # decisions are listed above; Textual's own Quit saves like q
+        keys = pretty_keys(app.keymap.get(binding.id, binding.key) if binding.id else binding.key)
+        target = screen if binding in ReviewScreen.BINDINGS else app
+        title = PALETTE_TITLES.get(binding.id or "", binding.description)
+        yield SystemCommand(title, f"key {keys}", partial(app.run_action, binding.action, target))
+    if screen.decisions.filter_text:
+        yield SystemCommand("Clear filter", "Show every row again (Esc)", partial(screen.apply_filter, ""))
+    for label, query in (("unreviewed", "is:unreviewed"), ("burned-in pixels", "issue:pixels"),
+                         ("header PHI", "issue:header")):
+        yield SystemCommand(f"Filter: {label}", f"Show only {label} rows ({query})", partial(screen.apply_filter, query))

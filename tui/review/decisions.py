@@ -1,0 +1,268 @@
+"""Decisions on the review screen: actions, marks, undo, notes, filters, groups, save and quit.
+
+The session journals every change before this controller repaints, so what the
+screen shows as decided is already durable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert
+from phi_review.tui.screens.dialogs import AskTextScreen, ConfirmScreen
+from phi_review.tui.screens.groups import GroupsScreen
+from phi_review.tui.widgets.findings_list import FindingsList
+
+if TYPE_CHECKING:
+    from phi_review.tui.review.screen import ReviewScreen
+
+FILTER_HINT = (
+    "Words must all match file, value, issue, tag, note or action.\n"
+    "is:unreviewed  is:reviewed  is:marked  issue:pixels|header|missing  action:none|TEXT\n"
+    "Empty clears the filter."
+)
+
+
+class DecisionController:
+    """Turns keys into session changes and keeps the list and status line in step."""
+
+    def __init__(self, screen: "ReviewScreen") -> None:
+        self.screen = screen
+        self.filter_text = ""
+        self.save_state = "not saved yet" if screen.session.unsaved else "saved"
+        self.quit_armed = False
+
+    @property
+    def session(self) -> Any:
+        return self.screen.session
+
+    def _list(self) -> FindingsList:
+        return self.screen.query_one(FindingsList)
+
+    def _notify(self, text: str, **kwargs: Any) -> None:
+        self.screen.notify(text, markup=False, **kwargs)
+
+    def refresh_rows(self, indexes: Iterable[int]) -> None:
+        findings = self._list()
+        for index in indexes:
+            findings.refresh_index(index)
+        self.screen.update_status()
+
+    def refuse_if_read_only(self) -> bool:
+        if self.session.read_only:
+            self._notify("This report is open read-only: decisions cannot be recorded.", severity="warning")
+            return True
+        return False
+
+    def writable_action(self, position: int) -> str | None:
+        """The action at ``position`` if decisions can be recorded now, else None (and say why)."""
+        if self.refuse_if_read_only():
+            return None
+        try:
+            return self.session.action_by_position(position)
+        except PhiReviewError as error:
+            self._notify(inert(error), severity="warning")
+            return None
+
+    # ----- actions ----------------------------------------------------------------
+    def decide_key(self, position: int) -> None:
+        action = self.writable_action(position)
+        if action is None:
+            return
+        findings = self._list()
+        if self.session.marks:
+            targets = sorted(self.session.marks)
+            question = f"Set {len(targets)} marked rows to '{inert(action)}'?"
+
+            def apply(yes: bool | None) -> None:
+                if yes:
+                    self.decide(targets, action)
+                    self.session.clear_marks()
+                    findings.refresh()
+                    self.screen.update_status()
+
+            self.screen.app.push_screen(ConfirmScreen(question), apply)
+            return
+        current = findings.current
+        if current is None:
+            return
+        self.decide([current], action)
+        self.advance_to_unreviewed()
+
+    def decide(self, indexes: list[int], action: str) -> bool:
+        try:
+            changed = self.session.decide(indexes, action)
+        except PhiReviewError as error:
+            self._notify(inert(error), severity="error")
+            return False
+        self.save_state = "unsaved changes"
+        self.refresh_rows(changed)
+        return True
+
+    def advance_to_unreviewed(self) -> None:
+        findings = self._list()
+        position = self.session.next_unreviewed(findings.order, findings.cursor, 1)
+        if position is None:
+            reviewed, total = self.session.progress()
+            self._notify(f"All shown rows are reviewed ({reviewed}/{total}). Ctrl+S saves.")
+            if findings.cursor < len(findings.order) - 1:
+                findings.cursor += 1
+            return
+        findings.cursor = position
+
+    def next_unreviewed(self, step: int) -> None:
+        findings = self._list()
+        position = self.session.next_unreviewed(findings.order, findings.cursor, step)
+        if position is None:
+            self._notify("No unreviewed rows in this view.")
+        else:
+            findings.cursor = position
+
+    def mark(self) -> None:
+        findings = self._list()
+        current = findings.current
+        if current is None:
+            return
+        self.session.toggle_mark(current)
+        findings.refresh_index(current)
+        if findings.cursor < len(findings.order) - 1:
+            findings.cursor += 1
+        self.screen.update_status()
+
+    def undo_redo(self, redo: bool) -> None:
+        if self.refuse_if_read_only():
+            return
+        try:
+            changed = self.session.redo() if redo else self.session.undo()
+        except PhiReviewError as error:
+            self._notify(inert(error), severity="error")
+            return
+        if not changed:
+            self._notify("Nothing to redo." if redo else "Nothing to undo.")
+            return
+        self.save_state = "unsaved changes"
+        self.refresh_rows(changed)
+        self._list().move_to(changed[0])
+
+    def note(self) -> None:
+        if self.refuse_if_read_only():
+            return
+        current = self._list().current
+        if current is None:
+            return
+        finding = self.session.findings[current]
+
+        def apply(text: str | None) -> None:
+            if text is None or text == finding.note:
+                return
+            try:
+                self.session.set_note(current, text)
+            except PhiReviewError as error:
+                self._notify(inert(error), severity="error")
+                return
+            self.save_state = "unsaved changes"
+            self.refresh_rows([current])
+            self.screen.files.schedule_load(current, delay=0)
+
+        self.screen.app.push_screen(
+            AskTextScreen(f"Note for row {finding.row}", finding.note, "Enter saves the note, Esc cancels."),
+            apply,
+        )
+
+    # ----- filter & groups --------------------------------------------------------
+    def ask_filter(self) -> None:
+        def apply(text: str | None) -> None:
+            if text is not None:
+                self.apply_filter(text)
+
+        self.screen.app.push_screen(
+            AskTextScreen("Filter rows", self.filter_text, FILTER_HINT, "e.g. is:unreviewed issue:pixels"), apply
+        )
+
+    def apply_filter(self, text: str) -> None:
+        findings = self._list()
+        keep = findings.current
+        self.filter_text = text.strip()
+        order = self.session.filter(self.filter_text) if self.filter_text else list(range(len(self.session.findings)))
+        findings.set_order(order, keep=keep)
+        if not order:
+            self._notify("No rows match this filter (Esc clears it).", severity="warning")
+        self.screen.update_status()
+
+    def clear(self) -> None:
+        if self.session.marks:
+            self.session.clear_marks()
+            self._list().refresh()
+            self.screen.update_status()
+        elif self.filter_text:
+            self.apply_filter("")
+
+    def groups(self) -> None:
+        self.screen.app.push_screen(
+            GroupsScreen(self.session.groups, self.session.actions, self.decide_group, self.show_group)
+        )
+
+    def decide_group(self, group: Any, position: int) -> None:
+        action = self.writable_action(position)
+        if action is None:
+            return
+        count = len(group.indexes)
+        rows = "the 1 row" if count == 1 else f"all {count} rows"
+        question = f"Set {rows} of '{inert(group.value) or '(empty)'}' ({inert(group.issue)}) to '{inert(action)}'?"
+
+        def apply(yes: bool | None) -> None:
+            if yes and self.decide(list(group.indexes), action):
+                self._notify(f"{count} row{'s' if count != 1 else ''} set to '{inert(action)}'.")
+                self._list().refresh()
+                if isinstance(self.screen.app.screen, GroupsScreen):
+                    self.screen.app.screen.reload()
+
+        self.screen.app.push_screen(ConfirmScreen(question), apply)
+
+    def show_group(self, group: Any) -> None:
+        findings = self._list()
+        self.filter_text = f"group: {inert(group.value)[:30]}"
+        findings.set_order(list(group.indexes), keep=findings.current)
+        self.screen.update_status()
+
+    # ----- save & quit ------------------------------------------------------------
+    def save(self) -> bool:
+        if self.session.read_only:
+            self._notify("Read-only: nothing to save.")
+            return True
+        if not self.session.unsaved:
+            self._notify("Nothing to save: the report already holds every decision.")
+            return True
+        count = self.session.unsaved
+        try:
+            warnings = self.session.save()
+        except PhiReviewError as error:
+            self.save_state = "SAVE FAILED"
+            self.screen.update_status()
+            self._notify(f"Save failed: {inert(error)}", severity="error", timeout=15)
+            return False
+        self.save_state = f"saved {time.strftime('%H:%M:%S')}"
+        self.screen.update_status()
+        self._notify(f"Saved {count} changed rows to {inert(self.session.report.path.name)}.")
+        for warning in warnings:
+            self._notify(inert(warning), severity="warning", timeout=10)
+        return True
+
+    def quit(self) -> None:
+        """Save, then exit; if saving fails, a second q exits with every decision kept in the journal."""
+        app = self.screen.app
+        if self.session.read_only or not self.session.unsaved or self.quit_armed:
+            app.exit()
+            return
+        if self.save():
+            app.exit()
+            return
+        self.quit_armed = True
+        self._notify(
+            "Not saved. Press q again to quit anyway: every decision stays in the journal and is recovered next time.",
+            severity="warning",
+            timeout=15,
+        )

@@ -1,0 +1,230 @@
+"""The file side of the review screen: index the tree, load the row's file, render and prefetch frames.
+
+Slow work runs in thread workers started on the screen; they post messages
+(messages.py) and never touch widgets. The screen's handlers call back into
+this controller on the main thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert
+from phi_review.tui.review.file_loader import LoadedFile, load_file, render_frame_cached, render_view
+from phi_review.tui.review.messages import FileLoaded, IndexProgress, IndexReady, PreviewRendered
+from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.widgets.header_pane import HeaderPane
+from phi_review.tui.widgets.preview_pane import PreviewPane, ViewState
+
+if TYPE_CHECKING:
+    from phi_review.tui.review.screen import ReviewScreen
+
+CURSOR_DEBOUNCE = 0.06  # seconds of quiet before loading the row under the cursor
+PREFETCH_AHEAD = 2
+LOAD_CACHE_SIZE = 64
+
+
+class FileController:
+    """Which file each row shows, loaded once, rendered on demand, prefetched ahead of the cursor."""
+
+    def __init__(self, screen: "ReviewScreen", roots: list[Path]) -> None:
+        self.screen = screen
+        self.roots = roots
+        self.file_index: Any = None
+        self.index_error: str | None = None
+        self.index_count = 0
+        self.token = 0
+        self.current_index: int | None = None
+        self.loaded: dict[int, LoadedFile] = {}
+        self.load_cache: OrderedDict[int, LoadedFile] = OrderedDict()
+        self.chosen_paths: dict[int, Path] = {}
+        self.render_cache: Any = None
+        self.render_seq = 0
+        self._debounce: Any = None
+
+    @property
+    def session(self) -> Any:
+        return self.screen.session
+
+    def current(self) -> LoadedFile | None:
+        """What was loaded for the row under the cursor (None while it loads or with no row)."""
+        return self.loaded.get(self.current_index) if self.current_index is not None else None
+
+    # ----- index ----------------------------------------------------------------
+    def start_index(self) -> None:
+        from phi_review.core.dicom.pixels import PreviewCache
+
+        self.render_cache = PreviewCache()
+        self.screen.run_worker(self._build_index, thread=True, exclusive=True, group="index")
+
+    def _build_index(self) -> None:
+        from phi_review.core.dicom.locate import FileIndex
+
+        last = 0.0
+
+        def progress(count: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last > 0.25:
+                last = now
+                self.screen.post_message(IndexProgress(count))
+
+        try:
+            index = FileIndex.build(self.roots, progress=progress)
+        except (OSError, PhiReviewError) as error:
+            self.screen.post_message(IndexReady(None, str(error)))
+            return
+        self.screen.post_message(IndexReady(index, None))
+
+    def index_ready(self, message: IndexReady) -> None:
+        self.file_index = message.index
+        self.index_error = message.error
+        if message.error:
+            self.screen.notify(f"Cannot index files: {inert(message.error)}", severity="error", markup=False)
+        current = self.screen.query_one(FindingsList).current
+        if current is not None:
+            self.schedule_load(current, delay=0)
+
+    # ----- loading the row under the cursor ---------------------------------------
+    def schedule_load(self, index: int, delay: float = CURSOR_DEBOUNCE) -> None:
+        self.current_index = index
+        self.token += 1
+        if self._debounce is not None:
+            self._debounce.stop()
+        if index in self.load_cache:
+            # Already known (prefetched): show the header at once, render after.
+            self.screen.show_loaded(index, self.load_cache[index], self.token)
+            return
+        finding = self.session.findings[index]
+        self.screen.query_one(HeaderPane).show_message(f"Loading {inert(finding.file)} …")
+        if delay <= 0:
+            self._start_load(index, self.token)
+        else:
+            token = self.token
+            self._debounce = self.screen.set_timer(delay, lambda: self._start_load(index, token))
+
+    def _start_load(self, index: int, token: int) -> None:
+        if token != self.token:
+            return
+        if self.file_index is None and self.index_error is None:
+            roots = ", ".join(inert(str(r)) for r in self.roots)
+            self.screen.query_one(HeaderPane).show_message(f"Indexing files under {roots} …")
+            return
+        self.screen.run_worker(partial(self._load_in_worker, index, token), thread=True, exclusive=True, group="load")
+
+    def load_now(self, index: int) -> LoadedFile:
+        return load_file(self.session.findings[index], self.file_index, self.chosen_paths.get(index), self.index_error)
+
+    def _load_in_worker(self, index: int, token: int) -> None:
+        try:
+            loaded = self.load_now(index)
+        except Exception as error:  # noqa: BLE001 - a bad file must never take the app down
+            loaded = LoadedFile(None, [], f"cannot read file: {type(error).__name__}: {error}")
+        self.screen.post_message(FileLoaded(token, index, loaded))
+
+    def file_loaded(self, message: FileLoaded) -> bool:
+        """Remember a loaded file; True when it is for the row on screen now."""
+        self.remember(message.finding_index, message.loaded)
+        return message.token == self.token
+
+    def remember(self, index: int, loaded: LoadedFile) -> None:
+        self.load_cache[index] = loaded
+        self.load_cache.move_to_end(index)
+        while len(self.load_cache) > LOAD_CACHE_SIZE:
+            self.load_cache.popitem(last=False)
+
+    def forget(self, index: int) -> None:
+        self.load_cache.pop(index, None)
+        self.loaded.pop(index, None)
+
+    # ----- rendering --------------------------------------------------------------
+    def request_render(self, token: int, boxes: list[Any]) -> None:
+        preview = self.screen.query_one(PreviewPane)
+        mode = self.screen.graphics.mode
+        if not preview.display or mode == "none":
+            if mode == "none":
+                preview.show_message("Preview off (--graphics none).", preview.caption())
+            if self.current_index is not None:
+                self.prefetch(self.current_index)
+            return
+        loaded = self.current()
+        if loaded is None or loaded.path is None or loaded.info is None:
+            return
+        self.render_seq += 1
+        work = partial(self._render_in_worker, token, loaded.path, preview.state, preview.pixel_box(), boxes,
+                       self.render_seq)
+        self.screen.run_worker(work, thread=True, exclusive=True, group="render")
+
+    def render_now(self, path: Path, state: ViewState, box: tuple[int, int], boxes: list[Any] | None = None) -> Any:
+        return render_view(self.render_cache, path, state, box, boxes)
+
+    def _render_in_worker(self, token: int, path: Path, state: ViewState, box: tuple[int, int],
+                          boxes: list[Any] | None, seq: int) -> None:
+        try:
+            image = self.render_now(path, state, box, boxes)
+        except PhiReviewError as error:
+            self.screen.post_message(PreviewRendered(token, None, str(error), seq=seq))
+            return
+        except Exception as error:  # noqa: BLE001 - a bad file must never take the app down
+            self.screen.post_message(PreviewRendered(token, None, f"cannot decode: {type(error).__name__}: {error}",
+                                                     seq=seq))
+            return
+        self.screen.post_message(PreviewRendered(token, image, None, seq=seq))
+
+    def is_current_render(self, message: PreviewRendered) -> bool:
+        return message.token == self.token and message.seq >= self.render_seq
+
+    # ----- prefetch ---------------------------------------------------------------
+    def prefetch(self, index: int) -> None:
+        findings = self.screen.query_one(FindingsList)
+        position = findings.position_of(index)
+        if position is None:
+            return
+        upcoming = findings.order[position + 1 : position + 1 + PREFETCH_AHEAD]
+        wanted = [i for i in upcoming if i not in self.load_cache]
+        preview = self.screen.query_one(PreviewPane)
+        if upcoming and self.file_index is not None:
+            render = self.screen.graphics.mode != "none" and preview.display
+            work = partial(self._prefetch_in_worker, upcoming, wanted, preview.state, render)
+            self.screen.run_worker(work, thread=True, exclusive=True, group="prefetch")
+
+    def _prefetch_in_worker(self, upcoming: list[int], wanted: list[int], state: ViewState, render: bool) -> None:
+        for index in upcoming:
+            loaded = self.load_cache.get(index)
+            if index in wanted:
+                try:
+                    loaded = self.load_now(index)
+                except Exception:  # noqa: BLE001 - prefetch is best effort
+                    continue
+                self.screen.post_message(FileLoaded(-1, index, loaded))
+            if not render or loaded is None or loaded.path is None or loaded.info is None:
+                continue
+            try:
+                render_frame_cached(self.render_cache, loaded.path, replace(state, frame=0))
+            except Exception:  # noqa: BLE001 - the real load will report it
+                continue
+
+    # ----- ambiguous names --------------------------------------------------------
+    def pick_candidate(self) -> None:
+        from phi_review.tui.screens.dialogs import PickScreen
+
+        index = self.current_index
+        loaded = self.loaded.get(index) if index is not None else None
+        if index is None or loaded is None or not loaded.candidates:
+            self.screen.notify("This row's file name is not ambiguous.", markup=False)
+            return
+        candidates = loaded.candidates
+
+        def apply(choice: int | None) -> None:
+            if choice is not None:
+                self.chosen_paths[index] = candidates[choice]
+                self.load_cache.pop(index, None)
+                self.schedule_load(index, delay=0)
+
+        self.screen.app.push_screen(PickScreen("Which file is meant?", [inert(str(c)) for c in candidates]), apply)

@@ -1,0 +1,156 @@
+"""Burned-in text on the review screen: when to read a frame, the text panel, and zooming to each box.
+
+OCR costs a core for a few hundred ms, so it starts only once the reviewer
+stays on a pixel finding; results are kept per (file, frame) in memory only.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert
+from phi_review.tui.review.messages import OcrDone
+from phi_review.tui.widgets.preview_pane import PreviewPane
+
+if TYPE_CHECKING:
+    from phi_review.tui.review.screen import ReviewScreen
+
+OCR_DWELL = 0.5  # seconds on a pixel finding before its text is read
+HEADER_FLAGS = ("BurnedInAnnotation", "RecognizableVisualFeatures", "Modality", "ImageType")
+
+
+def is_pixel_issue(issue: str) -> bool:
+    lowered = issue.lower()
+    return "pixel" in lowered or "burn" in lowered
+
+
+class OcrController:
+    """OCR lines per (file, frame), the selected box, and the panel under the preview."""
+
+    def __init__(self, screen: "ReviewScreen") -> None:
+        self.screen = screen
+        self.lines: dict[tuple[str, int], list[Any]] = {}
+        self.errors: dict[tuple[str, int], str] = {}
+        self.box = -1
+        self.done_at = 0.0
+
+    def _preview(self) -> PreviewPane:
+        return self.screen.query_one(PreviewPane)
+
+    def current_key(self) -> tuple[str, int] | None:
+        loaded = self.screen.files.current()
+        if loaded is None or loaded.path is None:
+            return None
+        return (str(loaded.path), self._preview().state.frame)
+
+    def boxes_for(self, path: Path, frame: int) -> list[tuple[tuple[int, int, int, int], bool]]:
+        return [(line.box, line.likely_phi) for line in self.lines.get((str(path), frame), [])]
+
+    def schedule(self, token: int, path: Path, frame: int) -> None:
+        """Read this frame after the dwell time, if the reviewer is still on the same row."""
+        files = self.screen.files
+        self.screen.set_timer(OCR_DWELL, lambda: self.start(token, path, frame) if token == files.token else None)
+
+    def start(self, token: int, path: Path, frame: int) -> None:
+        from phi_review.core.ocr.engine import ocr_available
+
+        key = (str(path), frame)
+        if key in self.lines or key in self.errors:
+            return
+        if not ocr_available():
+            self.errors[key] = "OCR is not installed: pip install 'phi-review[ocr]'"
+            self.show_panel()
+            return
+        files = self.screen.files
+        loaded = files.current()
+        values = dict(getattr(loaded.header, "values", {}) or {}) if loaded is not None and loaded.header else {}
+        value = self.screen.session.findings[files.current_index].value if files.current_index is not None else ""
+        self._preview().show_text_lines(f"Reading text in frame {frame + 1}…")
+        work = partial(self._run, token, path, frame, values, value)
+        self.screen.run_worker(work, thread=True, exclusive=True, group="ocr")
+
+    def _run(self, token: int, path: Path, frame: int, values: dict[str, str], value: str) -> None:
+        from phi_review.core.ocr.engine import ocr_frame
+        from phi_review.core.ocr.phi_match import phi_terms
+
+        key = (str(path), frame)
+        try:
+            lines = ocr_frame(path, frame, phi_terms(values, value))
+        except PhiReviewError as error:
+            self.screen.post_message(OcrDone(token, key, None, str(error)))
+            return
+        except Exception as error:  # noqa: BLE001 - OCR must never take the review down
+            self.screen.post_message(OcrDone(token, key, None, f"OCR failed: {type(error).__name__}"))
+            return
+        self.screen.post_message(OcrDone(token, key, lines, None))
+
+    def done(self, message: OcrDone) -> bool:
+        """Keep the result; True when it is for the frame on screen now."""
+        if message.lines is not None:
+            self.lines[message.key] = message.lines
+        else:
+            self.errors[message.key] = message.error or "OCR failed"
+        if message.key == self.current_key():
+            self.show_panel()
+            return True
+        return False
+
+    def mark_rendered(self) -> None:
+        self.done_at = time.monotonic()
+
+    def show_panel(self) -> None:
+        preview = self._preview()
+        key = self.current_key()
+        if key is None:
+            preview.show_text_lines("")
+            return
+        if key in self.errors:
+            preview.show_text_lines(inert(self.errors[key]))
+            return
+        lines = self.lines.get(key)
+        if lines is None:
+            preview.show_text_lines("")
+            return
+        if not lines:
+            preview.show_text_lines(f"Text in frame {key[1] + 1}: none found")
+            return
+        phi = sum(1 for line in lines if line.likely_phi)
+        rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each"]
+        loaded = self.screen.files.current()
+        values = getattr(getattr(loaded, "header", None), "values", {}) or {}
+        flags = [f"{name}={inert(values[name])}" for name in HEADER_FLAGS if name in values]
+        if flags:
+            rows.append("Header: " + " · ".join(flags))
+        for n, line in enumerate(lines):
+            pointer = "▶" if n == self.box else " "
+            flag = f"  LIKELY PHI ({line.reason})" if line.likely_phi else ""
+            rows.append(f"{pointer} {inert(line.text)}  [{line.confidence:.2f}]{flag}")
+        preview.show_text_lines("\n".join(rows))
+
+    def read_text(self) -> None:
+        loaded = self.screen.files.current()
+        if loaded is None or loaded.path is None or loaded.info is None:
+            self.screen.notify("No image to read text from.", markup=False)
+            return
+        frame = self._preview().state.frame
+        self.errors.pop((str(loaded.path), frame), None)
+        self.start(self.screen.files.token, loaded.path, frame)
+
+    def next_box(self) -> None:
+        key = self.current_key()
+        lines = self.lines.get(key) if key else None
+        loaded = self.screen.files.current()
+        if not lines or loaded is None or loaded.info is None:
+            self.screen.notify("No text boxes here (r reads the text of this frame).", markup=False)
+            return
+        self.box = (self.box + 1) % len(lines)
+        x0, y0, x1, y1 = lines[self.box].box
+        width, height = loaded.info.columns, loaded.info.rows
+        zoom = max(1.0, 0.8 * min(width / max(1, x1 - x0 + 8), height / max(1, y1 - y0 + 8)))
+        center = ((x0 + x1) / 2 / width, (y0 + y1) / 2 / height)
+        self._preview().zoom_to(min(zoom, 32.0), center)
+        self.show_panel()

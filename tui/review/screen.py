@@ -1,0 +1,372 @@
+"""The review screen: findings list, header, preview and status; one keystroke per decision.
+
+The screen composes the panes, routes keys and worker messages, and leaves the
+work to three controllers: files (load, render, prefetch), OCR (burned-in
+text) and decisions (actions, undo, notes, filters, groups, save). Workers
+post messages back here; they never touch widgets.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from phi_review.core.common.inert import inert
+from phi_review.tui.review.decisions import DecisionController
+from phi_review.tui.review.file_loader import LoadedFile
+from phi_review.tui.review.files import FileController
+from phi_review.tui.review.messages import FileLoaded, IndexProgress, IndexReady, OcrDone, PreviewRendered
+from phi_review.tui.review.ocr import OcrController, is_pixel_issue
+from phi_review.tui.screens.dialogs import AskTextScreen, TextScreen
+from phi_review.tui.terminal.graphics import widget_class
+from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.widgets.header_pane import HeaderPane
+from phi_review.tui.widgets.preview_pane import PreviewPane
+
+if TYPE_CHECKING:
+    from phi_review.tui.app import ReviewApp
+
+NARROW_WIDTH = 110
+
+
+class ReviewScreen(Screen[None]):
+    """Keyboard triage of the report's rows, one file at a time."""
+
+    BINDINGS = [
+        *[
+            Binding(str(n), f"decide({n})", f"Action {n}", show=False, id=f"app.decide_{n}")
+            for n in range(1, 10)
+        ],
+        Binding("n", "next_unreviewed(1)", "Next unreviewed", id="app.next_unreviewed"),
+        Binding("N", "next_unreviewed(-1)", "Prev unreviewed", show=False, id="app.previous_unreviewed"),
+        Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("space", "mark", "Mark", id="app.mark"),
+        Binding("u", "undo", "Undo", id="app.undo"),
+        Binding("ctrl+r", "redo", "Redo", show=False, id="app.redo"),
+        Binding("e", "note", "Note", id="app.note"),
+        Binding("v", "groups", "Groups", id="app.groups"),
+        Binding("f", "find_in_header", "Find tag", show=False, id="app.find_in_header"),
+        Binding("left_square_bracket", "frame(-1)", "Prev frame", show=False, id="app.previous_frame"),
+        Binding("right_square_bracket", "frame(1)", "Next frame", show=False, id="app.next_frame"),
+        Binding("plus,equals_sign", "zoom(1)", "Zoom in", show=False, id="app.zoom_in"),
+        Binding("minus", "zoom(-1)", "Zoom out", show=False, id="app.zoom_out"),
+        Binding("w", "window", "Window", show=False, id="app.window"),
+        Binding("i", "invert", "Invert", show=False, id="app.invert"),
+        Binding("o", "overlays", "Overlays", show=False, id="app.overlays"),
+        Binding("p", "toggle_preview", "Preview", id="app.toggle_preview"),
+        Binding("r", "read_text", "Read text", show=False, id="app.read_text"),
+        Binding("t", "next_text_box", "Next text box", show=False, id="app.next_text_box"),
+        Binding("c", "pick_candidate", "Pick file", show=False, id="app.pick_candidate"),
+        Binding("I", "identifying", "Identifying tags", show=False, id="app.identifying"),
+        Binding("escape", "clear", "Clear filter/marks", show=False, id="app.clear"),
+    ]
+
+    def __init__(self, roots: list[Path]) -> None:
+        super().__init__()
+        self._roots = roots
+        self.preview_on = True
+        self.preview_wanted_narrow = False
+        self.preview_shown: tuple[int | None, float] | None = None  # (finding, when) for benchmarks
+        self.first_paint_at: float | None = None
+
+    @property
+    def review_app(self) -> "ReviewApp":
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def session(self) -> Any:
+        return self.review_app.session
+
+    @property
+    def graphics(self) -> Any:
+        return self.review_app.graphics
+
+    # ----- layout -----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        self.files = FileController(self, self._roots)
+        self.ocr = OcrController(self)
+        self.decisions = DecisionController(self)
+        mode = self.graphics.mode
+        cell = self.graphics.caps.cell_size or (10, 20)
+        with Horizontal(id="main"):
+            yield FindingsList(self.session.findings, is_marked=self.session.marks.__contains__,
+                               actions=self.session.actions, id="findings")
+            with Vertical(id="detail"):
+                yield HeaderPane(id="header")
+                yield PreviewPane(widget_class(mode) if mode != "none" else None, mode, cell, id="preview")
+        yield Static("", id="status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        findings = self.query_one(FindingsList)
+        findings.focus()
+        self.apply_size_class(self.app.size.width, self.app.size.height)
+        self.update_status()
+        for message in self.session.messages:
+            self.notify(inert(message), markup=False, timeout=8)
+        self.files.start_index()
+        self.call_after_refresh(self._first_paint)
+        if findings.current is not None:
+            self.files.schedule_load(findings.current, delay=0)
+
+    def _first_paint(self) -> None:
+        self.first_paint_at = time.monotonic()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.apply_size_class(event.size.width, event.size.height)
+
+    def apply_size_class(self, width: int, height: int) -> None:
+        self.set_class(width < NARROW_WIDTH or height < 30, "narrow")
+        self.apply_preview_visibility()
+
+    def apply_preview_visibility(self) -> None:
+        preview = self.query_one(PreviewPane)
+        header = self.query_one(HeaderPane)
+        if self.has_class("narrow"):
+            # One detail pane at a time: p swaps header and preview.
+            preview.display = self.preview_on and self.preview_wanted_narrow
+            header.display = not preview.display
+        else:
+            preview.display = self.preview_on
+            header.display = True
+
+    # ----- status -----------------------------------------------------------------
+    def update_status(self) -> None:
+        reviewed, total = self.session.progress()
+        parts = [f"{reviewed}/{total} reviewed"]
+        if self.session.read_only:
+            parts.append("READ-ONLY")
+        else:
+            parts.append(f"{self.session.unsaved} unsaved")
+            parts.append(self.decisions.save_state)
+        if self.session.marks:
+            parts.append(f"{len(self.session.marks)} marked")
+        if self.decisions.filter_text:
+            shown = len(self.query_one(FindingsList).order)
+            parts.append(f"filter '{self.decisions.filter_text}' ({shown})")
+        loaded = self.files.current()
+        if loaded is not None and loaded.path is not None:
+            parts.append(self.display_path(loaded.path))
+        elif self.files.file_index is None and not self.files.index_error:
+            parts.append(f"indexing files… {self.files.index_count}")
+        parts.append(self.graphics.mode)
+        self.query_one("#status", Static).update(inert(" · ".join(parts)))
+
+    def display_path(self, path: Path) -> str:
+        """The file's path relative to the report's folder when it lies below it."""
+        base = self.session.report.path.parent
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            return str(path)
+
+    # ----- worker messages ------------------------------------------------------------
+    def on_index_progress(self, message: IndexProgress) -> None:
+        self.files.index_count = message.count
+        self.update_status()
+
+    def on_index_ready(self, message: IndexReady) -> None:
+        self.files.index_ready(message)
+        self.update_status()
+
+    def on_findings_list_cursor_moved(self, message: FindingsList.CursorMoved) -> None:
+        if message.index is not None:
+            self.files.schedule_load(message.index)
+
+    def on_file_loaded(self, message: FileLoaded) -> None:
+        if self.files.file_loaded(message):
+            self.show_loaded(message.finding_index, message.loaded, message.token)
+
+    def on_preview_rendered(self, message: PreviewRendered) -> None:
+        if not self.files.is_current_render(message):
+            return  # a newer view was asked for meanwhile
+        preview = self.query_one(PreviewPane)
+        if message.error:
+            preview.show_message(f"No preview: {inert(message.error)}", preview.caption())
+        else:
+            preview.show_image(message.image, preview.caption())
+        self.preview_shown = (self.files.current_index, time.monotonic())
+        if self.files.current_index is not None:
+            self.files.prefetch(self.files.current_index)
+
+    def on_ocr_done(self, message: OcrDone) -> None:
+        if self.ocr.done(message):
+            # Render after the layout has made room for the text panel.
+            self.call_after_refresh(self._render_after_ocr)
+
+    def _render_after_ocr(self) -> None:
+        self.ocr.mark_rendered()
+        self.request_render()
+
+    def on_preview_pane_view_changed(self, _message: PreviewPane.ViewChanged) -> None:
+        self.ocr.show_panel()
+        loaded = self.files.current()
+        frame = self.query_one(PreviewPane).state.frame
+        index = self.files.current_index
+        if loaded is not None and loaded.path is not None and index is not None and self.is_pixel_finding(index):
+            self.ocr.start(self.files.token, loaded.path, frame)
+        self.request_render()
+
+    # ----- showing a row ----------------------------------------------------------------
+    def is_pixel_finding(self, index: int) -> bool:
+        return is_pixel_issue(self.session.findings[index].issue)
+
+    def show_loaded(self, index: int, loaded: LoadedFile, token: int) -> None:
+        self.files.loaded[index] = loaded
+        header = self.query_one(HeaderPane)
+        preview = self.query_one(PreviewPane)
+        finding = self.session.findings[index]
+        context = [
+            f"Row {finding.row} · {inert(finding.issue)} · detected: {inert(finding.value) or '-'}"
+            + (f" · tag: {inert(finding.tag)}" if finding.tag else ""),
+        ]
+        if finding.note:
+            context.append(f"Note: {inert(finding.note)}")
+        if loaded.path is None:
+            extra = ""
+            if loaded.candidates:
+                extra = f"  Press c to choose among {len(loaded.candidates)} candidates."
+            header.show_message(*context, f"⚠ {inert(loaded.message)}{extra}", "The row can still be decided.")
+            preview.show_message(f"No preview: {inert(loaded.message)}")
+            self.ocr.show_panel()
+            self.update_status()
+            return
+        messages = list(context)
+        if loaded.header is not None and loaded.header.error:
+            messages.append(f"⚠ {inert(loaded.header.error)}")
+        if loaded.header is None:
+            header.show_message(*messages, f"⚠ {inert(loaded.message)}")
+        else:
+            others = loaded.header.other_identifying()
+            if others:
+                shown = ", ".join(others[:6]) + (f" (+{len(others) - 6})" if len(others) > 6 else "")
+                messages.append(f"Also identifying (•, I lists all): {shown}")
+            header.show_rows(loaded.header.rows, messages)
+        self.update_status()
+        if loaded.info is None:
+            preview.show_message(f"No preview: {inert(loaded.image_error or loaded.message)}")
+            self.ocr.show_panel()
+            self.files.prefetch(index)
+            return
+        preview.reset_for(loaded.info.frames)
+        self.ocr.box = -1
+        self.ocr.show_panel()
+        if self.is_pixel_finding(index):
+            self.ocr.schedule(token, loaded.path, 0)
+        self.request_render()
+
+    def request_render(self) -> None:
+        loaded = self.files.current()
+        boxes: list[Any] = []
+        if loaded is not None and loaded.path is not None:
+            boxes = self.ocr.boxes_for(loaded.path, self.query_one(PreviewPane).state.frame)
+        self.files.request_render(self.files.token, boxes)
+
+    # ----- keys: decisions -----------------------------------------------------------
+    def action_decide(self, position: int) -> None:
+        self.decisions.decide_key(position)
+
+    def action_next_unreviewed(self, step: int) -> None:
+        self.decisions.next_unreviewed(step)
+
+    def action_mark(self) -> None:
+        self.decisions.mark()
+
+    def action_undo(self) -> None:
+        self.decisions.undo_redo(redo=False)
+
+    def action_redo(self) -> None:
+        self.decisions.undo_redo(redo=True)
+
+    def action_note(self) -> None:
+        self.decisions.note()
+
+    def action_filter(self) -> None:
+        self.decisions.ask_filter()
+
+    def apply_filter(self, text: str) -> None:
+        self.decisions.apply_filter(text)
+
+    def action_clear(self) -> None:
+        self.decisions.clear()
+
+    def action_groups(self) -> None:
+        self.decisions.groups()
+
+    def action_pick_candidate(self) -> None:
+        self.files.pick_candidate()
+
+    # ----- keys: header ---------------------------------------------------------------
+    def on_header_pane_search_requested(self, _message: HeaderPane.SearchRequested) -> None:
+        self.action_find_in_header()
+
+    def action_find_in_header(self) -> None:
+        header = self.query_one(HeaderPane)
+
+        def apply(text: str | None) -> None:
+            if text and not header.find(text):
+                self.notify(f"Not in this header: {inert(text)}", severity="warning", markup=False)
+
+        self.app.push_screen(
+            AskTextScreen("Find in header", header.search_text, "Keyword, (gggg,eeee) or value. > and < step through matches."),
+            apply,
+        )
+
+    def on_header_pane_value_requested(self, message: HeaderPane.ValueRequested) -> None:
+        self.app.push_screen(TextScreen("Full value", message.text))
+
+    def action_identifying(self) -> None:
+        """Every attribute of this file that names or dates someone, with its whole value."""
+        loaded = self.files.current()
+        header = loaded.header if loaded is not None else None
+        if loaded is None or header is None:
+            self.notify("No header loaded for this row.", severity="warning")
+            return
+        rows = [r for r in header.rows if r.identifying]
+        lines = [f"{'▶' if r.matched else '•'} {r.tag} {r.vr:<2} {r.keyword}: {r.full_value}" for r in rows]
+        text = "\n".join(lines) if lines else "No attribute that names or dates someone holds a value."
+        name = inert(loaded.path.name) if loaded.path else "this file"
+        self.app.push_screen(TextScreen(f"Identifying attributes in {name}",
+                                        text + "\n\n▶ the flagged one · • the others (DICOM PS3.15 E.1-1 attributes)"))
+
+    # ----- keys: preview --------------------------------------------------------------
+    def action_frame(self, delta: int) -> None:
+        self.query_one(PreviewPane).step_frame(delta)
+
+    def action_zoom(self, delta: int) -> None:
+        self.query_one(PreviewPane).step_zoom(delta)
+
+    def action_window(self) -> None:
+        from phi_review.core.dicom.pixels import PRESETS
+
+        self.query_one(PreviewPane).cycle_preset(tuple(PRESETS))
+
+    def action_invert(self) -> None:
+        self.query_one(PreviewPane).toggle_invert()
+
+    def action_overlays(self) -> None:
+        self.query_one(PreviewPane).toggle_overlays()
+
+    def action_toggle_preview(self) -> None:
+        if self.has_class("narrow"):
+            self.preview_wanted_narrow = not self.preview_wanted_narrow
+            self.preview_on = True
+        else:
+            self.preview_on = not self.preview_on
+        self.apply_preview_visibility()
+        if self.query_one(PreviewPane).display:
+            self.call_after_refresh(self.request_render)
+
+    def action_read_text(self) -> None:
+        self.ocr.read_text()
+
+    def action_next_text_box(self) -> None:
+        self.ocr.next_box()
