@@ -148,9 +148,6 @@ class OcrController:
             self.screen.notify("No text boxes here (r reads the text of this frame).", markup=False)
             return
         self.box = (self.box + 1) % len(lines)
-        x0, y0, x1, y1 = lines[self.box].box
-        width, height = loaded.info.columns, loaded.info.rows
-        zoom = max(1.0, 0.8 * min(width / max(1, x1 - x0 + 8), height / max(1, y1 - y0 + 8)))
-        center = ((x0 + x1) / 2 / width, (y0 + y1) / 2 / height)
-        self._preview().zoom_to(min(zoom, 32.0), center)
+        # Zoom until the line is legible in this renderer (half-cell needs far more than sixel).
+        self._preview().text_zoom(lines[self.box].box, (loaded.info.columns, loaded.info.rows))
         self.show_panel()

@@ -63,16 +63,17 @@ class AskTextScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(inert(self.title_text), classes="dialog-title", markup=False)
-            yield Input(value=self.value, placeholder=self.placeholder, id="ask-input")
+            # The field shows the escaped form; the original stays unless the reviewer edits it.
+            yield Input(value=inert(self.value), placeholder=self.placeholder, id="ask-input")
             if self.hint:
-                yield Static(self.hint, classes="dialog-hint", markup=False)
+                yield Static(inert(self.hint), classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value)
+        self.dismiss(self.value if event.value == inert(self.value) else event.value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -100,7 +101,7 @@ class TextScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(inert(self.title_text), classes="dialog-title", markup=False)
-            yield Static(self.body, markup=False, id="text-body")
+            yield Static(inert(self.body), markup=False, id="text-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,0 +1,81 @@
+"""Review-screen behaviour a reviewer relies on: no data of one file on another's row, inert edit fields,
+a palette that holds every action and saves on Quit."""
+
+from __future__ import annotations
+
+import csv
+
+from phi_review.tui.screens.dialogs import AskTextScreen
+from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.widgets.header_pane import HeaderPane
+from phi_review.tui.widgets.preview_pane import PreviewPane
+from textual.widgets import Input, Static
+
+from tui_helpers import fresh_demo, make_app, wait_for
+
+OSC52 = "\x1b]52;c;SGVsbG8=\x07note"
+
+
+def _csv_report(tmp_path, comments: str):
+    report = tmp_path / "report.csv"
+    with report.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["File Name", "Validation Issue", "Detected Value", "Comments"])
+        writer.writerow(["nowhere.dcm", "Possible PHI/PII in Header", "DOE^JANE", comments])
+    return report
+
+
+async def test_note_dialog_shows_the_cell_escaped_and_keeps_it_unless_edited(tmp_path):
+    app = make_app(_csv_report(tmp_path, OSC52))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: bool(app.screen.query(FindingsList)))
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskTextScreen))
+        field = app.screen.query_one(Input)
+        assert "\x1b" not in field.value and "\x07" not in field.value
+        assert "\\x1b]52" in field.value
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session.findings[0].note == OSC52  # unchanged: not replaced by its escaped form
+        assert app.session.unsaved == 0
+
+
+async def test_missing_file_row_after_a_pixel_row_shows_nothing_of_the_first_file(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    findings = app.session.findings
+    pixel = next(i for i, f in enumerate(findings) if "US_00001" in f.file)
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = app.query_one(FindingsList)
+        listing.move_to(pixel)
+        await wait_for(pilot, lambda: pixel in app.review.files.loaded and app.review.files.loaded[pixel].path)
+        path = str(app.review.files.loaded[pixel].path)
+        await wait_for(pilot, lambda: (path, 0) in app.review.ocr.lines or (path, 0) in app.review.ocr.errors, timeout=60)
+        panel = app.query_one("#preview-ocr", Static)
+        assert panel.display
+        missing = next(i for i in range(len(findings))
+                       if i not in (pixel,) and app.review.files.load_now(i).path is None
+                       and not app.review.files.load_now(i).candidates)
+        listing.move_to(missing)
+        await wait_for(pilot, lambda: app.review.files.current_index == missing and missing in app.review.files.loaded)
+        await pilot.pause()
+        assert not panel.display
+        assert app.query_one(HeaderPane).rows == ()
+        preview = app.query_one(PreviewPane)
+        assert preview.image_widget is None or not preview.image_widget.display
+
+
+async def test_palette_lists_every_key_action_and_its_quit_saves(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Save report", "Undo", "Redo", "Groups", "Filter", "Note", "Next frame", "Prev frame",
+                       "Zoom in", "Read text", "Pick file", "Identifying tags", "Quit"):
+            assert wanted in titles, wanted
+        await pilot.press("1")
+        assert app.session.unsaved == 1
+        await app.action_quit()
+        await pilot.pause()
+    assert app.session.unsaved == 0  # Quit from the palette saved like q
