@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomFileLike
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset, write_file_meta_info
+from pydicom.tag import Tag
 from pydicom.uid import (
     PYDICOM_ROOT_UID,
     UID,
@@ -208,6 +209,8 @@ def locate_pixels(handle: BinaryIO, ds: Dataset) -> PixelElement | None:
     group, elem = struct.unpack("<HH" if little else ">HH", head[:4])
     if (group << 16) | elem != PIXEL_DATA:
         return None
+    if not implicit and head[4:6] not in (b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN"):
+        implicit = True  # labelled explicit but written implicit (pydicom reads these too)
     if implicit:
         (length,) = struct.unpack("<L" if little else ">L", head[4:8])
         vr = "OW"
@@ -345,6 +348,9 @@ def write_copy(
         if element is not None:
             src.seek(element.end_offset)
             trailing = read_dataset(src, element.implicit_vr, element.little_endian)
+            for elem in trailing:  # elements after the pixels (private groups, padding) go through the header edit too
+                ds.add(elem)
+            trailing = Dataset()
         elif syntax_in == DeflatedExplicitVRLittleEndian:
             src.seek(0)
             ds = pydicom.dcmread(src)
@@ -378,7 +384,7 @@ def write_copy(
                 if element is not None:
                     (pixel_edit or _RawPixelCopy()).write(ds, element, src, raw)
                 elif "PixelData" in ds and syntax_in == DeflatedExplicitVRLittleEndian:
-                    write_dataset(out, Dataset({PIXEL_DATA: ds.get_item(PIXEL_DATA)}))
+                    write_dataset(out, Dataset({Tag(PIXEL_DATA): ds.get_item(PIXEL_DATA)}))
                 after = Dataset({tag: ds.get_item(tag) for tag in ds.keys() if tag > PIXEL_DATA})
                 for elem in trailing:
                     after.add(elem)
