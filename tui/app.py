@@ -6,10 +6,16 @@ and the groups view in ``tui/screens/``. Keys bound here work on every screen.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -48,6 +54,7 @@ class ReviewApp(App[None]):
         self.roots = [Path(r) for r in roots] or [session.report.path.parent]
         self.graphics = graphics or GraphicsChoice("none", _no_caps(), "default")
         self.keymap = dict(keymap or {})
+        self._last_touch = 0.0
         self.review: ReviewScreen = None  # type: ignore[assignment]  # made when the app starts
 
     def get_default_screen(self) -> Screen:
@@ -57,6 +64,32 @@ class ReviewApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(signum, self._leave_on_signal)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests) or no such signal here
+
+    def _leave_on_signal(self) -> None:
+        """Another session takes over, or the terminal went away: save like q, then exit.
+
+        Every decision is in the journal already; the watchdog ends the process even
+        when a dead SSH link blocks the terminal writes of a clean exit.
+        """
+        watchdog = threading.Timer(3.0, os._exit, args=(0,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.review.decisions.save_quietly()
+        self.exit()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            now = time.monotonic()
+            if now - self._last_touch > 5.0:
+                self._last_touch = now
+                self.session.touch()
+        await super().on_event(event)
 
     # ----- every screen ---------------------------------------------------------
     def action_save(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from phi_review.core.common.errors import LockedError, ReportError
@@ -21,6 +22,8 @@ from phi_review.core.common.errors import LockedError, ReportError
 def lock_path(report_path: Path) -> Path:
     """Where the lock for ``report_path`` lives (hidden, beside the report)."""
     report_path = Path(report_path)
+    if report_path.is_symlink():  # lock the shared target, so a session on the real path is locked out too
+        report_path = report_path.resolve()
     return report_path.with_name(f".{report_path.name}.phi-review.lock")
 
 
@@ -71,10 +74,18 @@ class ReportLock:
             pass  # not our file (shared folder); the lock still works
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            os.pwrite(fd, lock_record(), 0)
         except OSError:
-            pass  # the pid is only for the message
+            pass  # who holds it is only for the message (core/report/takeover.py)
         return cls(report_path, fd)
+
+    def touch(self) -> None:
+        """Record a keypress: the lock file's mtime tells a second session how idle the holder is."""
+        if self._fd is not None:
+            try:
+                os.utime(self._fd)
+            except OSError:
+                pass
 
     @property
     def held(self) -> bool:
@@ -97,9 +108,20 @@ class ReportLock:
         self.release()
 
 
+def lock_record() -> bytes:
+    """The lines a new holder writes into the lock file: pid, user, terminal, since."""
+    try:
+        terminal = os.ttyname(0)
+    except OSError:
+        terminal = os.environ.get("SSH_TTY", "")
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
+    fields = [str(os.getpid()), user, terminal, f"{time.time():.0f}"]
+    return ("\n".join(f.replace("\n", " ") for f in fields) + "\n").encode("utf-8", "replace")
+
+
 def _read_pid(fd: int) -> int | None:
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").split("\n", 1)[0].strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None

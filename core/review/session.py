@@ -29,15 +29,19 @@ from phi_review.core.review.journal import (
     journal_path,
     plan_recovery,
     utc_now,
+    row_key,
     values_of,
 )
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding, Report
 from phi_review.core.report.lock import ReportLock
+from phi_review.core.report.cell_text import cell_text_problem
+from phi_review.core.common.atomic_file import remove_stale_temps
+from phi_review.core.common.inert import inert, shorten
 
 # Characters a spreadsheet (XML 1.0) cannot store; refused when typed, not at save time.
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TOKEN = re.compile(r'(?:(?P<key>[A-Za-z]+):)?"(?P<quoted>[^"]*)"?|(?P<bare>\S+)')
-_FIELD_TERMS = ("file", "value", "tag", "note")
+_FIELD_TERMS = ("file", "value", "tag", "note", "site", "event", "details")
 _UNREVIEWED_WORDS = ("none", "unreviewed", "")
 
 
@@ -60,13 +64,15 @@ def default_reviewer() -> str:
 
 
 def check_storable(text: str, what: str) -> None:
-    """Refuse text the report cannot hold now, while the reviewer can still fix it."""
-    bad = _UNSTORABLE.search(text)
-    if bad:
-        code = ord(bad.group(0))
-        raise PhiReviewError(
-            f"the {what} holds a control character (\\x{code:02x}) that the report cannot store; remove it"
-        )
+    """Refuse text the report cannot hold now (control characters, over 32,767 characters), while it can be fixed."""
+    problem = cell_text_problem(text, what)
+    if problem:
+        raise PhiReviewError(problem)
+
+
+def note_problem(text: str) -> str | None:
+    """Why a typed note cannot be stored, in one line, or None: for the note dialog to show before it closes."""
+    return cell_text_problem(text, "note")
 
 
 class ReviewSession:
@@ -90,6 +96,7 @@ class ReviewSession:
         self.journal_pending = 0  # read-only: unsaved changes another session left in the journal
         self.messages: list[str] = list(report.warnings)
         self.marks: set[int] = set()
+        self.paths: dict[int, str] = {}  # finding index -> the file the reviewer was shown (journal audit)
         self._lock = lock
         self._journal = journal
         self._read_only_reason = "opened read-only as asked"
@@ -97,6 +104,7 @@ class ReviewSession:
         self._redo: list[Step] = []
         self._baseline: dict[int, dict[str, str]] = {}  # values on disk, for touched rows
         self._dirty: set[int] = set()
+        self._carry: list[int] = []  # journal seqs not placed in the report: every save carries them on
         self._reviewed = sum(1 for finding in self.findings if finding.reviewed)
         self._search: list[str] | None = None
         self._issue_lc: list[str] | None = None
@@ -107,7 +115,7 @@ class ReviewSession:
     @classmethod
     def open(
         cls,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         sheet: str | None = None,
         reviewer: str | None = None,
@@ -122,12 +130,19 @@ class ReviewSession:
         """
         from phi_review.core.report.reader import read_report
 
-        path = Path(path)
+        # Several CSV files (or a folder of them) are one report: lock and journal go
+        # beside report.path (the folder, or the first file).
+        wanted: Path | list[Path] = Path(path) if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
+        if isinstance(wanted, list) and len(wanted) == 1:
+            wanted = wanted[0]
+        if isinstance(wanted, Path) and wanted.is_symlink():
+            wanted = wanted.resolve()  # a linked report: read, lock, journal and write the shared target
         reviewer = (reviewer or "").strip() or default_reviewer()
         check_storable(reviewer, "reviewer name")
         # Read before locking, so bad input (not a spreadsheet, no header) leaves
         # no lock or journal file behind; re-read under the lock if it changed.
-        report = read_report(path, sheet=sheet)
+        report = read_report(wanted, sheet=sheet)
+        path = report.path
         if read_only:
             return cls._open_read_only(report, reviewer, "opened read-only as asked")
 
@@ -147,15 +162,24 @@ class ReviewSession:
 
         try:
             if _changed_since(path, report):
-                report = read_report(path, sheet=sheet)  # another writer saved before we locked
+                report = read_report(wanted, sheet=sheet)  # another writer saved before we locked
                 journal.sheet = report.sheet
             session = cls(report, reviewer=reviewer, read_only=False, lock=lock, journal=journal)
+            if report.kind != "csv" or not report.sources or not report.sources[0].name:
+                stale = remove_stale_temps(report.path)  # under the lock: no save of ours is running
+                if stale:
+                    session.messages.append(f"Removed {stale} temporary copies of the report left by an interrupted save.")
             session._recover()
         except BaseException:
             journal.close()
             lock.release()
             raise
         return session
+
+    def touch(self) -> None:
+        """A keypress happened: a second session on this report shows how idle we are."""
+        if self._lock is not None:
+            self._lock.touch()
 
     @classmethod
     def _open_read_only(cls, report: Report, reviewer: str, reason: str) -> "ReviewSession":
@@ -215,6 +239,14 @@ class ReviewSession:
                 f"Journal decisions for {plan.conflicts} rows no longer match the report (changed outside "
                 f"phi-review?) and were not applied; they stay in {name}."
             )
+        self._carry = list(plan.carry)
+        if plan.unplaced:
+            shown = "; ".join(f"{shorten(inert(file), 60)} ({why})" for file, why in plan.unplaced[:5])
+            more = f"; and {len(plan.unplaced) - 5} more" if len(plan.unplaced) > 5 else ""
+            self.messages.append(
+                f"{len(plan.unplaced)} journal decisions could not be placed in the report: {shown}{more}. "
+                f"They were not applied and stay in {name}."
+            )
         if plan.damaged:
             self.messages.append(f"{plan.damaged} damaged lines in the journal {name} were skipped.")
 
@@ -254,7 +286,8 @@ class ReviewSession:
     def _record(self, kind: str, changes: list[Change], target: int | None = None) -> int:
         """Journal first (durable), then apply: a change the disk refused is not shown as made."""
         assert self._journal is not None
-        step = self._journal.append_step(kind, changes, self.reviewer, target)
+        keys = [row_key(self.findings[change.index]) for change in changes]
+        step = self._journal.append_step(kind, changes, self.reviewer, target, keys=keys)
         for change in changes:
             self._apply(change.index, change.new)
         return step
@@ -265,32 +298,59 @@ class ReviewSession:
             raise PhiReviewError(f"no action number {n}: this report has {len(self.actions)} actions")
         return self.actions[n - 1]
 
-    def decide(self, indexes: Sequence[int], action: str) -> list[int]:
-        """Set ``action`` on the findings at ``indexes`` as one undo step; returns changed indexes.
+    def decide(self, indexes: Sequence[int], action: str, note: str | None = None) -> list[int]:
+        """Set ``action`` (and ``note``, when given) on the findings at ``indexes`` as one undo step.
 
-        Rows that already hold ``action`` keep their reviewer and time. An
-        empty action clears the decision. Durable before it returns.
+        Returns the changed indexes. Rows that already hold ``action`` keep
+        their reviewer and time. An empty action clears the decision. One call
+        is one journal step, durable before it returns, or nothing at all.
         """
         self._require_writable()
         if action and action not in self.actions:
             raise PhiReviewError(f"'{action}' is not one of this report's actions")
+        check_storable(action, "action")  # a list entry may hold ESC (_x001B_): refuse it now, not at every save
+        if note is not None:
+            check_storable(note, "note")
         now = utc_now()
         changes: list[Change] = []
         seen: set[int] = set()
         for index in indexes:
             finding = self._check_index(index)
-            if index in seen or finding.action == action:
+            if index in seen or (finding.action == action and (note is None or finding.note == note)):
                 continue
             seen.add(index)
             old = values_of(finding)
             new = dict(old, action=action, reviewer=self.reviewer if action else "", reviewed_at=now if action else "")
-            changes.append(Change(index, finding.row, finding.file, old, new))
+            if finding.action == action:
+                new.update(reviewer=old["reviewer"], reviewed_at=old["reviewed_at"])
+            if note is not None:
+                new["note"] = note
+            changes.append(Change(index, finding.row, finding.file, old, new, True, finding.source,
+                                  self.paths.get(index, "")))
         if not changes:
             return []
         step = self._record("decide", changes)
         self._undo.append(Step("decide", step, changes))
         self._redo.clear()
         return [change.index for change in changes]
+
+    def rows_of_file(self, index: int) -> list[int]:
+        """Indexes of every row naming the same file as row ``index`` (same name, Site ID and Event ID)."""
+        finding = self._check_index(index)
+        key = _file_key(finding)
+        return [i for i, other in enumerate(self.findings) if _file_key(other) == key]
+
+    def decide_rows(self, indexes: Sequence[int], action: str, note: str | None = None) -> list[int]:
+        """Set ``action`` (and ``note``) on all ``indexes`` (e.g. ``rows_of_file``): one journal step, one undo."""
+        return self.decide(indexes, action, note=note)
+
+    def record_path(self, index: int, path: str | os.PathLike[str] | None) -> None:
+        """Remember which file the reviewer was shown for a row; the journal's audit records carry it."""
+        self._check_index(index)
+        if path is None:
+            self.paths.pop(index, None)
+        else:
+            self.paths[index] = str(path)
 
     def set_note(self, index: int, note: str) -> None:
         """Set the note of one finding (journaled, one undo step)."""
@@ -300,7 +360,8 @@ class ReviewSession:
         if finding.note == note:
             return
         old = values_of(finding)
-        change = Change(index, finding.row, finding.file, old, dict(old, note=note))
+        change = Change(index, finding.row, finding.file, old, dict(old, note=note), True, finding.source,
+                        self.paths.get(index, ""))
         step = self._record("note", [change])
         self._undo.append(Step("note", step, [change]))
         self._redo.clear()
@@ -312,7 +373,8 @@ class ReviewSession:
         self._require_writable()
         step = self._undo[-1]
         changes = [
-            Change(c.index, c.row, c.file, values_of(self.findings[c.index]), dict(c.old)) for c in step.changes
+            Change(c.index, c.row, c.file, values_of(self.findings[c.index]), dict(c.old), True, c.source, c.path)
+            for c in step.changes
         ]
         self._record("undo", changes, target=step.step)
         self._redo.append(self._undo.pop())
@@ -325,7 +387,8 @@ class ReviewSession:
         self._require_writable()
         step = self._redo[-1]
         changes = [
-            Change(c.index, c.row, c.file, values_of(self.findings[c.index]), dict(c.new)) for c in step.changes
+            Change(c.index, c.row, c.file, values_of(self.findings[c.index]), dict(c.new), True, c.source, c.path)
+            for c in step.changes
         ]
         self._record("redo", changes, target=step.step)
         self._undo.append(self._redo.pop())
@@ -354,7 +417,7 @@ class ReviewSession:
         for index in dirty:
             finding = self.findings[index]
             before = self._baseline[index]
-            edits[finding.row] = {
+            edits[(finding.source, finding.row) if finding.source else finding.row] = {
                 name: getattr(finding, name) for name in EDITABLE_FIELDS if getattr(finding, name) != before[name]
             }
         kept = (
@@ -372,7 +435,8 @@ class ReviewSession:
         fingerprint = self.report.fingerprint
         try:
             assert self._journal is not None
-            self._journal.append_saved(fingerprint.sha256, fingerprint.size, sorted(edits), self.reviewer)
+            self._journal.append_saved(fingerprint.sha256, fingerprint.size, sorted(edits), self.reviewer,
+                                       carry=self._carry)
         except ReportError as error:
             warnings.append(f"saved, but {error}")
         return warnings
@@ -454,6 +518,10 @@ class ReviewSession:
             return [i for i in candidates if i not in marks]
         if key == "issue":
             return [i for i in candidates if text in issue_lc[i]]
+        if key == "kind":  # pixels, header, missing, warning, error, other (core.report.pointer)
+            from phi_review.core.report.pointer import pointer_of
+
+            return [i for i in candidates if pointer_of(findings[i]).kind == text]
         if key == "action":
             if text in _UNREVIEWED_WORDS:
                 return [i for i in candidates if not findings[i].reviewed]
@@ -464,12 +532,28 @@ class ReviewSession:
         plain = f"{key}:{text}" if key else text
         return [i for i in candidates if plain in search[i]]
 
-    def groups(self) -> list[Group]:
-        """Findings grouped by issue and detected value, largest group first."""
+    def groups(self, by: str = "value") -> list[Group]:
+        """Findings grouped by issue and detected value (``by="tag"``: issue and tag; ``"file"``: file), largest first.
+
+        A placeholder such as ``tag missing`` is never a value: such rows group by
+        the tags they name, so one key never decides different tags at once.
+        """
+        from phi_review.core.report.pointer import group_value, is_placeholder, pointer_of
+
+        if by not in ("value", "tag", "file"):
+            raise PhiReviewError(f"cannot group by {by!r}: use value, tag or file")
         by_key: dict[tuple[str, str], Group] = {}
         for index, finding in enumerate(self.findings):
-            value = finding.value.strip()
-            key = (finding.issue.strip(), value.casefold())
+            if by == "file":
+                where = "/".join(p for p in (finding.site.strip(), finding.event.strip()) if p)
+                issue, value = "File", (f"{where}: " if where else "") + finding.file.strip()
+            elif by == "tag":
+                issue, value = finding.issue.strip(), ", ".join(pointer_of(finding).tags) or "(no tag)"
+            else:
+                issue, value = finding.issue.strip(), finding.value.strip()
+                if finding.details or is_placeholder(value):
+                    value = group_value(finding)
+            key = (issue, value.casefold())
             group = by_key.get(key)
             if group is None:
                 group = by_key[key] = Group(key[0], value, [], 0)
@@ -496,6 +580,10 @@ class ReviewSession:
 
 
 def _changed_since(path: Path, report: Report) -> bool:
+    if len(report.sources) > 1 or (report.sources and report.sources[0].name):
+        from phi_review.core.report.reader import changed_on_disk
+
+        return changed_on_disk(report)
     try:
         stat = os.stat(path)
     except OSError:
@@ -504,7 +592,14 @@ def _changed_since(path: Path, report: Report) -> bool:
 
 
 def _search_text(finding: Finding) -> str:
-    return "\x00".join((finding.file, finding.value, finding.issue, finding.tag, finding.note, finding.action)).lower()
+    """The whole row for ``/``: our fields plus every other cell (Details, Score, Profile, Site, Event...)."""
+    others = [cell if cell.__class__ is str else ("" if cell is None else str(cell)) for cell in finding.cells]
+    return "\x00".join((finding.file, finding.value, finding.issue, finding.tag, finding.note, finding.action,
+                         *others)).lower()
+
+
+def _file_key(finding: Finding) -> tuple[str, str, str]:
+    return (finding.file.strip(), finding.site.strip().lower(), finding.event.strip().lower())
 
 
 def _terms(query: str) -> list[tuple[str, str]]:
@@ -528,4 +623,4 @@ def _terms(query: str) -> list[tuple[str, str]]:
     return terms
 
 
-_KNOWN_KEYS = frozenset(("is", "issue", "action", *_FIELD_TERMS))
+_KNOWN_KEYS = frozenset(("is", "issue", "action", "kind", *_FIELD_TERMS))

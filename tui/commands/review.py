@@ -6,9 +6,14 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phi_review.core.common.errors import PhiReviewError
+
+if TYPE_CHECKING:
+    from phi_review.core.review.session import ReviewSession
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -19,6 +24,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         help="folder holding the DICOM files (repeatable; default: the report's folder)")
     review.add_argument("--sheet", help="sheet that holds the findings (default: the one with the header)")
     review.add_argument("--read-only", action="store_true", help="look without recording decisions")
+    review.add_argument("--take-over", action="store_true",
+                        help="if another session holds the report, ask it to save and exit, then open writable")
     review.set_defaults(func=run_review)
 
     demo = sub.add_parser("demo", help="build a writable demo report and DICOM files, then review them")
@@ -37,11 +44,34 @@ def _add_screen_options(parser: argparse.ArgumentParser) -> None:
 
 def run_review(args: argparse.Namespace) -> int:
     return open_review(args.report, roots=args.root, sheet=args.sheet, reviewer=args.reviewer,
-                       graphics=args.graphics, read_only=args.read_only, mouse=args.mouse)
+                       graphics=args.graphics, read_only=args.read_only, mouse=args.mouse,
+                       take_over=args.take_over)
+
+
+def _take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewSession]",
+                         take_over: bool) -> "ReviewSession":
+    """When another session holds the report, say who, and take over if asked (flag or y at the prompt)."""
+    from phi_review.core.common.inert import inert
+    from phi_review.core.report.takeover import holder_of, request_release
+
+    holder = holder_of(session.report.path)
+    if holder is None:
+        return session
+    print(f"{inert(session.report.path.name)} is held by another phi-review session: {inert(holder.describe())}.")
+    if not take_over:
+        if not sys.stdin.isatty():
+            return session
+        answer = input("Take over (it saves, journals and exits; its decisions come back here)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return session
+    session.close()
+    released, message = request_release(session.report.path)
+    print(inert(message) + ".")
+    return reopen()  # writable when released; else read-only again, with the reason
 
 
 def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer: str | None,
-                graphics: str | None, read_only: bool, mouse: bool) -> int:
+                graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False) -> int:
     from phi_review.core.common.config import load_config
     from phi_review.core.review.session import ReviewSession
 
@@ -53,7 +83,12 @@ def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer:
     for root in roots:
         if not root.is_dir():
             raise PhiReviewError(f"--root {root} is not a folder")
-    session = ReviewSession.open(report, sheet=sheet, reviewer=reviewer or config.reviewer, read_only=read_only)
+    def reopen() -> ReviewSession:
+        return ReviewSession.open(report, sheet=sheet, reviewer=reviewer or config.reviewer, read_only=read_only)
+
+    session = reopen()
+    if session.read_only and not read_only:
+        session = _take_over_if_wanted(session, reopen, take_over)
     try:
         if not sys.stdout.isatty() and not os.environ.get("PHI_REVIEW_FORCE_SCREEN"):
             raise PhiReviewError("the review screen needs a terminal; use 'phi-review summary' for scripts")
@@ -69,8 +104,15 @@ def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer:
     finally:
         session.close()
     reviewed, total = session.progress()
-    state = f"{session.unsaved} unsaved decisions kept in the journal" if session.unsaved else "all decisions saved"
-    print(f"{report}: {reviewed}/{total} reviewed, {state}.")
+    if session.read_only:
+        state = "opened read-only, nothing recorded here"
+    elif session.unsaved:
+        state = f"{session.unsaved} unsaved decisions kept in the journal"
+    else:
+        state = "all decisions saved"
+    from phi_review.core.common.inert import inert
+
+    print(f"{inert(report)}: {reviewed}/{total} reviewed, {state}.")
     return 0
 
 

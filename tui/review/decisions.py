@@ -251,6 +251,16 @@ class DecisionController:
             self._notify(inert(warning), severity="warning", timeout=10)
         return True
 
+    def save_quietly(self) -> bool:
+        """Save without touching the screen (on a signal); failures leave decisions in the journal."""
+        if self.session.read_only or not self.session.unsaved:
+            return True
+        try:
+            self.session.save()
+        except PhiReviewError:
+            return False
+        return True
+
     def quit(self) -> None:
         """Save, then exit; if saving fails, a second q exits with every decision kept in the journal."""
         app = self.screen.app
