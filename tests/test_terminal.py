@@ -109,3 +109,79 @@ def test_late_reply_is_drained_not_left_for_the_app():
     out = _run_fake_terminal(reply_delay=0.5, timeout=0.4)
     assert "CAPS False False" in out
     assert "LEFT b''" in out, out
+
+
+# ----- the preview fits the space it is given (issue 10, item 3) and t is legible (item 6) -----
+
+def _pane_app(mode: str, size_lines: int):  # type: ignore[no-untyped-def]
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from phi_review.tui.terminal.graphics import prepare_textual_image, widget_class
+    from phi_review.tui.widgets.preview_pane import PreviewPane
+
+    prepare_textual_image((10, 20))
+
+    class PaneApp(App):
+        def compose(self) -> ComposeResult:
+            yield PreviewPane(widget_class(mode), mode, (10, 20), id="preview")
+            yield Static("status line", id="status")
+
+        CSS = "#status { height: 1; dock: bottom; }"
+
+    return PaneApp()
+
+
+async def test_image_fits_the_space_left_by_the_text_panel_at_every_size():
+    from PIL import Image
+
+    from phi_review.tui.widgets.preview_pane import PreviewPane
+
+    tall = Image.new("RGB", (300, 900), (200, 200, 200))  # taller than any pane here
+    for size in ((80, 24), (120, 40), (50, 16)):
+        app = _pane_app("halfcell", size[1])
+        async with app.run_test(size=size) as pilot:
+            pane = app.query_one(PreviewPane)
+            pane.show_text_lines("\n".join(f"line {n}" for n in range(5)))
+            await pilot.pause()
+            box = pane.pixel_box()
+            from phi_review.core.dicom.pixels import fit
+            import numpy as np
+
+            pane.show_image(Image.fromarray(fit(np.asarray(tall), box)), "caption")
+            await pilot.pause()
+            image = pane.image_widget
+            assert image is not None
+            panel = pane.query_one("#preview-ocr")
+            # The image starts below the text panel and ends inside the pane, above the status line.
+            assert image.region.y >= panel.region.bottom
+            assert image.region.bottom <= pane.region.bottom <= app.query_one("#status").region.y
+            # The picture is exactly the widget's cells in pixels: drawn 1:1, never cut.
+            assert image.image.size == (image.content_size.width * 10, image.content_size.height * 20)
+            lines = app.screen._compositor.render_update(full=True)  # noqa: F841 - renders without error
+
+
+def test_sixel_pixel_box_is_whole_sixel_bands():
+    from phi_review.tui.widgets.preview_pane import whole_cells
+    from PIL import Image
+
+    picture = whole_cells(Image.new("RGB", (37, 50)), (100, 66), (10, 22))
+    assert picture.size == (100, 66)
+    shrunk = whole_cells(Image.new("RGB", (400, 400)), (100, 60), (10, 20))
+    assert shrunk.size == (100, 60)  # space shrank since the render: fitted, not cut
+
+
+def test_legible_zoom_makes_a_text_line_8_rows_tall_in_halfcell():
+    from phi_review.tui.widgets.preview_pane import legible_zoom
+
+    # A 640x480 ultrasound with a 14-pixel-tall name line, shown in a 60x20-cell half-cell view.
+    box = (20, 10, 300, 24)
+    zoom, (cx, cy) = legible_zoom(box, (640, 480), (60, 20), "halfcell", (10, 20))
+    fit_scale = min(60 / 640, 40 / 480)
+    assert (box[3] - box[1]) * fit_scale * zoom >= 16  # >= 16 half-cells = 8 terminal rows
+    # The line is wider than the view at this zoom: the view starts at the line's left end.
+    shown_w = 60 / (fit_scale * zoom)
+    assert cx * 640 - shown_w / 2 <= box[0]
+    # Sixel draws real pixels: a much smaller zoom is enough.
+    sixel_zoom, _ = legible_zoom(box, (640, 480), (60, 20), "sixel", (10, 20))
+    assert sixel_zoom < zoom

@@ -20,6 +20,65 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
+MAX_ZOOM = 32.0
+# Rows of device pixels a burned-in text line needs to be read: half-cell draws
+# two "pixels" per terminal row, so 16 of them is about 8 terminal rows; sixel
+# and Kitty draw real pixels, where 16 is a small but legible font.
+LEGIBLE_LINE = {"halfcell": 16, "sixel": 16, "kitty": 16}
+
+
+def device_pixels(mode: str, cell_size: tuple[int, int]) -> tuple[int, int]:
+    """Pixels the renderer draws per terminal cell: half-cell draws 1x2, sixel and Kitty the cell's pixels."""
+    if mode == "halfcell":
+        return 1, 2
+    return max(1, cell_size[0]), max(1, cell_size[1])
+
+
+def legible_zoom(text_box: tuple[int, int, int, int], image_size: tuple[int, int], view_cells: tuple[int, int],
+                 mode: str, cell_size: tuple[int, int]) -> tuple[float, tuple[float, float]]:
+    """Zoom and centre that make one text line readable in this renderer, starting at its left end.
+
+    At zoom 1 the frame fits ``view_cells``; a text line ``text_box`` (image
+    pixels) is then ``text_h * fit`` device pixels tall. The zoom is the larger
+    of "the whole box fits the view" and "the line is LEGIBLE_LINE device pixels
+    tall"; when the line is then wider than the view the centre sits so that the
+    line's beginning is on screen (arrows pan along it).
+    """
+    x0, y0, x1, y1 = text_box
+    width, height = max(1, image_size[0]), max(1, image_size[1])
+    per_cell = device_pixels(mode, cell_size)
+    view_w = max(1, view_cells[0]) * per_cell[0]
+    view_h = max(1, view_cells[1]) * per_cell[1]
+    fit_scale = min(view_w / width, view_h / height)  # device pixels per image pixel at zoom 1
+    box_w, box_h = max(1, x1 - x0 + 8), max(1, y1 - y0 + 4)
+    whole_box = 0.8 * min(width / box_w, height / box_h)
+    readable = LEGIBLE_LINE.get(mode, 16) / (max(1, y1 - y0) * fit_scale)
+    zoom = min(MAX_ZOOM, max(1.0, whole_box, readable))
+    scale = fit_scale * zoom
+    shown_w = view_w / scale  # image pixels across the view at this zoom
+    cx = (x0 + x1) / 2 if shown_w >= box_w else x0 - 4 + shown_w / 2
+    return zoom, (min(1.0, max(0.0, cx / width)), min(1.0, max(0.0, (y0 + y1) / 2 / height)))
+
+
+def whole_cells(image: Any, box: tuple[int, int], cell_size: tuple[int, int]) -> Any:
+    """Pad (or, when the space shrank, fit then pad) a PIL image to exactly ``box`` pixels.
+
+    textual-image stretches a picture to the widget's cells; a picture that is
+    already the widget's size in pixels is drawn 1:1, never cut, and for sixel
+    its height is whole cells and whole 6-pixel sixel bands (the box is).
+    """
+    from PIL import Image
+
+    box_w, box_h = max(1, box[0]), max(1, box[1])
+    if image.width > box_w or image.height > box_h:
+        scale = min(box_w / image.width, box_h / image.height)
+        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
+                             Image.Resampling.BOX)
+    if image.size == (box_w, box_h):
+        return image
+    canvas = Image.new(image.mode if image.mode in ("RGB", "L") else "RGB", (box_w, box_h), 0)
+    canvas.paste(image.convert(canvas.mode), (0, 0))
+    return canvas
 
 
 @dataclass(frozen=True)
@@ -49,7 +108,7 @@ class PreviewPane(Container, can_focus=True):
     PreviewPane { height: 1fr; }
     PreviewPane > #preview-caption { height: 1; color: $text-muted; }
     PreviewPane > #preview-message { height: 1fr; color: $text-muted; padding: 1 1; }
-    PreviewPane > .preview-image { width: auto; height: auto; }
+    PreviewPane > .preview-image { width: 1fr; height: 1fr; }
     PreviewPane > #preview-ocr { height: auto; max-height: 8; color: $text; background: $panel; }
     """
 
@@ -82,17 +141,40 @@ class PreviewPane(Container, can_focus=True):
         panel.update(text)
         panel.display = bool(text)
 
-    def pixel_box(self) -> tuple[int, int]:
-        """The image size in pixels that exactly fills the pane (minus caption and OCR lines)."""
-        cols = max(4, self.content_size.width)
+    def image_cells(self) -> tuple[int, int]:
+        """Columns and rows the image is given: the pane's content minus the caption and the text panel."""
+        cols = max(1, self.content_size.width)
         panel = self.query_one("#preview-ocr", Static)
         used = 1 + (panel.outer_size.height if panel.display else 0)
-        rows = max(2, self.content_size.height - used)
+        rows = max(1, self.content_size.height - used)
+        return cols, rows
+
+    def pixel_box(self) -> tuple[int, int]:
+        """The image size in pixels that exactly fills the space the image is given.
+
+        For sixel the height is cut to whole 6-pixel bands: a last band taller
+        than the picture is drawn by the terminal anyway.
+        """
+        cols, rows = self.image_cells()
         cell_w, cell_h = self.cell_size
-        return cols * cell_w, rows * cell_h
+        height = rows * cell_h
+        if self.mode == "sixel" and height >= 6:
+            height -= height % 6
+        return cols * cell_w, height
 
     def cell_box(self) -> tuple[int, int]:
-        return max(4, self.content_size.width), max(2, self.content_size.height - 1) * 2
+        cols, rows = self.image_cells()
+        return cols, rows * 2
+
+    def text_zoom(self, text_box: tuple[int, int, int, int], image_size: tuple[int, int]) -> None:
+        """Zoom to a burned-in text box so its line is legible in this renderer (``t``)."""
+        zoom, center = legible_zoom(text_box, image_size, self.image_cells(), self.mode, self.cell_size)
+        self.zoom_to(zoom, center)
+
+    def on_resize(self, _event: Any) -> None:
+        """The space changed: render again at the new size (the app re-renders on ViewChanged)."""
+        if self.image_widget is not None and self.image_widget.display:
+            self.post_message(self.ViewChanged())
 
     # ----- showing ----------------------------------------------------------
     def show_message(self, text: str, caption: str = "") -> None:
@@ -110,8 +192,14 @@ class PreviewPane(Container, can_focus=True):
             self.show_message("Preview off (--graphics none): press p to toggle panes.", caption)
             return
         self.query_one("#preview-message", Static).display = False
-        self.image_widget.image = image  # type: ignore[attr-defined]
+        # Exactly the space given: the widget is 1fr x 1fr, the picture is padded to its pixels.
+        self.image_widget.image = whole_cells(image, self.pixel_box_cells(), self.cell_size)  # type: ignore[attr-defined]
         self.image_widget.display = True
+
+    def pixel_box_cells(self) -> tuple[int, int]:
+        """pixel_box() rounded up to whole cells: what the image widget covers, in pixels."""
+        cols, rows = self.image_cells()
+        return cols * self.cell_size[0], rows * self.cell_size[1]
 
     # ----- view changes -----------------------------------------------------
     def reset_for(self, frames: int) -> None:
@@ -135,7 +223,7 @@ class PreviewPane(Container, can_focus=True):
         self._change(zoom=levels[target])
 
     def zoom_to(self, zoom: float, center: tuple[float, float]) -> None:
-        self._change(zoom=max(1.0, zoom), center=center)
+        self._change(zoom=min(MAX_ZOOM, max(1.0, zoom)), center=center)
 
     def cycle_preset(self, presets: tuple[str, ...]) -> None:
         index = presets.index(self.state.preset) if self.state.preset in presets else -1
