@@ -69,7 +69,14 @@ class FileIndex:
             progress(index.count)
         return index
 
-    def resolve(self, name: str) -> Resolution:
+    def resolve(self, name: str, site: str = "", event: str = "") -> Resolution:
+        """The one file a report names, else the candidates and why.
+
+        Among same-named files: an exact name beats a name without ``.dcm``;
+        the folders in the name (a foreign absolute path too) pick by the
+        longest matching suffix of folders; then the row's Site ID and Event ID
+        pick the files under folders of those names.
+        """
         text = name.strip().strip('"')
         if not text:
             return Resolution(None, [], "the report gives no file name")
@@ -77,21 +84,49 @@ class FileIndex:
         if direct.is_absolute() and direct.is_file():
             return Resolution(direct)
         parts = PureWindowsPath(text).parts if "\\" in text else PurePosixPath(text).parts
-        parts = tuple(p for p in parts if p not in ("/", "\\", ".", ""))
+        parts = tuple(p for p in parts if p not in ("/", "\\", ".", "") and not p.endswith(("\\", ":")))
         if not parts:
             return Resolution(None, [], f"{text!r} is not a file name")
         entries = self._by_name.get(_key(parts[-1]), [])
         candidates = [Path(directory) / file_name for directory, file_name in entries]
-        if len(parts) > 1 and len(candidates) > 1:
-            wanted = [p.lower() for p in parts[:-1]]
-            narrowed = [c for c in candidates if [p.lower() for p in c.parent.parts[-len(wanted):]] == wanted]
-            if narrowed:
-                candidates = narrowed
-        elif len(parts) > 1 and len(candidates) == 1:
-            pass
+        if len(candidates) > 1:
+            candidates = narrow(candidates, parts, site, event)
         if len(candidates) == 1:
             return Resolution(candidates[0])
         roots = ", ".join(str(r) for r in self.roots)
         if not candidates:
             return Resolution(None, [], f"{parts[-1]} not found under {roots} ({self.count} files indexed)")
         return Resolution(None, sorted(candidates), f"{parts[-1]} is ambiguous: {len(candidates)} files have that name")
+
+
+def _suffix_length(folders: Sequence[str], wanted: Sequence[str]) -> int:
+    """How many trailing folders two paths share (case-insensitive)."""
+    count = 0
+    for mine, theirs in zip(reversed(folders), reversed(wanted)):
+        if mine.lower() != theirs.lower():
+            break
+        count += 1
+    return count
+
+
+def narrow(candidates: list[Path], parts: Sequence[str], site: str = "", event: str = "") -> list[Path]:
+    """Same-named files narrowed by exact name, folders in the name, then Site ID and Event ID."""
+    exact = [c for c in candidates if c.name == parts[-1]]
+    if exact:
+        candidates = exact
+    if len(candidates) > 1 and len(parts) > 1:
+        scores = [_suffix_length(c.parent.parts, parts[:-1]) for c in candidates]
+        best = max(scores)
+        if best > 0:
+            candidates = [c for c, score in zip(candidates, scores) if score == best]
+    site, event = site.strip().lower(), event.strip().lower()
+    if len(candidates) > 1 and (site or event):
+        def holds(path: Path, folder: str) -> bool:
+            return bool(folder) and folder in (p.lower() for p in path.parent.parts)
+
+        for test in (lambda c: holds(c, site) and holds(c, event), lambda c: holds(c, event), lambda c: holds(c, site)):
+            chosen = [c for c in candidates if test(c)]
+            if chosen:
+                candidates = chosen
+                break
+    return candidates

@@ -15,13 +15,19 @@ from phi_review.core.report.model import ColumnMap
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "file": ("LabCAS File Name", "File Name", "Filename", "File", "Path", "File Path", "LabCAS File"),
-    "issue": ("Validation Issue", "Issue", "Issue Type"),
+    "issue": ("Validation Issue", "Issue", "Issue Type", "Findings", "Finding"),
     "value": ("Detected Value", "Value", "Detected"),
     "tag": ("Tag", "DICOM Tag", "Tag Name", "Attribute", "DICOM Attribute"),
     "action": ("Action", "Reviewer Action", "Resolution"),
     "note": ("Comments", "Notes", "Comment", "Note", "Reviewer Comments", "Reviewer Notes"),
     "reviewer": ("Reviewer", "Reviewed By"),
     "reviewed_at": ("Reviewed At", "Review Date", "Reviewed On", "Reviewed"),
+    # The EDRN validator's own columns (validate-dicom-files): kept on each finding.
+    "details": ("Details", "Detail", "Finding Details"),
+    "score": ("Score",),
+    "profile": ("Profile",),
+    "site": ("Site ID", "Site", "Site Name"),
+    "event": ("Event ID", "Event"),
 }
 SCAN_ROWS = 30
 
@@ -55,6 +61,19 @@ def find_header(rows: Sequence[Sequence[object]]) -> tuple[int, dict[str, int]] 
         if best is None or len(found) > len(best[1]):
             best = (index, found)
     return best
+
+
+def seen_columns(rows: Sequence[Sequence[object]], limit: int = 12) -> str:
+    """The cells of the fullest row among the first rows, so "no header" can say what was there."""
+    best: list[str] = []
+    for row in rows[:SCAN_ROWS]:
+        cells = [str(cell).strip() for cell in row if cell not in (None, "") and str(cell).strip()]
+        if len(cells) > len(best):
+            best = cells
+    if not best:
+        return "the first rows are empty"
+    shown = ", ".join(cell[:40] for cell in best[:limit])
+    return f"columns seen: {shown}" + (f" (+{len(best) - limit} more)" if len(best) > limit else "")
 
 
 def column_map(found: dict[str, int]) -> ColumnMap:

@@ -30,6 +30,11 @@ class ColumnMap:
     note: int | None = None
     reviewer: int | None = None
     reviewed_at: int | None = None
+    details: int | None = None
+    score: int | None = None
+    profile: int | None = None
+    site: int | None = None
+    event: int | None = None
 
 
 @dataclass(slots=True)
@@ -46,10 +51,44 @@ class Finding:
     reviewer: str = ""
     reviewed_at: str = ""
     cells: Sequence[object] = ()  # every cell of the row as read, header order (report_reader.display_cells)
+    # Where the row came from when the report is several CSV files: the source's
+    # name (Report.sources[i].name, one shared str per file); "" for one file.
+    source: str = ""
+    site: str = ""  # the validator's Site ID / Event ID: they pick among same-named files
+    event: str = ""
+    details: str = ""  # the validator's Details text, parsed on demand (core.report.pointer)
+    profile: str = ""  # the validator's Profile (1.0.x): it settles one ambiguous Details wording
+    # What the row points at (tags, value, frame, kind), computed on first use and
+    # kept: 500k rows never pay for parsing Details until a row is looked at.
+    pointer: object = field(default=None, repr=False, compare=False)
 
     @property
     def reviewed(self) -> bool:
         return bool(self.action.strip())
+
+    @property
+    def kind(self) -> str:
+        """pixels, header, missing, warning, error or other (from the issue text)."""
+        from phi_review.core.report.pointer import pointer_of
+
+        return pointer_of(self).kind
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The ``(gggg,eeee)`` tags the row names (Details first, then the Tag column)."""
+        from phi_review.core.report.pointer import pointer_of
+
+        return pointer_of(self).tags
+
+    @property
+    def frame(self) -> int | None:
+        """The frame index the validator printed (within the frames it sampled), or None.
+
+        The file's own frame needs its frame count: ``pointer.first_frame(finding, n)``.
+        """
+        from phi_review.core.report.pointer import pointer_of
+
+        return pointer_of(self).frame_index
 
 
 @dataclass(frozen=True)
@@ -59,6 +98,30 @@ class Fingerprint:
     size: int
     mtime_ns: int
     sha256: str
+
+
+@dataclass
+class CsvFormat:
+    """How one CSV file is written, so saving gives back its own bytes plus our columns."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8"  # "utf-8" or "latin-1"
+    bom: bool = False
+    newline: str = "\r\n"
+
+
+@dataclass
+class Source:
+    """One CSV file of a report read from several (or from a folder of them)."""
+
+    path: Path
+    name: str  # what Finding.source holds: the path relative to the report's folder
+    header_row: int  # 1-based
+    headers: list[str]
+    columns: ColumnMap
+    fingerprint: Fingerprint
+    format: CsvFormat = field(default_factory=CsvFormat)
+    rows: int = 0  # findings read from it
 
 
 @dataclass
@@ -74,3 +137,17 @@ class Report:
     fingerprint: Fingerprint
     sheet_names: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # CSV reports: one entry per file (one for a single CSV, whose findings have source "").
+    sources: list[Source] = field(default_factory=list)
+
+    def source_of(self, finding: Finding) -> Source | None:
+        """The CSV file a finding's row is in (None for workbooks)."""
+        for source in self.sources:
+            if source.name == finding.source:
+                return source
+        return None
+
+    def source_path(self, finding: Finding) -> Path:
+        """The report file the row came from."""
+        source = self.source_of(finding)
+        return source.path if source is not None else self.path

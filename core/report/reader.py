@@ -8,7 +8,6 @@ later stops us overwriting a report someone changed meanwhile.
 
 from __future__ import annotations
 
-import csv
 import gc
 import datetime as _dt
 import hashlib
@@ -16,12 +15,14 @@ import io
 from operator import itemgetter
 import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from phi_review.core.report.action_list import list_formulas, resolve_formula, sheet_paths
 from phi_review.core.common.errors import ReportError
-from phi_review.core.report.columns import column_map, find_header, looked_for
+from phi_review.core.report.columns import column_map, find_header, looked_for, seen_columns
+from phi_review.core.report.csv_report import read_csv_report, sniff_delimiter, sources_changed  # noqa: F401
 from phi_review.core.report.model import DEFAULT_ACTIONS, Finding, Fingerprint, Report
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -63,20 +64,25 @@ def _read_bytes(path: Path) -> bytes:
         raise ReportError(f"cannot read {path}: {error.strerror}") from None
 
 
-def read_report(path: str | Path, sheet: str | None = None) -> Report:
-    """Read the report; every problem is a one-line ReportError."""
+def read_report(path: str | Path | Sequence[str | Path], sheet: str | None = None) -> Report:
+    """Read the report (a workbook, a CSV, several CSVs or a folder of them); problems are one-line ReportErrors."""
     # Hundreds of thousands of new objects and no cycles: the cyclic GC would
     # only rescan them again and again while they are being built.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
+        if not isinstance(path, (str, os.PathLike)):
+            paths = [Path(p) for p in path]
+            return _read_report(paths[0] if len(paths) == 1 else paths, sheet)
         return _read_report(Path(path), sheet)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _read_report(path: Path, sheet: str | None) -> Report:
+def _read_report(path: Path | Sequence[Path], sheet: str | None) -> Report:
+    if not isinstance(path, Path) or path.is_dir():  # several CSV files, or a folder of them
+        return read_csv_report([path] if isinstance(path, Path) else [Path(p) for p in path])
     suffix = path.suffix.lower()
     data = _read_bytes(path)
     if suffix == ".xls":
@@ -86,7 +92,7 @@ def _read_report(path: Path, sheet: str | None) -> Report:
     if suffix == ".csv" or (suffix not in EXCEL_SUFFIXES and not data.startswith(b"PK")):
         if suffix != ".csv":
             raise ReportError(f"{path.name} is not a spreadsheet (.xlsx, .xlsm or .csv)")
-        return _read_csv(path, data)
+        return read_csv_report([path])
     if not data.startswith(b"PK"):
         raise ReportError(f"{path.name} is not a valid .xlsx workbook (not a zip archive)")
     return _read_xlsx(path, data, sheet)
@@ -123,14 +129,21 @@ def _column(body: list[list[Any]], index: int | None, strip: bool = True) -> lis
 
 def _findings(rows: list[list[Any]], header_index: int, columns: Any) -> list[Finding]:
     """One Finding per row with a file name; other cells stay raw in ``cells`` (see display_cells)."""
-    body = rows[header_index + 1 :]
+    return _findings_from(rows[header_index + 1 :], header_index + 2, columns, "")
+
+
+def _findings_from(body: list[list[Any]], first: int, columns: Any, source: str) -> list[Finding]:
+    """Findings of the rows ``body`` (the first on spreadsheet row ``first``), from one source file."""
     files = _column(body, columns.file)
     issue, value, tag = _column(body, columns.issue), _column(body, columns.value), _column(body, columns.tag)
     action, note = _column(body, columns.action), _column(body, columns.note, strip=False)
     reviewer, reviewed_at = _column(body, columns.reviewer), _column(body, columns.reviewed_at)
-    first = header_index + 2
     numbers = range(first, first + len(body))
-    findings = list(map(Finding, numbers, files, issue, value, tag, action, note, reviewer, reviewed_at, body))
+    sources = [source] * len(body)
+    site, event = _column(body, columns.site), _column(body, columns.event)
+    details, profile = _column(body, columns.details, strip=False), _column(body, columns.profile)
+    findings = list(map(Finding, numbers, files, issue, value, tag, action, note, reviewer, reviewed_at, body,
+                        sources, site, event, details, profile))
     return findings if all(files) else [f for f in findings if f.file]
 
 
@@ -168,7 +181,8 @@ def _read_xlsx(path: Path, data: bytes, wanted: str | None) -> Report:
             break
     if chosen is None:
         where = f"sheet {wanted!r}" if wanted else f"any sheet of {path.name}"
-        raise ReportError(f"no header row found in {where}; looked for {looked_for()}")
+        seen = seen_columns(read_sheet(wanted or names[0])) if (wanted or names) else "no sheets"
+        raise ReportError(f"no header row found in {where}; {seen}; looked for {looked_for()}")
     name, header_index, found = chosen
     actions = _actions_from_validation(path, data, name, found.get("action"), read_sheet)
     return _build(path, "xlsx", name, read_sheet(name), header_index, found, actions, data, names)
@@ -199,27 +213,10 @@ def _actions_from_validation(path: Path, data: bytes, sheet: str, column: int | 
     return []
 
 
-def sniff_delimiter(text: str) -> str:
-    """The separator most rows use (title lines above the header have none, which fools csv.Sniffer)."""
-    lines = text.splitlines()[:50]
-    counts = {d: sum(line.count(d) for line in lines) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-
-
-def _read_csv(path: Path, data: bytes) -> Report:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))]
-    header = find_header(rows)
-    if header is None:
-        raise ReportError(f"no header row found in {path.name}; looked for {looked_for()}")
-    return _build(path, "csv", "", rows, header[0], header[1], [], data, [])
-
-
 def changed_on_disk(report: Report) -> bool:
     """True if the file is not the one we read (size, time or content differ)."""
+    if report.kind == "csv" and report.sources:
+        return sources_changed(report)
     try:
         stat = os.stat(report.path)
     except OSError:

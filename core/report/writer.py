@@ -11,7 +11,6 @@ text) and ``sharedStrings.xml`` is untouched.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -24,7 +23,8 @@ from phi_review.core.report.action_list import column_index, column_letter, shee
 from phi_review.core.common.atomic_file import backup_once, replace_atomically
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.model import EDITABLE_FIELDS, Report
-from phi_review.core.report.reader import changed_on_disk, fingerprint_of, sniff_delimiter
+from phi_review.core.report.csv_report import save_csv_report
+from phi_review.core.report.reader import changed_on_disk, fingerprint_of
 
 NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At"}
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -64,13 +64,12 @@ def save_report(report: Report, edits: Mapping[int, Mapping[str, str]]) -> list[
     warning = lock_file_warning(path)
     if warning:
         warnings.append(warning)
+    if report.kind == "csv":  # one CSV or several: spliced in place (core.report.csv_report)
+        return warnings + save_csv_report(report, edits)
     needed = {field for fields in edits.values() for field in fields}
     appended = _plan_new_columns(report, needed)
     original = path.read_bytes()
-    if report.kind == "csv":
-        new_bytes = _write_csv(report, original, edits, appended)
-    else:
-        new_bytes = _write_xlsx(report, original, edits, appended)
+    new_bytes = _write_xlsx(report, original, edits, appended)
     backup_once(path)
     replace_atomically(path, lambda handle: handle.write(new_bytes))
     for field, index in appended.items():
@@ -91,32 +90,6 @@ def _plan_new_columns(report: Report, needed: set[str]) -> dict[str, int]:
             appended[field] = next_index
             next_index += 1
     return appended
-
-
-# ----- CSV -----------------------------------------------------------------------
-def _write_csv(report: Report, original: bytes, edits: Mapping[int, Mapping[str, str]], appended: dict[str, int]) -> bytes:
-    bom = original.startswith(b"\xef\xbb\xbf")
-    text = original.decode("utf-8-sig", errors="surrogateescape")
-    delimiter = sniff_delimiter(text)
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    header_row = report.header_row - 1
-    for field, index in appended.items():
-        header = rows[header_row]
-        header.extend([""] * (index - len(header)))
-        header.append(NEW_HEADERS[field])
-    for row_number, fields in edits.items():
-        cells = rows[row_number - 1]
-        for field, value in fields.items():
-            index = appended.get(field, getattr(report.columns, field))
-            if len(cells) <= index:
-                cells.extend([""] * (index + 1 - len(cells)))
-            cells[index] = value
-    out = io.StringIO(newline="")
-    newline = "\r\n" if "\r\n" in text[:4096] else "\n"
-    writer = csv.writer(out, delimiter=delimiter, lineterminator=newline)
-    writer.writerows(rows)
-    data = out.getvalue().encode("utf-8", errors="surrogateescape")
-    return (b"\xef\xbb\xbf" + data) if bom else data
 
 
 # ----- XLSX ----------------------------------------------------------------------

@@ -92,6 +92,8 @@ class Change:
     old: Mapping[str, str]
     new: Mapping[str, str]
     pending: bool = True  # recovery only: False when the report already holds ``new``
+    source: str = ""  # the CSV file the row is in, when the report is several ("" otherwise)
+    path: str = ""  # the DICOM file the reviewer was shown for the row (audit), "" when unknown
 
 
 @dataclass
@@ -213,7 +215,7 @@ def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: s
     if not lines:
         return plan
     start, plan.matched_save = _replay_window(lines, sha256, sheet)
-    by_row = {finding.row: index for index, finding in enumerate(findings)}
+    by_row = {(finding.source, finding.row): index for index, finding in enumerate(findings)}
     entries: list[_Entry] = []
     chains: dict[int, list[_Entry]] = {}
     conflicted: set[object] = set()
@@ -226,7 +228,7 @@ def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: s
         if kind not in STEP_KINDS or not _same_sheet(record, sheet):
             continue  # "saved", another sheet's record, or a kind from a newer version
         row = record.get("row")
-        index = by_row.get(row) if isinstance(row, int) else None
+        index = by_row.get((str(record.get("source") or ""), row)) if isinstance(row, int) else None
         old, new = _clean_values(record.get("old")), _clean_values(record.get("new"))
         if index is None or old is None or new is None or findings[index].file != record.get("file"):
             conflicted.add(("row", row))
@@ -259,7 +261,8 @@ def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: s
         if entry.status == "conflict":
             continue
         finding = findings[entry.index]
-        change = Change(entry.index, finding.row, finding.file, entry.old, entry.new, entry.status == "apply")
+        change = Change(entry.index, finding.row, finding.file, entry.old, entry.new, entry.status == "apply",
+                        finding.source)
         last = plan.steps[-1] if plan.steps else None
         if last is not None and last.step == entry.step and last.kind == entry.kind:
             last.changes.append(change)
@@ -373,6 +376,10 @@ class Journal:
             }
             if target is not None:
                 record["target"] = target
+            if change.source:
+                record["source"] = change.source
+            if change.path:
+                record["path"] = change.path
             records.append(record)
         self._append(records)
         self._next_seq = step + len(records)

@@ -18,19 +18,38 @@ if TYPE_CHECKING:
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add this module's sub-commands to the parser."""
     summary = sub.add_parser("summary", help="count a report's rows by issue and action")
-    summary.add_argument("report", type=Path, help="the reconciliation report (.xlsx or .csv)")
+    summary.add_argument("report", type=Path, nargs="+", help=REPORT_HELP)
     summary.add_argument("--sheet", help="sheet that holds the findings (default: the one with the header)")
     summary.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     summary.set_defaults(func=run_summary)
 
     decide = sub.add_parser("decide", help="record one decision in the report and save it")
-    decide.add_argument("report", type=Path, help="the reconciliation report (.xlsx or .csv)")
-    decide.add_argument("row", help="spreadsheet row number, or the file name as written in the report")
+    decide.add_argument("report", type=Path, nargs="+", help=REPORT_HELP)
+    decide.add_argument("row", help="spreadsheet row number (SOURCE.csv:ROW when several CSVs), "
+                                    "or the file name as written in the report")
     decide.add_argument("action", help="action text (or a unique start of it), or its number in the list")
     decide.add_argument("--note", help="note to record with the decision")
     decide.add_argument("--reviewer", help="name recorded with the decision (default: login name)")
     decide.add_argument("--sheet", help="sheet that holds the findings (default: the one with the header)")
+    decide.add_argument("--all-rows", action="store_true",
+                        help="decide every row of that file (same name, Site ID and Event ID), as one step")
     decide.set_defaults(func=run_decide)
+
+    findings = sub.add_parser("findings", help="one line per row: what it points at (file, tags, value, frame)")
+    findings.add_argument("report", type=Path, nargs="+", help=REPORT_HELP)
+    findings.add_argument("--root", action="append", type=Path, default=[],
+                          help="folder holding the DICOM files (repeatable; default: the report's folder)")
+    findings.add_argument("--sheet", help="sheet that holds the findings (default: the one with the header)")
+    findings.add_argument("--json", action="store_true", help="one JSON object per line")
+    findings.set_defaults(func=run_findings)
+
+
+REPORT_HELP = "the report: an .xlsx or .csv, several CSV files, or a folder of them (one report)"
+
+
+def _report_arg(paths: list[Path]) -> Path | list[Path]:
+    """One path as itself; several CSV files stay a list (ReviewSession.open reads them as one report)."""
+    return paths[0] if len(paths) == 1 else paths
 
 
 # ----------------------------------------------------------------------------- summary
@@ -41,7 +60,7 @@ def run_summary(args: argparse.Namespace) -> int:
     from phi_review.core.review.session import ReviewSession
     from phi_review.core.review.summary import summarize
 
-    session = ReviewSession.open(args.report, sheet=args.sheet, read_only=True)
+    session = ReviewSession.open(_report_arg(args.report), sheet=args.sheet, read_only=True)
     try:
         data = summarize(session.findings)
         pending = session.journal_pending
@@ -103,21 +122,22 @@ def run_decide(args: argparse.Namespace) -> int:
     from phi_review.core.review.session import ReviewSession
 
     session = ReviewSession.open(
-        args.report, sheet=args.sheet, reviewer=args.reviewer, allow_read_only_fallback=False
+        _report_arg(args.report), sheet=args.sheet, reviewer=args.reviewer, allow_read_only_fallback=False
     )
     try:
-        index = resolve_row(session, args.row)
+        indexes = resolve_file_rows(session, args.row) if args.all_rows else [resolve_row(session, args.row)]
+        index = indexes[0]
         action = resolve_action(session, args.action)
         finding = session.findings[index]
-        changed = bool(session.decide([index], action))
-        if args.note is not None and args.note != finding.note:
-            session.set_note(index, args.note)
-            changed = True
+        # Action and note are one journal step: a refused note leaves no action behind.
+        changed = bool(session.decide_rows(indexes, action, note=args.note))
         recovered = session.recovered
         warnings = session.save() if session.unsaved else []
     finally:
         session.close()
     where = f"row {finding.row} ({shorten(inert(finding.file), 80)})"
+    if len(indexes) > 1:
+        where = f"{len(indexes)} rows of {shorten(inert(finding.file), 80)}"
     if changed:
         line = f"{where}: {inert(action)}" + (" with note" if args.note else "") + f"; saved {inert(report_name(session))}."
     else:
@@ -135,13 +155,23 @@ def report_name(session: "ReviewSession") -> str:
 
 
 def resolve_row(session: "ReviewSession", text: str) -> int:
-    """Index of the finding named by a spreadsheet row number or a file name as written."""
+    """Index of the finding named by a spreadsheet row number (``SOURCE:ROW``) or a file name as written."""
     wanted = text.strip()
+    source, sep, number_text = wanted.rpartition(":")
+    if sep and number_text.isdigit() and source:
+        for index, finding in enumerate(session.findings):
+            if finding.row == int(number_text) and finding.source and source in (
+                finding.source, Path(finding.source).name
+            ):
+                return index
     if wanted.isdigit():
         number = int(wanted)
-        for index, finding in enumerate(session.findings):
-            if finding.row == number:
-                return index
+        hits = [index for index, finding in enumerate(session.findings) if finding.row == number]
+        if len(hits) > 1:
+            names = ", ".join(inert(session.findings[i].source) for i in hits[:5])
+            raise PhiReviewError(f"row {number} is in several report files ({names}); give FILE.csv:{number}")
+        if hits:
+            return hits[0]
     matches = [index for index, finding in enumerate(session.findings) if finding.file.strip() == wanted]
     if len(matches) == 1:
         return matches[0]
@@ -153,6 +183,25 @@ def resolve_row(session: "ReviewSession", text: str) -> int:
         first, last = (session.findings[0].row, session.findings[-1].row) if session.findings else (0, 0)
         raise PhiReviewError(f"no finding on row {wanted}: the findings are on rows {first}-{last}")
     raise PhiReviewError(f"no row names the file {shorten(inert(wanted), 80)}; give the file name as written in the report or a row number")
+
+
+def resolve_file_rows(session: "ReviewSession", text: str) -> list[int]:
+    """Every row of the file a row number or a file name names (same name, Site ID and Event ID)."""
+    wanted = text.strip()
+    try:
+        return session.rows_of_file(resolve_row(session, wanted))
+    except PhiReviewError:
+        matches = [i for i, finding in enumerate(session.findings) if finding.file.strip() == wanted]
+        if not matches:
+            raise
+    files = {(session.findings[i].site, session.findings[i].event) for i in matches}
+    if len(files) > 1:
+        where = ", ".join(f"{inert(site)}/{inert(event)}" for site, event in sorted(files)[:5])
+        raise PhiReviewError(
+            f"{shorten(inert(wanted), 80)} names {len(files)} different files (site/event {where}); "
+            "give one of its row numbers with --all-rows"
+        )
+    return matches
 
 
 def resolve_action(session: "ReviewSession", text: str) -> str:
@@ -176,3 +225,86 @@ def resolve_action(session: "ReviewSession", text: str) -> str:
         if len(prefixed) > 1:
             raise PhiReviewError(f"'{inert(wanted)}' matches several actions; the actions are {listing}")
     raise PhiReviewError(f"unknown action '{inert(wanted)}'; the actions are {listing}")
+
+
+# ----------------------------------------------------------------------------- findings
+
+
+def run_findings(args: argparse.Namespace) -> int:
+    """Print what every row points at, as the review screen resolves it."""
+    from phi_review.core.dicom.locate import FileIndex
+    from phi_review.core.review.session import ReviewSession
+
+    session = ReviewSession.open(_report_arg(args.report), sheet=args.sheet, read_only=True)
+    try:
+        for root in args.root:
+            if not root.is_dir():
+                raise PhiReviewError(f"--root {root} is not a folder")
+        roots = list(args.root) or [session.report.path.parent]
+        index = FileIndex.build(roots)
+        for line in finding_records(session, index):
+            if args.json:
+                print(json.dumps(line, ensure_ascii=True))
+            else:
+                print(_finding_line(line))
+    finally:
+        session.close()
+    return 0
+
+
+def finding_records(session: "ReviewSession", index: object) -> "list[dict[str, object]]":
+    """One dict per row with the keys of ``findings --json``; every string inert."""
+    from phi_review.core.report.pointer import first_frame, pointer_of
+
+    frames: dict[Path, int | None] = {}
+    out: list[dict[str, object]] = []
+    report = session.report
+    for finding in session.findings:
+        pointer = pointer_of(finding)
+        resolution = index.resolve(finding.file, finding.site, finding.event)  # type: ignore[attr-defined]
+        frame: int | None = 1
+        if pointer.kind == "pixels" and pointer.frame_index not in (None, 0, -1):
+            count = _frame_count(resolution.path, frames) if resolution.path is not None else None
+            frame = first_frame(finding, count) + 1 if count is not None else None
+        out.append({
+            "row": finding.row,
+            "source": inert(report.source_path(finding)),
+            "file": inert(finding.file),
+            "path": inert(resolution.path) if resolution.path is not None else None,
+            "candidates": [inert(c) for c in resolution.candidates],
+            "kind": pointer.kind,
+            "tags": list(pointer.tags),
+            "value": inert(pointer.value),
+            "frame": frame,
+            "action": inert(finding.action),
+            "note": inert(finding.note),
+        })
+    return out
+
+
+def _frame_count(path: Path, cache: "dict[Path, int | None]") -> int | None:
+    """NumberOfFrames of a file (header only, cached); None when it cannot be read."""
+    if path not in cache:
+        import pydicom
+
+        try:
+            dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["NumberOfFrames"])
+            cache[path] = max(1, int(dataset.get("NumberOfFrames", 1) or 1))
+        except Exception:  # noqa: BLE001 - an unreadable file has no frame to show; the line says so
+            cache[path] = None
+    return cache[path]
+
+
+def _finding_line(record: "dict[str, object]") -> str:
+    source = Path(str(record["source"])).name
+    tags = " ".join(record["tags"]) or "-"  # type: ignore[arg-type]
+    value = shorten(str(record["value"]), 40) if record["value"] else "-"
+    if record["path"] is not None:
+        where = str(record["path"])
+    elif record["candidates"]:
+        where = f"ambiguous: {len(record['candidates'])} files"  # type: ignore[arg-type]
+    else:
+        where = "not found"
+    frame = f"frame {record['frame']}" if record["frame"] is not None else "frame ?"
+    action = str(record["action"]) or "unreviewed"
+    return f"{source}:{record['row']}  {record['file']}  {record['kind']}  {tags}  {value}  {frame}  {action}  -> {where}"

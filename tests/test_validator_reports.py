@@ -1,0 +1,301 @@
+"""The EDRN validator's CSV reports: one file, several or a folder as one report; what each row points at."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from phi_review.core.common.errors import ReportError
+from phi_review.core.dicom.locate import FileIndex
+from phi_review.core.report.csv_report import neutralize, split_records, unneutralize
+from phi_review.core.report.model import Finding
+from phi_review.core.report.pointer import (
+    first_frame,
+    match_tags,
+    match_values,
+    missing_tag_names,
+    pointer_of,
+    required_missing,
+)
+from phi_review.core.report.reader import read_report
+from phi_review.core.review.journal import journal_path, read_records
+from phi_review.core.review.session import ReviewSession
+from phi_review.tui.cli import main
+
+HEADER = ["Site ID", "Event ID", "File Name", "Profile", "Score", "Findings", "Details"]
+HEADER_EVENT = ["Site ID", "Event ID", "File Name", "Score", "Findings", "Details"]
+HDR = "\U0001f648 Possible PHI/PII in Header"
+PIX = "\U0001f5bc\ufe0f Possible Burned-in PHI/PII (Pixels)"
+MISS = "\u26a0\ufe0f Missing Required Tags"
+WARN = "\U0001f46e Warning"
+ERR = "\u274c Error"
+
+
+def _csv_text(rows: list[list[str]], delimiter: str = ",", newline: str = "\r\n", quoting: int = csv.QUOTE_MINIMAL) -> str:
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator=newline, quoting=quoting).writerows(rows)
+    return out.getvalue()
+
+
+def site_rows() -> list[list[str]]:
+    return [
+        HEADER,
+        ["SiteA", "1000001", "a.dcm", "CT standard", "1.0", HDR,
+         "(0010,0010) (PatientName), «DOE^JANE», Possible PHI/PII detection (score 1.00): Structured name detection «DOE^JANE»"],
+        ["SiteA", "1000001", "a.dcm", "CT standard", "1.0", MISS,
+         "(0020,0052) (FrameOfReferenceUID), «tag missing», Failed core tag validation: Required tag not found"],
+        ["SiteA", "1000002", "a.dcm", "CT standard", "1.0", PIX,
+         "MRN: 7212121\nline two, Detected with pattern MRN at frame index 3"],
+        ["SiteA", "1000002", "b.dcm", "CT standard", "1.0", WARN,
+         "«ct», (0008,0060) Value for Modality matches expected pattern but uses incorrect case; Modality must be"],
+    ]
+
+
+def event_rows() -> list[list[str]]:
+    return [
+        HEADER_EVENT,
+        ["SiteB", "2000001", "c.dcm", "1.0", MISS,
+         "(0008,0070) (Manufacturer), «value missing», Failed core tag validation: Tag found but missing a value"],
+        ["SiteB", "2000001", "c.dcm", "1.0", ERR, "FAIL! File is unexpectedly small (1.6 kB), Skipping file"],
+    ]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Two CSVs of different releases: BOM + CRLF + ',' and Latin-1-free LF + ';' with every field quoted."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "SiteA.csv").write_bytes(b"\xef\xbb\xbf" + _csv_text(site_rows()).encode("utf-8"))
+    (out / "SiteB-2000001.csv").write_bytes(
+        _csv_text(event_rows(), delimiter=";", newline="\n", quoting=csv.QUOTE_ALL).encode("utf-8"))
+    (out / "log.txt").write_text("not a report\n")
+    return out
+
+
+def test_folder_opens_as_one_report_each_row_keeps_its_source(folder: Path) -> None:
+    report = read_report(folder)
+    assert [s.name for s in report.sources] == ["SiteA.csv", "SiteB-2000001.csv"]
+    assert [(f.source, f.row) for f in report.findings] == [
+        ("SiteA.csv", 2), ("SiteA.csv", 3), ("SiteA.csv", 4), ("SiteA.csv", 5),
+        ("SiteB-2000001.csv", 2), ("SiteB-2000001.csv", 3)]
+    # Different layouts (with and without Profile) line up under one header.
+    assert report.headers == HEADER
+    last = report.findings[-1]
+    assert last.site == "SiteB" and last.event == "2000001" and last.file == "c.dcm"
+    assert "Profile" in report.headers and report.source_path(last) == folder / "SiteB-2000001.csv"
+
+
+def test_save_keeps_every_byte_but_the_appended_cells(folder: Path) -> None:
+    before = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
+    with ReviewSession.open(folder, reviewer="rev") as session:
+        first, last = session.findings[3], session.findings[5]
+        session.decide([3, 5], session.actions[0])
+        session.set_note(5, "=HYPERLINK(\"http://x\")")
+        session.save()
+    for name, old in before.items():
+        new = (folder / name).read_bytes()
+        assert new.startswith(b"\xef\xbb\xbf") == old.startswith(b"\xef\xbb\xbf")
+        text_old, text_new = old.decode("utf-8-sig"), new.decode("utf-8-sig")
+        rec_old, rec_new = split_records(text_old), split_records(text_new)
+        assert len(rec_old) == len(rec_new)
+        edited = {0, (first.row if name == "SiteA.csv" else last.row) - 1}
+        delimiter = "," if name == "SiteA.csv" else ";"
+        for number, (a, b) in enumerate(zip(rec_old, rec_new)):
+            old_rec, new_rec = text_old[a[0]:a[2]], text_new[b[0]:b[2]]
+            if number in edited:
+                # Our cells are appended after the row's own fields, before its own line ending.
+                body_old = text_old[a[0]:a[1]]
+                assert new_rec.startswith(body_old + delimiter)
+                assert new_rec.endswith(old_rec[len(body_old):])
+            else:
+                assert new_rec == old_rec
+        rows = list(csv.reader(io.StringIO(text_new, newline=""), delimiter=delimiter))
+        assert rows[0][-4:] == ["Action", "Comments", "Reviewer", "Reviewed At"] or rows[0][-3:] == [
+            "Action", "Reviewer", "Reviewed At"]
+    b_rows = list(csv.reader(io.StringIO((folder / "SiteB-2000001.csv").read_text(), newline=""), delimiter=";"))
+    assert b_rows[last.row - 1][len(HEADER_EVENT) + 1] == "'=HYPERLINK(\"http://x\")"  # neutralized for Excel
+    assert not list(folder.glob("*.orig.orig.csv"))
+    # Reopened: the same decisions and the note as typed; nothing pending in the journal; backups not read.
+    with ReviewSession.open(folder, reviewer="rev") as again:
+        assert again.recovered == 0 and not again.messages
+        assert again.findings[3].action == again.actions[0] and again.findings[5].note == "=HYPERLINK(\"http://x\")"
+        assert len(again.findings) == 6
+
+
+def test_unsaved_decisions_of_several_files_recover_by_source(folder: Path) -> None:
+    session = ReviewSession.open(folder, reviewer="rev")
+    session.decide([1], session.actions[2])  # SiteA.csv row 3
+    session.decide([4], session.actions[1])  # SiteB-2000001.csv row 2
+    session.record_path(0, "/data/a.dcm")
+    session.decide([0], session.actions[0])
+    session.close()  # no save: a crash
+    records, _ = read_records(journal_path(folder))
+    assert {r.get("source") for r in records} == {"SiteA.csv", "SiteB-2000001.csv"}
+    assert [r.get("path") for r in records if r["row"] == 2 and r.get("source") == "SiteA.csv"] == ["/data/a.dcm"]
+    with ReviewSession.open(folder, reviewer="rev") as again:
+        assert again.recovered == 3
+        assert [f.action for f in again.findings][:5] == [
+            again.actions[0], again.actions[2], "", "", again.actions[1]]
+
+
+def test_neutralize_round_trips() -> None:
+    for text in ("=1+1", "+x", "-3", "@SUM(A1)", "\tx", "'=x", "''@y", "plain", "'quoted'", ""):
+        assert unneutralize(neutralize(text)) == text
+    assert neutralize("=1+1") == "'=1+1" and neutralize("No Issue") == "No Issue"
+
+
+def test_huge_field_opens_and_no_header_says_what_it_saw(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    rows = site_rows()
+    rows[1][-1] = "x" * (300 * 1024)
+    big.write_text(_csv_text(rows), encoding="utf-8")
+    assert len(read_report(big).findings[0].details) == 300 * 1024
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Patient,Study,Image\r\nx,y,z\r\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="columns seen: Patient, Study, Image"):
+        read_report(odd)
+
+
+def test_several_files_on_the_command_line_and_decide_all_rows(folder: Path, capsys) -> None:
+    files = [str(folder / "SiteA.csv"), str(folder / "SiteB-2000001.csv")]
+    assert main(["decide", *files, "SiteB-2000001.csv:2", "1", "--all-rows", "--reviewer", "rev"]) == 0
+    assert "2 rows of c.dcm" in capsys.readouterr().out
+    report = read_report([Path(f) for f in files])
+    assert [f.action for f in report.findings if f.file == "c.dcm"] == [report.actions[0]] * 2
+    # a.dcm is in two events: by name it is ambiguous, by a row number it is that row's file.
+    assert main(["decide", *files, "a.dcm", "2", "--all-rows"]) == 2
+    assert "names 2 different files" in capsys.readouterr().err
+    assert main(["decide", *files, "2", "2"]) == 2
+    assert "several report files" in capsys.readouterr().err
+    assert main(["decide", *files, "SiteA.csv:2", "2", "--all-rows"]) == 0
+    report = read_report([Path(f) for f in files])
+    assert [f.action for f in report.findings][:3] == [report.actions[1]] * 2 + [""]
+
+
+def test_findings_json_keys_and_values(folder: Path, tmp_path: Path, capsys) -> None:
+    tree = tmp_path / "tree" / "COLL"
+    _plant(tree / "SiteA" / "1000001" / "s1" / "a.dcm")
+    _plant(tree / "SiteA" / "1000002" / "s1" / "a.dcm", frames=30)
+    assert main(["findings", str(folder), "--root", str(tmp_path / "tree"), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(list(line) == ["row", "source", "file", "path", "candidates", "kind", "tags", "value", "frame",
+                              "action", "note"] for line in lines)
+    assert [line["kind"] for line in lines] == ["header", "missing", "pixels", "warning", "missing", "error"]
+    assert lines[0]["tags"] == ["(0010,0010)"] and lines[0]["value"] == "DOE^JANE"
+    assert lines[1]["tags"] == ["(0020,0052)"] and lines[1]["value"] == ""
+    assert lines[0]["path"].endswith("1000001/s1/a.dcm") and lines[2]["path"].endswith("1000002/s1/a.dcm")
+    assert lines[2]["frame"] == 3 * (30 // 4) + 1
+    assert lines[3]["path"] is None and lines[3]["candidates"] == []
+    assert lines[5]["source"] == str(folder / "SiteB-2000001.csv")
+
+
+def _plant(path: Path, frames: int = 1) -> Path:
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.PixelData = np.zeros((frames, 8, 8), np.uint8).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+# ----------------------------------------------------------------------------- pointer
+
+
+def _finding(issue: str, details: str = "", value: str = "", tag: str = "", profile: str = "") -> Finding:
+    return Finding(row=2, file="f.dcm", issue=issue, value=value, tag=tag, details=details, profile=profile)
+
+
+@pytest.mark.parametrize(
+    ("issue", "details", "value", "tag", "tags", "values", "missing"),
+    [
+        (HDR, "(0010,0010) (PatientName), «DOE^JANE», Possible PHI/PII detection (score 1.00): x", "", "",
+         ["(0010,0010)"], [], []),
+        (MISS, "(0020,0052) (FrameOfReferenceUID), «tag missing», Failed core tag validation: y", "", "",
+         ["(0020,0052)"], [], ["(0020,0052)"]),
+        (WARN, "tag missing, Required tag not found in DICOM dataset: (0020,0052) FrameOfReferenceUID", "", "",
+         ["(0020,0052)"], [], ["(0020,0052)"]),
+        # Workbooks without Details: the placeholder is not split into tag names; the Tag column counts.
+        ("Missing Required Tags", "", "tag missing", "(0008,0070)", ["(0008,0070)"], [], ["(0008,0070)"]),
+        ("Missing Required Tags", "", "value missing", "", [], [], []),
+        ("Missing Required Tags", "", "PatientID, StudyDate", "", [], [], ["PatientID", "StudyDate"]),
+        ("Possible PHI/PII in Header", "", "DOE^JANE", "", [], ["DOE^JANE"], []),
+        ("Possible PHI/PII in Header", "", "DOE^JANE", "PatientName", ["(0010,0010)"], [], []),
+    ],
+)
+def test_pointer_table(issue, details, value, tag, tags, values, missing) -> None:
+    finding = _finding(issue, details, value, tag)
+    assert match_tags(finding) == tags
+    assert match_values(finding) == values
+    assert required_missing(finding) == missing
+
+
+def test_missing_tag_names_never_splits_placeholders_or_tags() -> None:
+    assert missing_tag_names("tag missing") == [] and missing_tag_names("«value missing»") == []
+    assert missing_tag_names("(0020,0052) FrameOfReferenceUID") == ["(0020,0052)"]
+    assert missing_tag_names("PatientID; StudyDate / Modality") == ["PatientID", "StudyDate", "Modality"]
+
+
+@pytest.mark.parametrize(("index", "frames", "expected"), [(3, 30, 21), (2, 6, 2), (-1, 1, 0), (0, 12, 0), (1, 12, 3)])
+def test_first_frame_follows_the_validators_sampling(index: int, frames: int, expected: int) -> None:
+    finding = _finding(PIX, f"MRN: 1, Detected with pattern MRN at frame index {index}")
+    assert pointer_of(finding).kind == "pixels"
+    assert first_frame(finding, frames) == expected
+    assert first_frame(_finding(HDR, "(0010,0010) (PatientName), «X», Possible PHI/PII detection"), 30) == 0
+
+
+def test_groups_never_join_different_tags_under_a_placeholder(folder: Path) -> None:
+    with ReviewSession.open(folder, read_only=True) as session:
+        values = {g.value for g in session.groups()}
+        assert "tag missing" not in {v.lower() for v in values} and "(0020,0052)" in values
+        by_file = session.groups(by="file")
+        assert sorted(len(g.indexes) for g in by_file) == [1, 1, 2, 2]
+        assert {g.value for g in session.groups(by="tag")} >= {"(0020,0052)", "(0008,0070)"}
+        assert session.rows_of_file(0) == [0, 1]  # a.dcm of event 1000001, not the one in 1000002
+        assert session.filter("issue:warning") == [3] and session.filter("issue:error") == [5]
+        assert session.filter("incorrect case") == [3]  # Details is searched
+        assert session.filter("1000002") == [2, 3] and session.filter("kind:missing") == [1, 4]
+
+
+# ----------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(
+    ("name", "site", "event", "expected"),
+    [
+        ("a.dcm", "SiteA", "1000001", "COLL/SiteA/1000001/s1/a.dcm"),
+        ("a.dcm", "SiteA", "1000002", "COLL/SiteA/1000002/s1/a.dcm"),
+        ("a.dcm", "", "", None),  # ambiguous without site/event
+        ("1000002/s1/a.dcm", "", "", "COLL/SiteA/1000002/s1/a.dcm"),
+        ("/scanner/mnt/COLL/SiteA/1000001/s1/a.dcm", "", "", "COLL/SiteA/1000001/s1/a.dcm"),
+        ("C:\\scan\\COLL\\SiteA\\1000002\\s1\\a.dcm", "", "", "COLL/SiteA/1000002/s1/a.dcm"),
+        ("b", "", "", "COLL/SiteB/2/b"),  # the exact name beats b.dcm
+        ("b.dcm", "", "", "COLL/SiteB/1/b.dcm"),
+    ],
+)
+def test_name_resolution(tmp_path: Path, name: str, site: str, event: str, expected: str | None) -> None:
+    for rel in ("COLL/SiteA/1000001/s1/a.dcm", "COLL/SiteA/1000002/s1/a.dcm", "COLL/SiteB/1/b.dcm", "COLL/SiteB/2/b"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    resolution = FileIndex.build([tmp_path]).resolve(name, site, event)
+    if expected is None:
+        assert resolution.path is None and len(resolution.candidates) == 2
+    else:
+        assert resolution.path == tmp_path / expected
