@@ -79,3 +79,20 @@ async def test_palette_lists_every_key_action_and_its_quit_saves(tmp_path):
         await app.action_quit()
         await pilot.pause()
     assert app.session.unsaved == 0  # Quit from the palette saved like q
+
+
+async def test_context_lines_wrap_instead_of_being_cut(tmp_path):
+    long_value = "A-VERY-LONG-DETECTED-VALUE " * 8 + "END-OF-VALUE"
+    report = tmp_path / "report.csv"
+    with report.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["File Name", "Validation Issue", "Detected Value"])
+        writer.writerow(["nowhere.dcm", "Possible PHI/PII in Header", long_value])
+    app = make_app(report)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        header = app.query_one(HeaderPane)
+        width = header.scrollable_content_region.width
+        shown = ["".join(seg.text for seg in header.render_line(y)) for y in range(header.size.height)]
+        assert all(len(line.rstrip()) <= width for line in shown)
+        assert "END-OF-VALUE" in "".join(shown)

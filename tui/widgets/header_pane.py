@@ -7,6 +7,8 @@ Values arrive already inert from core; they are drawn as plain segments.
 
 from __future__ import annotations
 
+import textwrap
+
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -87,7 +89,8 @@ class HeaderPane(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.rows: Sequence[Any] = ()
         self.lines: list[str] = []
-        self.message_lines: list[str] = ["Select a finding to see its header."]
+        self._messages: list[str] = ["Select a finding to see its header."]
+        self._wrapped: tuple[int, list[str]] = (-1, [])
         self.search_text = ""
         self.centered = True  # False between showing rows and scrolling to the flagged one
 
@@ -95,7 +98,7 @@ class HeaderPane(ScrollView, can_focus=True):
         """Show a file's header rows; put the cursor on the first flagged row."""
         self.rows = rows
         self.lines = [header_line(row) for row in rows]
-        self.message_lines = [inert(m) for m in messages]
+        self._set_messages(messages)
         self.virtual_size = Size(0, len(self.lines) + len(self.message_lines))
         first = next((i for i, row in enumerate(rows) if row.matched or row.missing), 0)
         self.cursor = first
@@ -106,11 +109,29 @@ class HeaderPane(ScrollView, can_focus=True):
     def show_message(self, *messages: str) -> None:
         self.rows = ()
         self.lines = []
-        self.message_lines = [inert(m) for m in messages]
+        self._set_messages(messages)
         self.virtual_size = Size(0, len(self.message_lines))
         self.cursor = 0
         self.scroll_to(y=0, animate=False)
         self.refresh()
+
+    def _set_messages(self, messages: Sequence[str]) -> None:
+        self._messages = [inert(m) for m in messages]
+        self._wrapped = (-1, [])
+
+    @property
+    def message_lines(self) -> list[str]:
+        """The finding's context lines wrapped to the pane: what a reviewer must read is never cut."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return self._messages
+        if self._wrapped[0] != width:
+            lines: list[str] = []
+            for message in self._messages:
+                lines += textwrap.wrap(message, width, subsequent_indent="  ", break_long_words=True,
+                                       replace_whitespace=False, drop_whitespace=True) or [""]
+            self._wrapped = (width, lines)
+        return self._wrapped[1]
 
     def _pinned(self) -> int:
         """Message lines pinned above the rows (what is flagged stays in sight while scrolling).
