@@ -96,3 +96,20 @@ async def test_context_lines_wrap_instead_of_being_cut(tmp_path):
         shown = ["".join(seg.text for seg in header.render_line(y)) for y in range(header.size.height)]
         assert all(len(line.rstrip()) <= width for line in shown)
         assert "END-OF-VALUE" in "".join(shown)
+
+
+async def test_the_rows_other_columns_are_on_screen_whole(tmp_path):
+    details = ("(0010,0010) (PatientName), «DOE^JANE», Possible PHI/PII detection (score 0.85): "
+               "Strict high-risk tag \"PatientName\" may need closer look with score 0.85 END")
+    report = tmp_path / "SITE1.csv"
+    with report.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Site ID", "Event ID", "File Name", "Profile", "Score", "Findings", "Details"])
+        writer.writerow(["SITE1", "1234567", "nowhere.dcm", "CT", "0.85", "🙈 Possible PHI/PII in Header", details])
+    app = make_app(report)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        header = app.query_one(HeaderPane)
+        text = " ".join(line.strip() for line in header.message_lines)
+        for wanted in ("Site ID: SITE1", "Event ID: 1234567", "Score: 0.85", "Profile: CT", "closer look", "END"):
+            assert wanted in text, wanted

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from phi_review.core.common.inert import inert
+from phi_review.core.report.row_view import other_cells
 from phi_review.tui.review.decisions import DecisionController
 from phi_review.tui.review.file_loader import LoadedFile
 from phi_review.tui.review.files import FileController
@@ -228,6 +229,7 @@ class ReviewScreen(Screen[None]):
             f"Row {finding.row} · {inert(finding.issue)} · detected: {inert(finding.value) or '-'}"
             + (f" · tag: {inert(finding.tag)}" if finding.tag else ""),
         ]
+        context += [f"{inert(name)}: {inert(text)}" for name, text in other_cells(self.session.report, finding)]
         if finding.note:
             context.append(f"Note: {inert(finding.note)}")
         if loaded.path is None:

@@ -22,21 +22,23 @@ from phi_review.core.common.inert import inert
 from phi_review.tui.widgets.cursor_actions import CursorActions
 from phi_review.core.report.model import Finding
 
-ISSUE_SHORT = (
-    ("pixel", "PIXELS"),
-    ("burn", "PIXELS"),
-    ("header", "HEADER"),
-    ("missing", "MISSING"),
-)
+# One fixed-width word per kind of finding: text carries the meaning, colour only helps.
+KIND_LABELS = {
+    "pixels": "PIXELS",
+    "header": "HEADER",
+    "missing": "REQ TAG",  # a required tag is missing (not: the file is missing)
+    "warning": "WARNING",
+    "error": "ERROR",
+}
 
 
-def issue_label(issue: str) -> str:
-    """A short, fixed-width word for the issue: text carries the meaning, colour only helps."""
-    low = issue.lower()
-    for needle, label in ISSUE_SHORT:
-        if needle in low:
-            return label
-    return inert(issue)[:7].upper() or "-"
+def issue_label(issue: str, kind: str = "") -> str:
+    """The label for a row: by its kind (validator Findings or workbook issue), else the issue's start."""
+    if not kind:
+        from phi_review.core.report.validator import kind_of
+
+        kind = kind_of(issue)
+    return KIND_LABELS.get(kind) or inert(issue)[:7].upper() or "-"
 
 
 def _fit(text: str, width: int) -> str:
@@ -182,7 +184,7 @@ class FindingsList(CursorActions, ScrollView, can_focus=True):
             "  ",
             str(finding.row).rjust(row_w),
             " ",
-            _fit(issue_label(finding.issue), issue_w),
+            _fit(issue_label(finding.issue, getattr(finding, 'kind', '')), issue_w),
             " ",
             _fit(action, action_w),
             " ",
