@@ -154,7 +154,9 @@ def test_recovery_refuses_a_record_whose_file_does_not_match_the_row(report: Pat
     findings = _findings()
     _write(report, [("decide", [Change(0, 2, "other.dcm", EMPTY, _decided("A"))])])
     plan = plan_recovery(journal_path(report), findings, "x")
-    assert plan.conflicts == 1 and not plan.changed
+    # No row names other.dcm: the record is not placed anywhere, said, and carried to the next save.
+    assert plan.conflicts == 0 and not plan.changed
+    assert plan.unplaced == [("other.dcm", "its row is not in the report any more")] and plan.carry == [1]
 
 
 def test_damaged_line_in_the_middle_is_counted(report: Path) -> None:

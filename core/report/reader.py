@@ -155,6 +155,9 @@ def display_cells(finding: Finding) -> list[str]:
 def _read_xlsx(path: Path, data: bytes, wanted: str | None) -> Report:
     from python_calamine import CalamineWorkbook
 
+    from phi_review.core.report.sheet_patch import check_workbook
+
+    check_workbook(data, path.name)  # Strict OOXML, a DOCTYPE: one line now, not a failed save later
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as error:  # calamine raises its own error types
@@ -202,7 +205,11 @@ def _actions_from_validation(path: Path, data: bytes, sheet: str, column: int | 
         return []
     except Exception:  # a malformed part must not stop the review: fall back to the default list
         return []
-    for formula in list_formulas(xml, column):
+    try:
+        formulas = list_formulas(xml, column)
+    except Exception:  # malformed XML after the cell data: the review goes on with the default list
+        return []
+    for formula in formulas:
         try:
             values = resolve_formula(formula, defined, sheet, read_sheet)
         except ReportError:

@@ -33,14 +33,17 @@ was never acknowledged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from phi_review.core.common.errors import ReportError
+from phi_review.core.report.cell_text import cell_text_problem
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding
 
 JOURNAL_VERSION = 1
@@ -115,6 +118,12 @@ class RecoveryPlan:
     conflicts: int = 0  # rows whose records do not fit the file (changed outside phi-review)
     damaged: int = 0  # lines that are not valid records (other than a torn last line)
     matched_save: bool = False  # replay started at a save whose fingerprint matches the file
+    # Records whose row is not in the report any more (or whose values a cell cannot
+    # hold): (file name, why). Their seqs are carried by every later "saved" record,
+    # so they are reconsidered at each open until a saved report holds them.
+    unplaced: list[tuple[str, str]] = field(default_factory=list)
+    carry: list[int] = field(default_factory=list)
+    moved: int = 0  # records placed on another row than they name (the rows were re-sorted)
 
 
 # --------------------------------------------------------------------------- reading
@@ -137,7 +146,7 @@ def read_lines(path: Path) -> list[bytes]:
 def _parse(line: bytes) -> dict | None:
     try:
         record = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # 200,000 nested brackets are a damaged line too
         return None
     return record if isinstance(record, dict) and isinstance(record.get("kind"), str) else None
 
@@ -180,6 +189,49 @@ def _replay_window(lines: list[bytes], sha256: str, sheet: str) -> tuple[int, bo
     return (0 if last_saved is None else last_saved + 1), False
 
 
+def row_key(finding: Finding) -> str:
+    """A short digest of the cells that tell apart rows naming the same file (no cell text in the journal)."""
+    text = "\x00".join((finding.file.strip(), finding.issue.strip(), finding.value.strip(), finding.tag.strip()))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+_SEQ = re.compile(rb'"seq":(\d+)')
+
+
+def _carried(lines: list[bytes], start: int) -> list[bytes]:
+    """Lines before ``start`` that the save at ``start - 1`` carried forward (not yet in a saved report)."""
+    if start == 0:
+        return []
+    saved = _parse(lines[start - 1])
+    carry = saved.get("carry") if saved else None
+    if not isinstance(carry, list) or not carry:
+        return []
+    wanted = {seq for seq in carry if isinstance(seq, int)}
+    found = []
+    for line in lines[: start - 1]:
+        match = _SEQ.search(line)
+        if match and int(match.group(1)) in wanted:
+            found.append(line)
+    return found
+
+
+def _complete_steps(records: list[dict]) -> list[dict]:
+    """Drop the last step's records when a kill cut it short: a step is applied whole or not at all.
+
+    A step goes out in one write, so only the journal's last step can be torn.
+    """
+    if not records:
+        return records
+    last = records[-1]
+    key, wanted = last.get("step", last.get("seq")), last.get("n")
+    if not isinstance(wanted, int):
+        return records
+    tail = 0
+    while tail < len(records) and records[-1 - tail].get("step", records[-1 - tail].get("seq")) == key:
+        tail += 1
+    return records if tail >= wanted else records[: len(records) - tail]
+
+
 def _clean_values(raw: object) -> Values | None:
     if not isinstance(raw, dict):
         return None
@@ -216,23 +268,58 @@ def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: s
         return plan
     start, plan.matched_save = _replay_window(lines, sha256, sheet)
     by_row = {(finding.source, finding.row): index for index, finding in enumerate(findings)}
+    by_file: dict[tuple[str, str], list[int]] = {}
+
+    def place(record: dict) -> int | None:
+        """The finding a record belongs to: its row if that still names its file, else the file's row wherever it moved."""
+        row, file, source = record.get("row"), record.get("file"), str(record.get("source") or "")
+        key = record.get("key")
+        index = by_row.get((source, row)) if isinstance(row, int) else None
+        if index is not None and findings[index].file == file and (not key or row_key(findings[index]) == key):
+            return index
+        if not by_file:
+            for number, finding in enumerate(findings):
+                by_file.setdefault((finding.source, finding.file), []).append(number)
+        candidates = by_file.get((source, file), []) if isinstance(file, str) else []
+        if key:
+            keyed = [i for i in candidates if row_key(findings[i]) == key]
+            candidates = keyed or candidates
+        if index is not None and index in candidates:
+            return index
+        return candidates[0] if len(candidates) == 1 else None
+
+    carried: list[dict] = []
+    records: list[dict] = []
+    for part, target in ((_carried(lines, start), carried), (lines[start:], records)):
+        for line in part:
+            record = _parse(line)
+            if record is None:
+                plan.damaged += 1
+                continue
+            if record.get("kind") in STEP_KINDS and _same_sheet(record, sheet):
+                target.append(record)  # not "saved", another sheet's record, or a kind from a newer version
     entries: list[_Entry] = []
     chains: dict[int, list[_Entry]] = {}
     conflicted: set[object] = set()
-    for line in lines[start:]:
-        record = _parse(line)
-        if record is None:
+    for record in carried + _complete_steps(records):
+        kind = str(record.get("kind"))
+        old, new = _clean_values(record.get("old")), _clean_values(record.get("new"))
+        file = str(record.get("file") or "")
+        if old is None or new is None:
             plan.damaged += 1
             continue
-        kind = record.get("kind")
-        if kind not in STEP_KINDS or not _same_sheet(record, sheet):
-            continue  # "saved", another sheet's record, or a kind from a newer version
-        row = record.get("row")
-        index = by_row.get((str(record.get("source") or ""), row)) if isinstance(row, int) else None
-        old, new = _clean_values(record.get("old")), _clean_values(record.get("new"))
-        if index is None or old is None or new is None or findings[index].file != record.get("file"):
-            conflicted.add(("row", row))
+        problem = next((p for p in (cell_text_problem(new[f], f) for f in MATCH_FIELDS) if p), None)
+        if problem:
+            plan.unplaced.append((file, problem))
             continue
+        index = place(record)
+        if index is None:
+            plan.unplaced.append((file, "its row is not in the report any more"))
+            if isinstance(record.get("seq"), int):
+                plan.carry.append(record["seq"])
+            continue
+        if findings[index].row != record.get("row"):
+            plan.moved += 1
         step = record.get("step", record.get("seq"))
         target = record.get("target")
         entry = _Entry(kind, step if isinstance(step, int) else -1, target if isinstance(target, int) else None,
@@ -335,10 +422,15 @@ class Journal:
         if self._fd is None:
             raise ReportError("the journal is closed")
         data = "".join([_encode(record) + "\n" for record in records]).encode("ascii")
+        size = os.fstat(self._fd).st_size
         try:
             _write_all(self._fd, data)
             os.fsync(self._fd)
         except OSError as error:
+            try:  # a full disk may have taken part of the step: take it back, so no half step remains
+                os.ftruncate(self._fd, size)
+            except OSError:
+                pass
             raise ReportError(
                 f"cannot write the journal {self.path.name} ({error.strerror}); the change was not recorded"
             ) from None
@@ -349,6 +441,7 @@ class Journal:
         changes: Sequence[Change],
         reviewer: str,
         target: int | None = None,
+        keys: Sequence[str] | None = None,
     ) -> int:
         """Write one step (all its rows) and fsync it; returns its step id.
 
@@ -365,6 +458,7 @@ class Journal:
                 "kind": kind,
                 "seq": step + offset,
                 "step": step,
+                "n": len(changes),
                 "row": change.row,
                 "file": change.file,
                 "sheet": self.sheet,
@@ -376,6 +470,8 @@ class Journal:
             }
             if target is not None:
                 record["target"] = target
+            if keys is not None:
+                record["key"] = keys[offset]  # finds the row again if the report is re-sorted
             if change.source:
                 record["source"] = change.source
             if change.path:
@@ -385,8 +481,9 @@ class Journal:
         self._next_seq = step + len(records)
         return step
 
-    def append_saved(self, sha256: str, size: int, rows: Sequence[int], reviewer: str) -> None:
-        """Mark that the report on disk now holds every change before this line."""
+    def append_saved(self, sha256: str, size: int, rows: Sequence[int], reviewer: str,
+                     carry: Sequence[int] = ()) -> None:
+        """Mark that the report on disk now holds every change before this line, except the ``carry`` seqs."""
         record = {
             "kind": "saved",
             "seq": self._next_seq,
@@ -394,6 +491,7 @@ class Journal:
             "sheet": self.sheet,
             "size": size,
             "rows": list(rows),
+            "carry": list(carry),
             "reviewer": reviewer,
             "time": utc_now(),
             "v": JOURNAL_VERSION,

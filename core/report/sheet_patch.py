@@ -1,0 +1,394 @@
+"""Byte-level edits of one worksheet's XML: replace or insert single cells, nothing else.
+
+openpyxl's load/save round trip drops Excel 2010 ``x14`` validations and more,
+so the sheet is spliced instead. The rows and cells are found by a small XML
+tokenizer (comments, CDATA, processing instructions and quoted attribute
+values are skipped whole; attributes are parsed with either quote and spaces
+around ``=``), and row and column numbers follow the spec when ``r`` is absent:
+one more than the previous row or cell. Everything outside the rewritten
+``<row>`` elements keeps its bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from phi_review.core.common.errors import ReportError
+from phi_review.core.report.action_list import column_index, column_letter
+from phi_review.core.report.cell_text import MAX_COLUMNS, xml_cell_text
+
+_ATTR = re.compile(rb"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_REF = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?(\d+)\s*$")
+_SKIP = rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE(?:[^>\[]|\[[^\]]*\])*>"
+STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+
+
+def _element_re(prefix: bytes, names: bytes) -> re.Pattern[bytes]:
+    """Tokens: skipped constructs (group 2 None) or a start/end/empty tag of one of ``names``."""
+    return re.compile(
+        _SKIP + rb"|<(/?)" + re.escape(prefix) + rb"(" + names + rb")(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>",
+        re.S,
+    )
+
+
+def attributes(tag_body: bytes) -> dict[bytes, bytes]:
+    """Attributes of a start tag's inside (either quote, spaces around ``=``)."""
+    return {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTR.finditer(tag_body)}
+
+
+def set_attribute(tag: bytes, name: bytes, value: bytes) -> bytes:
+    """``tag`` with attribute ``name`` set to ``value``, every other byte kept."""
+    for match in _ATTR.finditer(tag):
+        if match.group(1) == name:
+            group = 2 if match.group(2) is not None else 3
+            return tag[: match.start(group)] + value + tag[match.end(group) :]
+    end = len(tag) - (2 if tag.endswith(b"/>") else 1)
+    return tag[:end] + b" " + name + b'="' + value + b'"' + tag[end:]
+
+
+def check_sheet_xml(xml: bytes, name: str) -> None:
+    """Refuse a sheet with a DOCTYPE (entity expansion) before any parser sees it."""
+    head = xml[:65536]
+    if re.search(rb"<!DOCTYPE", head, re.I):
+        raise ReportError(f"{name}: a worksheet carries a DOCTYPE, which a workbook never has; not opened")
+
+
+def check_workbook(data: bytes, name: str) -> None:
+    """One-line refusals at open for workbooks we could read but never save safely."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            workbook = archive.read("xl/workbook.xml") if "xl/workbook.xml" in names else b""
+            if STRICT_NS in workbook[:8192]:
+                raise ReportError(
+                    f"{name} is saved as Strict Open XML, which phi-review cannot write back: "
+                    "save it as an ordinary Excel Workbook (.xlsx) and open that"
+                )
+            for part in names:
+                if part.startswith("xl/worksheets/") and part.endswith(".xml"):
+                    with archive.open(part) as handle:
+                        check_sheet_xml(handle.read(65536), name)
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError):
+        return  # the reader says what is wrong with the zip itself
+
+
+@dataclass
+class _Span:
+    number: int
+    start: int
+    open_end: int
+    close_start: int
+    end: int
+    tag: bytes  # the start tag as written
+
+    @property
+    def self_closing(self) -> bool:
+        return self.open_end == self.end
+
+
+def _number(value: bytes, what: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ReportError(f"the sheet has a {what} numbered {value[:20]!r}, which is not a number; cannot write") from None
+    return number
+
+
+class SheetPatcher:
+    """Replace or insert cells in one worksheet's XML, keeping every other byte."""
+
+    def __init__(self, xml: bytes) -> None:
+        check_sheet_xml(xml, "the sheet")
+        self.xml = xml
+        root = re.search(rb"<(\w+:)?worksheet[\s>]", xml)
+        self.p = root.group(1) if root and root.group(1) else b""
+        self._rows = _element_re(self.p, b"row|sheetData")
+        self._cells = _element_re(self.p, b"c")
+        self._formulas = _element_re(self.p, b"f")
+        self._dimension = _element_re(self.p, b"dimension")
+
+    # ------------------------------------------------------------------ parsing
+
+    def _sheet_data(self, xml: bytes) -> int:
+        """Offset just after ``<sheetData>``."""
+        for match in _element_re(self.p, b"sheetData").finditer(xml):
+            if match.group(2) is None or match.group(1):
+                continue
+            if match.group(4):
+                raise ReportError("the sheet has no cell data section; cannot write")
+            return match.end()
+        raise ReportError("the sheet has no cell data section; cannot write")
+
+    def rows(self, xml: bytes, stop_after: int | None = None) -> tuple[list[_Span], int | None]:
+        """Rows in order (numbers implied where ``r`` is absent), and where ``</sheetData>`` starts.
+
+        With ``stop_after`` the scan ends at the first row numbered higher
+        (then the position is None).
+        """
+        spans: list[_Span] = []
+        number = 0
+        current: _Span | None = None
+        for match in self._rows.finditer(xml, self._sheet_data(xml)):
+            name = match.group(2)
+            if name is None:
+                continue
+            if name == b"sheetData":
+                if match.group(1) and current is None:
+                    return spans, match.start()
+                raise ReportError("the sheet's cell data is malformed (sheetData inside a row); cannot write")
+            if match.group(1):
+                if current is None:
+                    raise ReportError("the sheet's cell data is malformed (a row closed twice); cannot write")
+                current.close_start, current.end = match.start(), match.end()
+                spans.append(current)
+                done, current = current, None
+                if stop_after is not None and done.number > stop_after:
+                    return spans, None
+                continue
+            if current is not None:
+                raise ReportError("the sheet's cell data is malformed (a row inside a row); cannot write")
+            ref = attributes(match.group(3)).get(b"r")
+            number = _number(ref, "row") if ref is not None else number + 1
+            span = _Span(number, match.start(), match.end(), match.end(), match.end(), match.group(0))
+            if match.group(4):
+                spans.append(span)
+                if stop_after is not None and number > stop_after:
+                    return spans, None
+            else:
+                current = span
+        raise ReportError("the sheet's cell data is not closed; cannot write")
+
+    def cells(self, body: bytes, row_number: int) -> list[tuple[int, int, int, dict[bytes, bytes]]]:
+        """(column, start, end, attributes) of each ``<c>`` in a row's body, columns implied where ``r`` is absent."""
+        found: list[tuple[int, int, int, dict[bytes, bytes]]] = []
+        column = -1
+        opened: tuple[int, int, dict[bytes, bytes]] | None = None
+        for match in self._cells.finditer(body):
+            if match.group(2) is None:
+                continue
+            if match.group(1):
+                if opened is not None:
+                    found.append((opened[0], opened[1], match.end(), opened[2]))
+                    opened = None
+                continue
+            attrs = attributes(match.group(3))
+            ref = attrs.get(b"r")
+            if ref is not None:
+                parsed = _REF.match(ref)
+                if parsed is None:
+                    raise ReportError(f"row {row_number} has a cell named {ref[:20]!r}; cannot write")
+                column = column_index(parsed.group(1).upper().decode())
+            else:
+                column += 1
+            if match.group(4):
+                found.append((column, match.start(), match.end(), attrs))
+            else:
+                opened = (column, match.start(), attrs)
+        return found
+
+    # ------------------------------------------------------------------ writing
+
+    def _cell_xml(self, ref: str, value: str, style: bytes | None) -> bytes:
+        p = self.p.decode()
+        style_attr = f' s="{style.decode()}"' if style else ""
+        return (
+            f'<{p}c r="{ref}"{style_attr} t="inlineStr"><{p}is><{p}t xml:space="preserve">'
+            f"{xml_cell_text(value)}</{p}t></{p}is></{p}c>"
+        ).encode("utf-8")
+
+    def patch(self, edits: dict[int, dict[int, str]], header_row: int, header_cells: dict[int, str]) -> bytes:
+        """The sheet with ``edits`` ({row: {0-based column: text}}) and new header cells written."""
+        wanted = set(edits)
+        if header_cells:
+            wanted.add(header_row)
+        if not wanted:
+            return self.xml
+        for number, changes in [*edits.items(), (header_row, header_cells)]:
+            if changes and max(changes) >= MAX_COLUMNS:
+                raise ReportError(f"row {number}: a cell past the last column XFD cannot be written")
+        xml = self._move_shared_masters(self.xml, edits)
+        spans, end_data = self.rows(xml, max(wanted))
+        by_number = {span.number: span for span in spans}
+        pieces: list[bytes] = []
+        cursor = 0
+        max_column = 0
+        header_style = self._last_style(xml, by_number.get(header_row), header_row) if header_cells else None
+        for number in sorted(wanted):
+            changes = dict(edits.get(number, {}))
+            style_for_new: bytes | None = None
+            if number == header_row and header_cells:
+                changes.update(header_cells)
+                style_for_new = header_style
+            max_column = max([max_column, *changes])
+            span = by_number.get(number)
+            if span is None:
+                insert_at = next((s.start for s in spans if s.number > number), end_data)
+                if insert_at is None or insert_at < cursor:
+                    raise ReportError(f"row {number} cannot be placed in the sheet (rows out of order); cannot write")
+                empty = f'<{self.p.decode()}row r="{number}">'.encode()
+                pieces.append(xml[cursor:insert_at])
+                pieces.append(self._fill_row(empty, b"", number, changes, style_for_new))
+                cursor = insert_at
+                continue
+            if span.start < cursor:
+                raise ReportError(f"row {number} appears twice in the sheet; cannot write")
+            pieces.append(xml[cursor : span.start])
+            body = b"" if span.self_closing else xml[span.open_end : span.close_start]
+            tag = span.tag[:-2] + b">" if span.self_closing else span.tag
+            pieces.append(self._fill_row(tag, body, number, changes, style_for_new))
+            cursor = span.end
+        pieces.append(xml[cursor:])
+        return self._widen_dimension(b"".join(pieces), max_column)
+
+    def _last_style(self, xml: bytes, span: _Span | None, number: int) -> bytes | None:
+        if span is None or span.self_closing:
+            return None
+        cells = self.cells(xml[span.open_end : span.close_start], number)
+        return cells[-1][3].get(b"s") if cells else None
+
+    def _fill_row(self, open_tag: bytes, body: bytes, number: int, changes: dict[int, str],
+                  style_for_new: bytes | None) -> bytes:
+        out: list[bytes] = []
+        cursor = 0
+        pending = sorted(changes.items())
+        for column, start, end, attrs in self.cells(body, number):
+            while pending and pending[0][0] < column:
+                new_column, value = pending.pop(0)
+                out.append(body[cursor:start])
+                out.append(self._cell_xml(f"{column_letter(new_column)}{number}", value, style_for_new))
+                cursor = start
+            if pending and pending[0][0] == column:
+                _, value = pending.pop(0)
+                out.append(body[cursor:start])
+                out.append(self._cell_xml(f"{column_letter(column)}{number}", value, attrs.get(b"s")))
+                cursor = end
+        out.append(body[cursor:])
+        for new_column, value in pending:
+            out.append(self._cell_xml(f"{column_letter(new_column)}{number}", value, style_for_new))
+        open_tag = self._widen_spans(open_tag, max(changes) + 1 if changes else 0)
+        return open_tag + b"".join(out) + b"</" + self.p + b"row>"
+
+    def _widen_spans(self, open_tag: bytes, last_column: int) -> bytes:
+        spans = attributes(open_tag).get(b"spans")
+        match = re.fullmatch(rb"\s*(\d+):(\d+)\s*", spans or b"")
+        if not match or int(match.group(2)) >= last_column:
+            return open_tag
+        return set_attribute(open_tag, b"spans", match.group(1) + b":" + str(last_column).encode())
+
+    def _widen_dimension(self, xml: bytes, max_column: int) -> bytes:
+        for match in self._dimension.finditer(xml):
+            if match.group(2) is None or match.group(1):
+                continue
+            ref = attributes(match.group(3)).get(b"ref", b"")
+            parts = ref.split(b":")
+            if len(parts) != 2:
+                return xml
+            last = _REF.match(parts[1])
+            if last is None or max_column <= column_index(last.group(1).upper().decode()):
+                return xml
+            new_ref = parts[0] + b":" + column_letter(max_column).encode() + last.group(2)
+            return xml[: match.start()] + set_attribute(match.group(0), b"ref", new_ref) + xml[match.end() :]
+        return xml
+
+    # ------------------------------------------------------------------ shared formulas
+
+    def _move_shared_masters(self, xml: bytes, edits: dict[int, dict[int, str]]) -> bytes:
+        """Give a shared formula whose master cell we overwrite a new master: the next cell of its group.
+
+        The formula text is translated to the new master's position with
+        openpyxl's Translator; a group that is not one row or one column
+        (its rest would not be a rectangle) is refused with a message.
+        """
+        if b"shared" not in xml:
+            return xml
+        masters: dict[bytes, tuple[str, bytes, str]] = {}  # si -> (master ref, ref range, formula)
+        for span in self.rows(xml, max(edits))[0]:
+            changes = edits.get(span.number)
+            if not changes or span.self_closing:
+                continue
+            body = xml[span.open_end : span.close_start]
+            for column, start, end, _attrs in self.cells(body, span.number):
+                if column in changes:
+                    master = self._shared_master(body[start:end])
+                    if master is not None:
+                        masters[master[0]] = (f"{column_letter(column)}{span.number}", master[1], master[2])
+        if not masters:
+            return xml
+        return self._rehome(xml, masters, edits)
+
+    def _shared_master(self, cell: bytes) -> tuple[bytes, bytes, str] | None:
+        """(si, ref, formula text) when the cell holds a shared formula's master."""
+        tokens = [m for m in self._formulas.finditer(cell) if m.group(2) is not None]
+        if not tokens or tokens[0].group(1):
+            return None
+        attrs = attributes(tokens[0].group(3))
+        if attrs.get(b"t") != b"shared" or b"ref" not in attrs or b"si" not in attrs or tokens[0].group(4):
+            return None
+        close = next((m for m in tokens[1:] if m.group(1)), None)
+        text = cell[tokens[0].end() : close.start()] if close else b""
+        from xml.sax.saxutils import unescape
+
+        return attrs[b"si"], attrs[b"ref"], unescape(text.decode("utf-8"))
+
+    def _rehome(self, xml: bytes, masters: dict[bytes, tuple[str, bytes, str]], edits: dict[int, dict[int, str]]) -> bytes:
+        from openpyxl.formula.translate import Translator
+        from xml.sax.saxutils import escape
+
+        followers: dict[bytes, list[tuple[int, int, int, int]]] = {si: [] for si in masters}  # (row, col, f start, f end)
+        for span in self.rows(xml)[0]:
+            if span.self_closing:
+                continue
+            body_start = span.open_end
+            body = xml[span.open_end : span.close_start]
+            for column, start, end, _attrs in self.cells(body, span.number):
+                if column in edits.get(span.number, {}):
+                    continue
+                cell = body[start:end]
+                for match in self._formulas.finditer(cell):
+                    if match.group(2) is None or match.group(1):
+                        continue
+                    attrs = attributes(match.group(3))
+                    si = attrs.get(b"si")
+                    if attrs.get(b"t") == b"shared" and si in followers and b"ref" not in attrs:
+                        f_end = match.end()
+                        if not match.group(4):
+                            close = cell.find(b"</" + self.p + b"f>", match.end())
+                            f_end = close + len(self.p) + 4 if close >= 0 else match.end()
+                        offset = body_start + start
+                        followers[si].append((span.number, column, offset + match.start(), offset + f_end))
+                    break
+        replacements: list[tuple[int, int, bytes]] = []
+        for si, (master_ref, ref_range, formula) in masters.items():
+            group = followers[si]
+            if not group:
+                continue  # nothing else uses it: overwriting the master loses nothing
+            rows = {r for r, _c, _s, _e in group}
+            columns = {c for _r, c, _s, _e in group}
+            first = min(group)
+            if len(rows) > 1 and len(columns) > 1 or (first[0], first[1]) != (min(rows), min(columns)):
+                raise ReportError(
+                    f"cell {master_ref} holds a shared formula that other cells use ({ref_range.decode(errors='replace')}); "
+                    "it cannot be overwritten safely: clear that formula in the report first"
+                )
+            new_ref = f"{column_letter(first[1])}{first[0]}"
+            last = f"{column_letter(max(columns))}{max(rows)}"
+            moved = Translator("=" + formula, origin=master_ref).translate_formula(new_ref)[1:]
+            p = self.p.decode()
+            element = f'<{p}f t="shared" ref="{new_ref}:{last}" si="{si.decode()}">{escape(moved)}</{p}f>'.encode()
+            replacements.append((first[2], first[3], element))
+        for start, end, element in sorted(replacements, reverse=True):
+            xml = xml[:start] + element + xml[end:]
+        return xml
+
+
+def write_parts(source: zipfile.ZipFile, part: str, new_sheet: bytes) -> bytes:
+    """A zip with every part of ``source`` copied, ``part`` replaced by ``new_sheet``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = new_sheet if info.filename == part else source.read(info.filename)
+            target.writestr(info, data, compress_type=info.compress_type)
+    return out.getvalue()
