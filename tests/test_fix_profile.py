@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 import datetime as dt
 import json
 import shutil
@@ -67,8 +68,7 @@ def make_study(folder: Path) -> list[Path]:
     study, series, frame = "1.2.826.0.1.3680043.8.498.1", "1.2.826.0.1.3680043.8.498.2", "1.2.826.0.1.3680043.8.498.3"
     sops = [f"1.2.826.0.1.3680043.8.498.10{i}" for i in range(3)]
     for i, sop in enumerate(sops):
-        ds = base.copy()
-        ds.file_meta = base.file_meta.copy()
+        ds = copy_module.deepcopy(base)
         ds.PatientName = "Doe^Jane"
         ds.PatientID = "MRN-0001"
         ds.PatientBirthDate = "19600214"
@@ -104,8 +104,7 @@ def make_study(folder: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
-    ds = base.copy()
-    ds.file_meta = base.file_meta.copy()
+    ds = copy_module.deepcopy(base)
     ds.PatientName, ds.PatientID, ds.StudyDate = "Roe^Richard", "MRN-0002", "20200301"
     path = folder / "B" / "img0.dcm"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,12 @@ from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.core.common.quiet import silence_libraries
 from phi_review.tui.commands import dicom as cmd_dicom
+from phi_review.tui.commands import fix as cmd_fix
 from phi_review.tui.commands import ocr as cmd_ocr
 from phi_review.tui.commands import report as cmd_report
 from phi_review.tui.commands import review as cmd_review
 
-COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr)
+COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix)
 
 
 def build_parser() -> argparse.ArgumentParser:
