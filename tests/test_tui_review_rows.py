@@ -113,3 +113,34 @@ async def test_the_rows_other_columns_are_on_screen_whole(tmp_path):
         text = " ".join(line.strip() for line in header.message_lines)
         for wanted in ("Site ID: SITE1", "Event ID: 1234567", "Score: 0.85", "Profile: CT", "closer look", "END"):
             assert wanted in text, wanted
+
+
+async def test_keys_work_from_the_list_or_say_why_not(tmp_path):
+    from phi_review.tui.widgets.preview_pane import PreviewPane
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded and app.review.files.loaded[0].info is not None)
+        header = app.query_one(HeaderPane)
+        await wait_for(pilot, lambda: bool(header.rows))
+        assert app.query_one(FindingsList).has_focus
+        # f then > from the list steps through the header's matches.
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskTextScreen))
+        await pilot.press(*"Date", "enter")
+        await pilot.pause()
+        first = header.cursor
+        await pilot.press("greater_than_sign")
+        assert header.cursor != first
+        # 0 fits the preview from the list.
+        preview = app.query_one(PreviewPane)
+        await pilot.press("plus", "plus")
+        assert preview.state.zoom > 1
+        await pilot.press("0")
+        assert preview.state.zoom == 1
+        # ] on a single-frame file and o without overlays say so.
+        await pilot.press("right_square_bracket", "o")
+        await pilot.pause()
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "one frame" in said and "no overlay planes" in said

@@ -58,6 +58,9 @@ class ReviewScreen(Screen[None]):
         Binding("left_square_bracket", "frame(-1)", "Prev frame", show=False, id="app.previous_frame"),
         Binding("right_square_bracket", "frame(1)", "Next frame", show=False, id="app.next_frame"),
         Binding("plus,equals_sign", "zoom(1)", "Zoom in", show=False, id="app.zoom_in"),
+        Binding("0", "fit", "Fit", show=False, id="app.fit"),
+        Binding("greater_than_sign", "header_match(1)", "Next header match", show=False, id="app.header_next"),
+        Binding("less_than_sign", "header_match(-1)", "Prev header match", show=False, id="app.header_previous"),
         Binding("minus", "zoom(-1)", "Zoom out", show=False, id="app.zoom_out"),
         Binding("w", "window", "Window", show=False, id="app.window"),
         Binding("i", "invert", "Invert", show=False, id="app.invert"),
@@ -340,8 +343,29 @@ class ReviewScreen(Screen[None]):
                                         text + "\n\n▶ the flagged one · • the others (DICOM PS3.15 E.1-1 attributes)"))
 
     # ----- keys: preview --------------------------------------------------------------
+    def _image_info(self) -> Any:
+        loaded = self.files.current()
+        return loaded.info if loaded is not None else None
+
     def action_frame(self, delta: int) -> None:
-        self.query_one(PreviewPane).step_frame(delta)
+        info = self._image_info()
+        if info is None:
+            self.notify("No image on this row.", markup=False)
+        elif info.frames <= 1:
+            self.notify("This file has one frame.", markup=False)
+        else:
+            self.query_one(PreviewPane).step_frame(delta)
+
+    def action_fit(self) -> None:
+        self.query_one(PreviewPane).action_reset_view()
+
+    def action_header_match(self, step: int) -> None:
+        """> and < work from the list too: the header pane's own keys need it focused."""
+        header = self.query_one(HeaderPane)
+        if step > 0:
+            header.action_next_match()
+        else:
+            header.action_previous_match()
 
     def action_zoom(self, delta: int) -> None:
         self.query_one(PreviewPane).step_zoom(delta)
@@ -355,6 +379,10 @@ class ReviewScreen(Screen[None]):
         self.query_one(PreviewPane).toggle_invert()
 
     def action_overlays(self) -> None:
+        info = self._image_info()
+        if info is not None and not info.has_overlays:
+            self.notify("This file has no overlay planes.", markup=False)
+            return
         self.query_one(PreviewPane).toggle_overlays()
 
     def action_toggle_preview(self) -> None:
