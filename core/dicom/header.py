@@ -23,6 +23,9 @@ from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag, Tag
 
 from phi_review.core.common.errors import DicomError
+from phi_review.core.common.regular import open_regular
+from phi_review.core.dicom.reading import (DEFER_BYTES, PIXEL_TAGS, UNDEFINED, Damaged, PixelLocation, is_known_syntax,
+                                           deep_call, read_dicom, syntax_name, syntax_uid)
 from phi_review.core.dicom.identifying_tags import is_identifying, rank
 from phi_review.core.common.inert import inert, shorten
 
@@ -149,7 +152,7 @@ def _plain_text(raw: object) -> tuple[str, int, str] | None:
 
 def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
     for tag in sorted(dataset.keys(), key=int):  # int keys: Tag comparisons are slow
-        raw = dataset.get_item(tag)
+        raw = dataset._dict[tag]  # as read: get_item would load a deferred (large) value
         private = tag.group & 1
         plain = None
         if getattr(raw, "is_raw", False) and (not private or tag.is_private_creator):
@@ -162,8 +165,18 @@ def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
                 value=shorten(text, VALUE_LIMIT), full_value=text, depth=depth, is_meta=is_meta,
             )
             continue
+        if getattr(raw, "value", b"") is None and getattr(raw, "length", 0) not in (0, UNDEFINED):
+            # Deferred by read_dicom (over DEFER_BYTES): shown by size, never loaded.
+            yield HeaderRow(
+                tag=f"({tag.group:04X},{tag.element:04X})", keyword=keyword_for_tag(tag) or "",
+                vr=str(getattr(raw, "VR", "") or "??"), vm=1, value=f"<{raw.length} bytes, not read>",
+                full_value=f"<{raw.length} bytes, not read>", depth=depth, is_meta=is_meta,
+            )
+            continue
         try:
             element = dataset[tag]
+        except RecursionError:
+            raise  # read_header retries in a deep thread
         except Exception as error:  # noqa: BLE001 - show the element, never lose the rest
             raw = dataset.get_item(tag)
             data = getattr(raw, "value", b"") or b""
@@ -175,6 +188,8 @@ def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
             continue
         try:
             text = _value_text(element)
+        except RecursionError:
+            raise
         except Exception as error:  # noqa: BLE001
             text = f"<unreadable: {type(error).__name__}>"
         creator = ""
@@ -202,6 +217,16 @@ def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
                 yield from _rows(item, depth + 2, is_meta)
 
 
+def _deep_rows(dataset: Dataset) -> list[HeaderRow]:
+    """All rows of a deeply nested dataset, converted in a thread with a large stack."""
+    def collect() -> list[HeaderRow]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return list(_rows(dataset, 0, False))
+
+    return deep_call(collect)
+
+
 def _creator(dataset: Dataset, tag: BaseTag) -> str:
     block = (tag.element >> 8) & 0xFF
     creator_tag = Tag(tag.group, block)
@@ -210,47 +235,41 @@ def _creator(dataset: Dataset, tag: BaseTag) -> str:
     return ""
 
 
-def _read(path: Path) -> tuple[Dataset, str | None]:
-    """Read the header; a truncated file gives what was read plus the error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return pydicom.dcmread(path, stop_before_pixels=True, force=True), None
-        except (InvalidDicomError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
-            raise DicomError(f"{path.name}: cannot read: {error}") from None
-        except Exception as error:  # noqa: BLE001 - truncated or corrupt: read what we can
-            first = str(error).splitlines()[0] if str(error) else type(error).__name__
-            partial = _read_partial(path)
-            if partial is None or len(partial) == 0:
-                raise DicomError(f"{path.name} is not a readable DICOM file: {first}") from None
-            return partial, f"file is damaged or truncated; showing what could be read ({first})"
+def _read(path: Path) -> tuple[Dataset, str | None, PixelLocation | None]:
+    """Read the header; a truncated or damaged file gives what was read plus the error."""
+    try:
+        result = read_dicom(path)
+    except Damaged as damage:
+        partial = _read_partial(path)
+        if partial is None or len(partial) == 0:
+            raise DicomError(f"{inert(path.name)} is not a readable DICOM file: {damage}") from None
+        return partial, f"file is damaged or truncated; showing what could be read ({damage})", None
+    return result.dataset, result.error, result.pixels
 
 
 def _read_partial(path: Path) -> Dataset | None:
-    from pydicom.filereader import read_partial
+    """Element by element until the data runs out, in ascending tag order, values over DEFER_BYTES left unread."""
+    from pydicom.filereader import data_element_generator
 
     try:
-        with open(path, "rb") as handle:
-            return read_partial(handle, stop_when=None, defer_size=None, force=True)
-    except Exception:  # noqa: BLE001
-        pass
-    # Fall back: read element by element until the data runs out.
-    try:
-        from pydicom.filereader import data_element_generator
-
-        with open(path, "rb") as handle:
-            handle.seek(0)
+        with open_regular(path) as handle, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             head = handle.read(132)
             if head[128:132] != b"DICM":
                 handle.seek(0)
             dataset = Dataset()
+            previous = -1
             try:
-                for raw in data_element_generator(handle, is_implicit_VR=False, is_little_endian=True):
+                for raw in data_element_generator(handle, is_implicit_VR=False, is_little_endian=True,
+                                                  defer_size=DEFER_BYTES):
+                    if int(raw.tag) <= previous or int(raw.tag) in PIXEL_TAGS:
+                        break
+                    previous = int(raw.tag)
                     dataset[raw.tag] = raw
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - the damage itself: keep what came before it
                 pass
             return dataset
-    except OSError:
+    except (OSError, DicomError):
         return None
 
 
@@ -263,7 +282,7 @@ def _cut_inside_element(path: Path, dataset: Dataset) -> str | None:
     keys = list(dataset.keys())
     if not keys:
         return None
-    raw = dataset.get_item(keys[-1])
+    raw = dataset._dict[keys[-1]]  # as read, never loading a deferred value
     tell = getattr(raw, "value_tell", None)
     length = getattr(raw, "length", None)
     if tell is None or length is None or length == 0xFFFFFFFF:
@@ -273,7 +292,8 @@ def _cut_inside_element(path: Path, dataset: Dataset) -> str | None:
     except OSError:
         return None
     tag = f"({raw.tag.group:04X},{raw.tag.element:04X})"
-    have = len(raw.value) if isinstance(raw.value, (bytes, bytearray)) else length
+    value = getattr(raw, "value", None)
+    have = len(value) if isinstance(value, (bytes, bytearray)) else min(length, max(0, size - tell))
     if have < length:
         return f"file is truncated: {tag} has {have} of {length} bytes"
     left = size - (tell + length)
@@ -282,42 +302,29 @@ def _cut_inside_element(path: Path, dataset: Dataset) -> str | None:
     return None
 
 
-def truncation(path: Path, dataset: Dataset) -> str | None:
+def truncation(path: Path, dataset: Dataset, pixels: PixelLocation | None = None) -> str | None:
     """Why the file looks cut short, or None. pydicom stops quietly at end of file.
 
-    Call it before the header's values are read: the check of the header's end
-    needs the raw elements.
+    ``pixels`` is where ``read_dicom`` found the Pixel Data element (from the
+    parsed elements; the pixel bytes are never read nor searched). Call it
+    before the header's values are read: the check of the header's end needs
+    the raw elements.
     """
-    import mmap
-
-    meta = getattr(dataset, "file_meta", None)
-    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
-    if syntax is not None and syntax.is_deflated:
+    syntax = syntax_uid(dataset)
+    if syntax is not None and is_known_syntax(syntax) and syntax.is_deflated:
         return None  # offsets and pixel data are inside the deflated stream: nothing to measure
-    cut = _cut_inside_element(path, dataset)
-    if cut:
-        return cut
-    if "Rows" not in dataset or "Columns" not in dataset:
+    if pixels is None:
+        cut = _cut_inside_element(path, dataset)
+        if cut:
+            return cut
+        if "Rows" not in dataset or "Columns" not in dataset:
+            return None
+        return "file is truncated: it ends before its pixel data"
+    if pixels.length == UNDEFINED:
         return None
-    try:
-        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            big_endian = False
-            offset = view.rfind(b"\xe0\x7f\x10\x00")
-            if offset < 0:
-                offset, big_endian = view.rfind(b"\x7f\xe0\x00\x10"), True
-            size = len(view)
-            if offset < 0:
-                return "file is truncated: it ends before its pixel data"
-            if syntax is not None and syntax.is_compressed:
-                return None
-            explicit = view[offset + 4 : offset + 6] in (b"OB", b"OW")
-            length_at, width = (offset + 8, 4) if explicit else (offset + 4, 4)
-            declared = int.from_bytes(view[length_at : length_at + width], "big" if big_endian else "little")
-            available = size - (length_at + width)
-    except (OSError, ValueError):
-        return None
-    if declared != 0xFFFFFFFF and available < declared:
-        return f"file is truncated: pixel data has {available} of {declared} bytes"
+    available = pixels.file_size - pixels.value_offset
+    if available < pixels.length:
+        return f"file is truncated: pixel data has {max(0, available)} of {pixels.length} bytes"
     return None
 
 
@@ -339,21 +346,26 @@ def read_header(
 ) -> HeaderResult:
     """Flatten the header of ``path`` into rows, marking what the report flagged."""
     path = Path(path)
-    if not path.is_file():
-        raise DicomError(f"{path} not found")
-    dataset, error = _read(path)
+    if not path.exists():
+        raise DicomError(f"{inert(str(path))} not found")
+    dataset, error, pixels = _read(path)
     if not _looks_dicom(dataset):
         raise DicomError(f"{path.name} is not a DICOM file")
     rows: list[HeaderRow] = []
     meta = getattr(dataset, "file_meta", None)
     if error is None:
-        error = truncation(path, dataset)
+        error = truncation(path, dataset, pixels)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if meta is not None:
             rows.extend(_rows(meta, 0, True))
+        base = len(rows)
         try:
-            rows.extend(_rows(dataset, 0, False))
+            try:
+                rows.extend(_rows(dataset, 0, False))
+            except RecursionError:  # deeply nested sequences: read them whole in a deep thread
+                del rows[base:]
+                rows.extend(_deep_rows(dataset))
         except Exception as exc:  # noqa: BLE001 - a damaged element stream: keep what we have
             error = error or f"header could not be read completely ({type(exc).__name__})"
     tags = {parse_tag(t) for t in match_tags if t.strip()}
@@ -376,10 +388,7 @@ def read_header(
         if tag not in dataset:
             rows.insert(0, HeaderRow(tag=f"({tag.group:04X},{tag.element:04X})", keyword=keyword_for_tag(tag) or inert(label),
                                      vr="", vm=0, value="", full_value="", missing=True))
-    syntax = ""
-    if meta is not None and "TransferSyntaxUID" in meta:
-        uid = meta.TransferSyntaxUID
-        syntax = f"{uid.name}" if uid.name != uid else str(uid)
+    syntax = syntax_name(dataset)
     values: dict[str, str] = {}
     for keyword in ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "AccessionNumber", "InstitutionName",
                     "BurnedInAnnotation", "RecognizableVisualFeatures", "Modality", "ImageType"):

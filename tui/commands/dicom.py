@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from phi_review.core.common.inert import inert
+
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     header = sub.add_parser("header", help="print a DICOM file's header, every value shown inert")
@@ -43,11 +45,11 @@ def run_header(args: argparse.Namespace) -> int:
         keys = ("tag", "keyword", "vr", "vm", "full_value", "depth", "private_creator", "is_meta", "matched", "missing",
                 "identifying")
         payload = [{("value" if k == "full_value" else k): getattr(r, k) for k in keys} for r in rows]
-        sys.stdout.write(json.dumps({"file": str(args.file), "error": result.error, "rows": payload}, ensure_ascii=True))
+        sys.stdout.write(json.dumps({"file": inert(str(args.file)), "error": result.error, "rows": payload}, ensure_ascii=True))
         sys.stdout.write("\n")
         return 0
     out = sys.stdout
-    out.write(f"# {args.file.name}: {result.transfer_syntax or 'no transfer syntax'}, {result.frames} frame(s)\n")
+    out.write(f"# {inert(args.file.name)}: {result.transfer_syntax or 'no transfer syntax'}, {result.frames} frame(s)\n")
     if result.error:
         out.write(f"# warning: {result.error}\n")
     others = result.other_identifying()
@@ -85,7 +87,7 @@ def run_preview(args: argparse.Namespace) -> int:
     info = image_info(args.file)
     if not 1 <= args.frame <= info.frames:
         raise PhiReviewError(f"frame {args.frame} does not exist: the file has {info.frames} frame(s)")
-    describe = (f"{args.file.name}: {info.columns}x{info.rows}, frame {args.frame}/{info.frames}, "
+    describe = (f"{inert(args.file.name)}: {info.columns}x{info.rows}, frame {args.frame}/{info.frames}, "
                 f"{info.photometric}, {info.transfer_syntax}, window {args.preset}")
     if args.width is not None and args.width < 1:
         raise PhiReviewError(f"--width {args.width}: give at least 1 column")

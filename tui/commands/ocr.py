@@ -49,8 +49,8 @@ def run_ocr(args: argparse.Namespace) -> int:
 
     config = load_config()
     configure_shared(config.ocr_passes, config.ocr_threads)
-    if not args.file.is_file():
-        raise PhiReviewError(f"{args.file} not found")
+    if not args.file.exists():
+        raise PhiReviewError(f"{inert(str(args.file))} not found")
     frames = [f - 1 for f in args.frame] if args.frame else None
     result = ocr_file(args.file, frames, detected_value=args.value)
     out = sys.stdout
