@@ -144,3 +144,25 @@ async def test_keys_work_from_the_list_or_say_why_not(tmp_path):
         await pilot.pause()
         said = " ".join(str(n.message) for n in app._notifications)
         assert "one frame" in said and "no overlay planes" in said
+
+
+async def test_keys_typed_right_after_q_do_not_break_the_exit(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        await pilot.press("1", "q", "e", "slash", "v")
+        await pilot.pause()
+    assert app.return_code in (0, None)
+    assert app.session.unsaved == 0
+
+
+async def test_row_keys_are_off_once_the_app_is_leaving(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        assert app.review.check_action("note", ())
+        app.exit()
+        assert not app.review.check_action("note", ())
+        assert not app.review.check_action("filter", ())

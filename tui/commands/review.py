@@ -113,7 +113,20 @@ def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer:
     from phi_review.core.common.inert import inert
 
     print(f"{inert(report)}: {reviewed}/{total} reviewed, {state}.")
+    _leave_now_if_workers_linger()
     return 0
+
+
+def _leave_now_if_workers_linger() -> None:
+    """Quitting always exits: the journal and the save are durable by now, so a worker
+    still stuck in a slow read (a huge or hostile file) must not keep the process alive."""
+    import threading
+
+    lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if lingering:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -275,6 +275,10 @@ class ReviewScreen(Screen[None]):
             boxes = self.ocr.boxes_for(loaded.path, self.query_one(PreviewPane).state.frame)
         self.files.request_render(self.files.token, boxes)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys typed after q (the app is leaving) must not open dialogs on a screen being torn down.
+        return not getattr(self.app, "_exit", False)
+
     # ----- keys: decisions -----------------------------------------------------------
     def action_decide(self, position: int) -> None:
         self.decisions.decide_key(position)
