@@ -445,3 +445,48 @@ def test_item22_journal_line_of_brackets_is_a_damaged_line(tmp_path):
         session.decide([0], NO_ISSUE)
         session.save()
     assert calamine_rows(path)[1][3] == NO_ISSUE
+
+
+# ----------------------------------------------------------------------------- generators
+
+
+def _generated(path: Path, maker: str) -> Path:
+    rows = [[f"s/f{n}.dcm", HEADER_ISSUE, f"DOE^{n}", None, "old" if n % 2 else None] for n in range(6)]
+    if maker == "openpyxl":
+        return openpyxl_report(path, [r[0] for r in rows])
+    if maker == "xlsxwriter":
+        import xlsxwriter
+
+        workbook = xlsxwriter.Workbook(str(path))
+        sheet = workbook.add_worksheet("Findings")
+        sheet.write_row(0, 0, HEADERS)
+        for number, row in enumerate(rows, start=1):
+            sheet.write_row(number, 0, [c for c in row if c is not None][:3])
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, len(rows), len(HEADERS) - 1)
+        workbook.close()
+        return path
+    import pandas
+
+    engine = maker.split(":")[1]
+    pandas.DataFrame(rows, columns=HEADERS).to_excel(path, sheet_name="Findings", index=False, engine=engine)
+    return path
+
+
+@pytest.mark.parametrize("maker", ["openpyxl", "xlsxwriter", "pandas:openpyxl", "pandas:xlsxwriter"])
+def test_generated_workbooks_change_only_the_decided_cells(tmp_path, maker):
+    path = _generated(tmp_path / "report.xlsx", maker)
+    with zipfile.ZipFile(path) as archive:
+        before = {i.filename: archive.read(i.filename) for i in archive.infolist()}
+    report = read_report(path)
+    rows = [report.findings[1].row, report.findings[4].row]
+    save_report(report, {rows[0]: {"action": NO_ISSUE}, rows[1]: {"action": DELETE, "note": "a\r\nb _x0041_"}})
+    with zipfile.ZipFile(path) as archive:
+        after = {i.filename: archive.read(i.filename) for i in archive.infolist()}
+    assert list(before) == list(after)
+    assert [n for n in before if before[n] != after[n]] == ["xl/worksheets/sheet1.xml"]
+    values = calamine_rows(path)
+    assert values[rows[0] - 1][3] == NO_ISSUE and values[rows[1] - 1][3] == DELETE
+    assert values[rows[1] - 1][4] == "a\r\nb _x0041_"
+    sheet = openpyxl.load_workbook(path)["Findings"]
+    assert sheet.cell(row=rows[0], column=4).value == NO_ISSUE and sheet.cell(row=rows[1], column=4).value == DELETE
