@@ -166,3 +166,80 @@ async def test_row_keys_are_off_once_the_app_is_leaving(tmp_path):
         app.exit()
         assert not app.review.check_action("note", ())
         assert not app.review.check_action("filter", ())
+
+
+async def test_an_ambiguous_file_can_be_chosen_again_and_the_audit_names_it(tmp_path):
+    import json
+
+    from phi_review.core.review.journal import journal_path
+    from phi_review.tui.screens.dialogs import PickScreen
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    findings = app.session.findings
+    twin = next(i for i, f in enumerate(findings) if f.file == "TWIN_00001.dcm")
+    async with app.run_test(size=(120, 40)) as pilot:
+        listing = app.query_one(FindingsList)
+        listing.move_to(twin)
+        await wait_for(pilot, lambda: twin in app.review.files.loaded)
+        files = app.review.files
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: files.loaded.get(twin) is not None and files.loaded[twin].path is not None)
+        first = files.loaded[twin].path
+        await pilot.press("c")  # again: not "not ambiguous"
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: files.loaded.get(twin) is not None and files.loaded[twin].path not in (None, first))
+        second = files.loaded[twin].path
+        header = app.query_one(HeaderPane)
+        assert "c chooses again" in " ".join(line.strip() for line in header.message_lines)
+        await pilot.press("1")
+    records = [json.loads(line) for line in journal_path(report).read_text().splitlines() if line.strip()]
+    decided = [r for r in records if r.get("kind") == "decide"]
+    assert decided and str(second) in json.dumps(decided[-1])
+
+
+async def test_decide_every_row_of_a_file_with_one_key(tmp_path):
+    from phi_review.tui.screens.dialogs import PickScreen
+
+    report = tmp_path / "SITE1.csv"
+    with report.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Site ID", "Event ID", "File Name", "Profile", "Score", "Findings", "Details"])
+        for tag, kw in (("(0010,0010)", "PatientName"), ("(0010,0020)", "PatientID"), ("(0008,0020)", "StudyDate")):
+            writer.writerow(["SITE1", "1234567", "a.dcm", "CT", "0.9", "🙈 Possible PHI/PII in Header",
+                             f"{tag} ({kw}), «X», Possible PHI/PII detection (score 0.9): r"])
+        writer.writerow(["SITE1", "7654321", "a.dcm", "CT", "0.9", "🙈 Possible PHI/PII in Header",
+                         "(0010,0010) (PatientName), «Y», Possible PHI/PII detection (score 0.9): r"])
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
+        assert "all 3 rows" in app.screen.title_text
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        actions = [f.action for f in app.session.findings]
+        assert actions[:3] == [app.session.actions[1]] * 3 and actions[3] == ""  # the other event's a.dcm untouched
+        await pilot.press("u")
+        assert [f.action for f in app.session.findings] == [""] * 4  # one undo step
+
+
+async def test_groups_view_regroups_by_tag_and_file(tmp_path):
+    from phi_review.tui.screens.groups import GroupsScreen
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupsScreen))
+        screen = app.screen
+        assert screen.by == "value"
+        await pilot.press("b")
+        assert screen.by == "tag" and screen.groups
+        await pilot.press("b")
+        assert screen.by == "file"
+        assert all(g.issue == "File" for g in screen.groups)

@@ -102,6 +102,32 @@ class DecisionController:
         self.refresh_rows(changed)
         return True
 
+    def decide_file(self) -> None:
+        """Every row of the current file (same name, site and event) to one action, after saying how many."""
+        from phi_review.tui.screens.dialogs import PickScreen
+
+        if self.refuse_if_read_only():
+            return
+        current = self._list().current
+        if current is None:
+            return
+        rows = self.session.rows_of_file(current)
+        finding = self.session.findings[current]
+        actions = list(self.session.actions[:9])
+        what = "the 1 row" if len(rows) == 1 else f"all {len(rows)} rows"
+        title = f"Set {what} of {inert(finding.file)} to:"
+
+        def apply(choice: int | None) -> None:
+            if choice is None:
+                return
+            action = actions[choice]
+            if self.decide(rows, action):
+                self._notify(f"{len(rows)} row{'s' if len(rows) != 1 else ''} of {inert(finding.file)} "
+                             f"set to '{inert(action)}'.")
+                self._list().refresh()
+
+        self.screen.app.push_screen(PickScreen(title, [f"{n}  {a}" for n, a in enumerate(actions, start=1)]), apply)
+
     def advance_to_unreviewed(self) -> None:
         findings = self._list()
         position = self.session.next_unreviewed(findings.order, findings.cursor, 1)

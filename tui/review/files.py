@@ -44,6 +44,7 @@ class FileController:
         self.loaded: dict[int, LoadedFile] = {}
         self.load_cache: OrderedDict[int, LoadedFile] = OrderedDict()
         self.chosen_paths: dict[int, Path] = {}
+        self.candidates: dict[int, list[Path]] = {}  # kept after a pick, so the reviewer can choose again
         self.render_cache: Any = None
         self.render_seq = 0
         self._debounce: Any = None
@@ -130,6 +131,8 @@ class FileController:
 
     def file_loaded(self, message: FileLoaded) -> bool:
         """Remember a loaded file; True when it is for the row on screen now."""
+        if message.loaded.candidates:
+            self.candidates[message.finding_index] = list(message.loaded.candidates)
         self.remember(message.finding_index, message.loaded)
         return message.token == self.token
 
@@ -215,11 +218,12 @@ class FileController:
         from phi_review.tui.screens.dialogs import PickScreen
 
         index = self.current_index
-        loaded = self.loaded.get(index) if index is not None else None
-        if index is None or loaded is None or not loaded.candidates:
+        candidates = self.candidates.get(index, []) if index is not None else []
+        if index is None or not candidates:
             self.screen.notify("This row's file name is not ambiguous.", markup=False)
             return
-        candidates = loaded.candidates
+        chosen = self.chosen_paths.get(index)
+        labels = [("▶ " if c == chosen else "  ") + inert(str(c)) for c in candidates]
 
         def apply(choice: int | None) -> None:
             if choice is not None:
@@ -227,4 +231,4 @@ class FileController:
                 self.load_cache.pop(index, None)
                 self.schedule_load(index, delay=0)
 
-        self.screen.app.push_screen(PickScreen("Which file is meant?", [inert(str(c)) for c in candidates]), apply)
+        self.screen.app.push_screen(PickScreen("Which file is meant? (c chooses again at any time)", labels), apply)

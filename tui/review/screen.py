@@ -50,6 +50,7 @@ class ReviewScreen(Screen[None]):
         Binding("N", "next_unreviewed(-1)", "Prev unreviewed", show=False, id="app.previous_unreviewed"),
         Binding("slash", "filter", "Filter", id="app.filter"),
         Binding("space", "mark", "Mark", id="app.mark"),
+        Binding("F", "decide_file", "Decide file", id="app.file_decide"),
         Binding("u", "undo", "Undo", id="app.undo"),
         Binding("ctrl+r", "redo", "Redo", show=False, id="app.redo"),
         Binding("e", "note", "Note", id="app.note"),
@@ -233,6 +234,10 @@ class ReviewScreen(Screen[None]):
             + (f" · tag: {inert(finding.tag)}" if finding.tag else ""),
         ]
         context += [f"{inert(name)}: {inert(text)}" for name, text in other_cells(self.session.report, finding)]
+        if index in self.files.candidates and loaded.path is not None:
+            count = len(self.files.candidates[index])
+            context.append(f"File chosen among {count} with this name: {inert(self.display_path(loaded.path))} "
+                           "(c chooses again)")
         if finding.note:
             context.append(f"Note: {inert(finding.note)}")
         if loaded.path is None:
@@ -244,6 +249,8 @@ class ReviewScreen(Screen[None]):
             self.ocr.show_panel()
             self.update_status()
             return
+        if not self.session.read_only:
+            self.session.record_path(index, loaded.path)  # the audit record names the file shown
         messages = list(context)
         if loaded.header is not None and loaded.header.error:
             messages.append(f"⚠ {inert(loaded.header.error)}")
@@ -282,6 +289,9 @@ class ReviewScreen(Screen[None]):
     # ----- keys: decisions -----------------------------------------------------------
     def action_decide(self, position: int) -> None:
         self.decisions.decide_key(position)
+
+    def action_decide_file(self) -> None:
+        self.decisions.decide_file()
 
     def action_next_unreviewed(self, step: int) -> None:
         self.decisions.next_unreviewed(step)

@@ -20,12 +20,21 @@ from phi_review.core.common.inert import inert
 from phi_review.tui.widgets.groups_list import GroupsList
 
 
+GROUPINGS = ("value", "tag", "file")
+GROUPING_NAMES = {"value": "issue and detected value", "tag": "issue and tag", "file": "file"}
+
+
+def _next_grouping(by: str) -> str:
+    return GROUPINGS[(GROUPINGS.index(by) + 1) % len(GROUPINGS)]
+
+
 class GroupsScreen(Screen[None]):
     """List of groups; Enter shows the group's rows, a digit decides the whole group."""
 
     BINDINGS = [
         Binding("escape,v,q", "close", "Back", id="groups.close"),
         Binding("enter", "show_rows", "Show rows", id="groups.show_rows"),
+        Binding("b", "regroup", "Group by…", id="groups.regroup"),
         *[
             Binding(str(n), f"decide({n})", f"Action {n}", show=False, id=f"groups.decide_{n}")
             for n in range(1, 10)
@@ -38,7 +47,7 @@ class GroupsScreen(Screen[None]):
 
     def __init__(
         self,
-        groups: Callable[[], Sequence[Any]],
+        groups: Callable[..., Sequence[Any]],
         actions: Sequence[str],
         on_decide: Callable[[Any, int], None],
         on_show: Callable[[Any], None],
@@ -46,20 +55,27 @@ class GroupsScreen(Screen[None]):
         super().__init__()
         self._groups_source = groups
         self.groups: Sequence[Any] = ()
+        self.by = GROUPINGS[0]
         self.actions = list(actions)
         self.on_decide = on_decide
         self.on_show = on_show
 
     def compose(self) -> ComposeResult:
-        keys = "  ".join(f"{i}={inert(a)}" for i, a in enumerate(self.actions[:9], start=1))
         with Vertical():
-            yield Static(
-                f"Groups by issue and detected value. Enter: show rows · digit: decide whole group · Esc: back\n{keys}",
-                id="groups-title",
-                markup=False,
-            )
+            yield Static(self._title(), id="groups-title", markup=False)
             yield GroupsList(id="groups-list")
         yield Footer()
+
+    def _title(self) -> str:
+        keys = "  ".join(f"{i}={inert(a)}" for i, a in enumerate(self.actions[:9], start=1))
+        return (f"Groups by {GROUPING_NAMES[self.by]} (b: by {GROUPING_NAMES[_next_grouping(self.by)]}). "
+                f"Enter: show rows · digit: decide whole group · Esc: back\n{keys}")
+
+    def action_regroup(self) -> None:
+        """Issue and value, issue and tag, or file: one key must never decide unlike rows together."""
+        self.by = _next_grouping(self.by)
+        self.query_one("#groups-title", Static).update(self._title())
+        self.reload()
 
     def on_mount(self) -> None:
         self.reload()
@@ -67,7 +83,7 @@ class GroupsScreen(Screen[None]):
 
     def reload(self) -> None:
         """Fresh counts after a decision; only the visible lines are redrawn."""
-        self.groups = self._groups_source()
+        self.groups = self._groups_source(by=self.by)
         self.query_one(GroupsList).set_groups(self.groups)
 
     def _current(self) -> Any | None:
