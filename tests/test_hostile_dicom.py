@@ -253,6 +253,19 @@ def test_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
         open_regular(tmp_path)
     for command in (["header"], ["preview", "--graphics", "none"], ["ocr"]):
         assert "FIFO" in one_line_error(cli(*command, str(fifo), timeout=20))
+    report = tmp_path / "report.xlsx"
+    os.mkfifo(report)
+    assert "FIFO" in one_line_error(cli("summary", str(report), timeout=20))
+
+
+def test_a_flipped_vr_in_the_pixel_module_is_one_line(tmp_path: Path) -> None:
+    data = bytearray(bundled("CT_small.dcm"))
+    at = data.find(b"\x28\x00\x01\x01US")  # BitsStored
+    data[at + 4: at + 6] = b"U\xe9"
+    path = tmp_path / "vr.dcm"
+    path.write_bytes(bytes(data))
+    assert read_header(path).rows  # the header shows, the bad element as raw bytes
+    one_line_error(cli("preview", "--graphics", "none", str(path)))
 
 
 # -- item 21: decoder panics ----------------------------------------------------------------------

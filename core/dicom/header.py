@@ -178,7 +178,7 @@ def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
         except RecursionError:
             raise  # read_header retries in a deep thread
         except Exception as error:  # noqa: BLE001 - show the element, never lose the rest
-            raw = dataset.get_item(tag)
+            raw = dataset._dict[tag]  # the element as read: get_item would convert (and fail) again
             data = getattr(raw, "value", b"") or b""
             yield HeaderRow(
                 tag=f"({tag.group:04X},{tag.element:04X})", keyword=keyword_for_tag(tag) or "", vr=getattr(raw, "VR", "") or "??",
@@ -399,7 +399,11 @@ def read_header(
             continue
     try:
         frames = int(dataset.get("NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - a damaged value (wrong VR, bad number): one frame
         frames = 1
+    try:
+        modality = inert(str(dataset.get("Modality", "") or ""))
+    except Exception:  # noqa: BLE001
+        modality = ""
     return HeaderResult(rows=rows, error=error, transfer_syntax=syntax, frames=frames,
-                        modality=str(dataset.get("Modality", "") or ""), values=values)
+                        modality=modality, values=values)

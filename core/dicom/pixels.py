@@ -79,8 +79,15 @@ def _int(ds: Dataset, keyword: str, default: int) -> int:
     try:
         value = ds.get(keyword, default)
         return int(value if value is not None and value != "" else default)
-    except (TypeError, ValueError):
-        raise DicomError(f"{keyword} is not a number: the pixels cannot be decoded") from None
+    except Exception:  # noqa: BLE001 - a wrong VR or a bad number: pydicom raises many kinds
+        raise DicomError(f"{keyword} is unreadable: the pixels cannot be decoded") from None
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    try:
+        return inert(str(ds.get(keyword, "") or ""))
+    except Exception:  # noqa: BLE001
+        return ""
 
 
 def codestream_size(data: bytes) -> tuple[int, int, int, int] | None:
@@ -186,18 +193,18 @@ def image_info(path: str | Path) -> ImageInfo:
     _guard(path)
     try:
         frames = int(ds.get("NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - damaged value: one frame
         frames = 1
     overlays = any((group, 0x3000) in ds for group in range(0x6000, 0x6020, 2))
     return ImageInfo(
         frames=max(1, frames),
         rows=_int(ds, "Rows", 0),
         columns=_int(ds, "Columns", 0),
-        photometric=inert(str(ds.get("PhotometricInterpretation", "") or "")),
+        photometric=_text(ds, "PhotometricInterpretation"),
         transfer_syntax=_syntax(ds)[1],
         bits_stored=_int(ds, "BitsStored", _int(ds, "BitsAllocated", 8)),
         has_overlays=overlays,
-        modality=inert(str(ds.get("Modality", "") or "")),
+        modality=_text(ds, "Modality"),
     )
 
 
@@ -403,7 +410,22 @@ def render_frame(
     invert: bool = False,
     overlays: bool = False,
 ) -> np.ndarray:
-    """Frame ``frame`` as uint8 at full resolution: (H, W) grey or (H, W, 3) RGB."""
+    """Frame ``frame`` as uint8 at full resolution: (H, W) grey or (H, W, 3) RGB.
+
+    Any failure is a one-line DicomError: a damaged LUT or window value must not
+    become a traceback after the pixels decoded.
+    """
+    try:
+        return _render_frame(path, frame, preset=preset, invert=invert, overlays=overlays)
+    except DicomError:
+        raise
+    except MemoryError:
+        raise DicomError(f"cannot show frame {frame + 1}: not enough memory") from None
+    except Exception as error:  # noqa: BLE001
+        raise DicomError(f"cannot show frame {frame + 1}: {_reasons(error)}") from None
+
+
+def _render_frame(path: str | Path, frame: int, *, preset: str, invert: bool, overlays: bool) -> np.ndarray:
     if preset not in PRESETS:
         raise DicomError(f"unknown window preset {preset!r}; choose one of {', '.join(PRESETS)}")
     array, ds = decode_frame(path, frame)

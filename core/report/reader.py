@@ -58,10 +58,17 @@ def _read_bytes(path: Path) -> bytes:
         raise ReportError(f"report not found: {path}")
     if path.is_dir():
         raise ReportError(f"{path} is a folder, not a report")
+    from phi_review.core.common.errors import PhiReviewError
+    from phi_review.core.common.inert import inert
+    from phi_review.core.common.regular import open_regular
+
     try:
-        return path.read_bytes()
+        with open_regular(path) as handle:  # a FIFO named .xlsx must not block forever
+            return handle.read()
+    except PhiReviewError as error:
+        raise ReportError(str(error)) from None
     except OSError as error:
-        raise ReportError(f"cannot read {path}: {error.strerror}") from None
+        raise ReportError(f"cannot read {inert(str(path))}: {error.strerror}") from None
 
 
 def read_report(path: str | Path | Sequence[str | Path], sheet: str | None = None) -> Report:
