@@ -26,10 +26,19 @@ _SKIP = rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE(?:[^>\[]|\[[^\]]*\
 STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 
 
+_SKIP_AFTER_LT = rb"!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|!DOCTYPE(?:[^>\[]|\[[^\]]*\])*>"
+_R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
 def _element_re(prefix: bytes, names: bytes) -> re.Pattern[bytes]:
-    """Tokens: skipped constructs (group 2 None) or a start/end/empty tag of one of ``names``."""
+    """Tokens: skipped constructs (group 2 None) or a start/end/empty tag of one of ``names``.
+
+    One leading ``<`` with the element branch first lets the engine reject the
+    many other tags of a large sheet fast.
+    """
     return re.compile(
-        _SKIP + rb"|<(/?)" + re.escape(prefix) + rb"(" + names + rb")(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>",
+        rb"<(?:(/?)" + re.escape(prefix) + rb"(" + names + rb")(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>|"
+        + _SKIP_AFTER_LT + rb")",
         re.S,
     )
 
@@ -122,25 +131,33 @@ class SheetPatcher:
             return match.end()
         raise ReportError("the sheet has no cell data section; cannot write")
 
-    def rows(self, xml: bytes, stop_after: int | None = None) -> tuple[list[_Span], int | None]:
+    def rows(self, xml: bytes, stop_after: int | None = None,
+             wanted: set[int] | None = None) -> tuple[list[_Span], int | None]:
         """Rows in order (numbers implied where ``r`` is absent), and where ``</sheetData>`` starts.
 
         With ``stop_after`` the scan ends at the first row numbered higher
-        (then the position is None).
+        (then the position is None). With ``wanted`` only those rows are kept,
+        plus the first row after each gap that holds a wanted number (where a
+        missing row is inserted): 100,000 rows cost no Python object each.
         """
         spans: list[_Span] = []
+        pending = sorted(wanted) if wanted is not None else None
+        k = 0
         number = 0
         current: _Span | None = None
+        r_search = _R_ATTR.search
         for match in self._rows.finditer(xml, self._sheet_data(xml)):
-            name = match.group(2)
+            close, name, attrs, empty = match.group(1, 2, 3, 4)
             if name is None:
                 continue
             if name == b"sheetData":
-                if match.group(1) and current is None:
+                if close and current is None:
                     return spans, match.start()
                 raise ReportError("the sheet's cell data is malformed (sheetData inside a row); cannot write")
-            if match.group(1):
+            if close:
                 if current is None:
+                    if number:  # a row we did not keep
+                        continue
                     raise ReportError("the sheet's cell data is malformed (a row closed twice); cannot write")
                 current.close_start, current.end = match.start(), match.end()
                 spans.append(current)
@@ -150,10 +167,29 @@ class SheetPatcher:
                 continue
             if current is not None:
                 raise ReportError("the sheet's cell data is malformed (a row inside a row); cannot write")
-            ref = attributes(match.group(3)).get(b"r")
-            number = _number(ref, "row") if ref is not None else number + 1
+            if attrs[:4] == b' r="' and b'"' in attrs[4:16]:  # the usual spelling, without a regex
+                ref, value = True, attrs[4 : attrs.index(b'"', 4)]
+            else:
+                ref = r_search(attrs)
+                if ref is not None:
+                    value = ref.group(1) if ref.group(1) is not None else ref.group(2)
+            if ref is not None:
+                following = _number(value, "row")
+                if following <= number:
+                    raise ReportError(f"the sheet's rows are out of order (row {following} after row {number}); cannot write")
+                number = following
+            else:
+                number += 1
+            if pending is not None:
+                keep = k < len(pending) and pending[k] <= number
+                while k < len(pending) and pending[k] <= number:
+                    k += 1
+                if not keep:
+                    if stop_after is not None and number > stop_after:
+                        return spans, None
+                    continue
             span = _Span(number, match.start(), match.end(), match.end(), match.end(), match.group(0))
-            if match.group(4):
+            if empty:
                 spans.append(span)
                 if stop_after is not None and number > stop_after:
                     return spans, None
@@ -210,7 +246,7 @@ class SheetPatcher:
             if changes and max(changes) >= MAX_COLUMNS:
                 raise ReportError(f"row {number}: a cell past the last column XFD cannot be written")
         xml = self._move_shared_masters(self.xml, edits)
-        spans, end_data = self.rows(xml, max(wanted))
+        spans, end_data = self.rows(xml, max(wanted), wanted)
         by_number = {span.number: span for span in spans}
         pieces: list[bytes] = []
         cursor = 0
@@ -279,7 +315,8 @@ class SheetPatcher:
         return set_attribute(open_tag, b"spans", match.group(1) + b":" + str(last_column).encode())
 
     def _widen_dimension(self, xml: bytes, max_column: int) -> bytes:
-        for match in self._dimension.finditer(xml):
+        data = xml.find(b"<" + self.p + b"sheetData")  # <dimension> comes before the cell data
+        for match in self._dimension.finditer(xml, 0, data if data >= 0 else len(xml)):
             if match.group(2) is None or match.group(1):
                 continue
             ref = attributes(match.group(3)).get(b"ref", b"")
@@ -305,7 +342,7 @@ class SheetPatcher:
         if b"shared" not in xml:
             return xml
         masters: dict[bytes, tuple[str, bytes, str]] = {}  # si -> (master ref, ref range, formula)
-        for span in self.rows(xml, max(edits))[0]:
+        for span in self.rows(xml, max(edits), set(edits))[0]:
             changes = edits.get(span.number)
             if not changes or span.self_closing:
                 continue
