@@ -415,3 +415,19 @@ def is_placeholder_value(value: str) -> bool:
     from phi_review.core.report.pointer import is_placeholder
 
     return bool(value) and is_placeholder(value)
+
+
+@pytest.mark.parametrize("text", [
+    "(0010,0010) (PatientName), «DOE^JANE», Possible PHI/PII detection (score 1.00): Structured name detection «DOE^JANE»",
+    '(0008,0090) (ReferringPhysicianName), «ROE^R», Possible PHI/PII detection (score 0.85): Strict high-risk tag "ReferringPhysicianName" may need closer look',
+    "(0010,4000) (PatientComments), «DOB: 02/03/1971, seen by Dr Roe», Possible PHI/PII detection (score 1.00): Using pattern DOB_like",
+    "(0010,4000) (PatientComments), «x», Possible PHI/PII detection (score 1.00): see (0010,0010) PatientName",
+    "(0010,0010) (PatientName), «tag missing», Possible PHI/PII detection (score 1.00): odd",
+    "(0010,0010) (PatientName), «««nested»»», Possible PHI/PII detection (score 1.00): x",
+])
+def test_fast_header_path_equals_the_parser(text: str) -> None:
+    from phi_review.core.report.validator import parse_details
+
+    slow = parse_details(text, "header")
+    pointer = pointer_of(_finding(HDR, text))
+    assert (pointer.tags, pointer.value, pointer.placeholder) == (slow.tags, slow.value, slow.placeholder)

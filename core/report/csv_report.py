@@ -197,6 +197,7 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
         if source.headers != union[: len(source.headers)]:
             where = [source.headers.index(h) if h in source.headers else None for h in union]
             body = [[row[j] if j is not None and j < len(row) else "" for j in where] for row in body]
+        _share_repeated(body, [getattr(columns, f) for f in ("site", "event", "profile", "score", "issue")])
         built = _build_findings(body, index + 2, columns, source.name)
         source.rows = len(built)
         findings.extend(built)
@@ -210,6 +211,19 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
         columns=columns if not single else first.columns, actions=list(DEFAULT_ACTIONS), findings=findings,
         fingerprint=first.fingerprint if single else _combined(sources), sources=sources,
     )
+
+
+def _share_repeated(body: list[list[Any]], indexes: list[int | None]) -> None:
+    """One str object per distinct value in columns that repeat (site, event, issue...): 500k rows,
+    each with its own copy of "🙈 Possible PHI/PII in Header", would hold ~70 MB for one column."""
+    for index in indexes:
+        if index is None:
+            continue
+        pool: dict[str, str] = {}
+        share = pool.setdefault
+        for row in body:
+            if index < len(row):
+                row[index] = share(row[index], row[index])
 
 
 def _relative_name(path: Path, base: Path) -> str:
