@@ -243,3 +243,25 @@ async def test_groups_view_regroups_by_tag_and_file(tmp_path):
         await pilot.press("b")
         assert screen.by == "file"
         assert all(g.issue == "File" for g in screen.groups)
+
+
+async def test_a_pixel_row_opens_on_the_frame_its_finding_names(tmp_path):
+    from phi_review.sample_reports.make_dicom import multiframe_file
+    from phi_review.tui.widgets.preview_pane import PreviewPane
+
+    multiframe_file(tmp_path / "cine.dcm", frames=30)
+    report = tmp_path / "SITE1.csv"
+    with report.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Site ID", "Event ID", "File Name", "Profile", "Score", "Findings", "Details"])
+        writer.writerow(["SITE1", "1234567", "cine.dcm", "CT", "0.95", "🖼️ Possible Burned-in PHI/PII (Pixels)",
+                         "MRN:7212121, Detected with pattern MRN_like at frame index 3"])
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded and app.review.files.loaded[0].info is not None)
+        preview = app.query_one(PreviewPane)
+        assert preview.state.frame == 21  # k=3 of 4 frames sampled 7 apart (30 // 4)
+        path = str(app.review.files.loaded[0].path)
+        await wait_for(pilot, lambda: (path, 21) in app.review.ocr.lines or (path, 21) in app.review.ocr.errors,
+                       timeout=60)
+        assert (path, 0) not in app.review.ocr.lines

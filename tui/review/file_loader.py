@@ -6,14 +6,13 @@ tested without a screen.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.report.model import Finding
-from phi_review.core.report.pointer import missing_tag_names  # noqa: F401 - moved to core; kept importable here
+from phi_review.core.report.pointer import match_tags, match_values, required_missing
 from phi_review.tui.widgets.preview_pane import ViewState
 
 
@@ -39,17 +38,17 @@ def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_erro
     elif file_index is None:
         return LoadedFile(None, [], index_error or "file index not ready")
     else:
-        resolution = file_index.resolve(finding.file)
+        resolution = file_index.resolve(finding.file, site=finding.site, event=finding.event)
         path, candidates, message = resolution.path, list(resolution.candidates), resolution.message
     if path is None:
         return LoadedFile(None, candidates, message)
-    missing = missing_tag_names(finding.value) if "missing" in finding.issue.lower() else []
     try:
+        # What the row names (Details' tag beats value matching; placeholders never match).
         header = read_header(
             path,
-            match_values=[finding.value] if finding.value and not missing else [],
-            match_tags=[finding.tag] if finding.tag else [],
-            required_missing=missing,
+            match_values=match_values(finding),
+            match_tags=match_tags(finding),
+            required_missing=required_missing(finding),
         )
     except PhiReviewError as error:
         return LoadedFile(path, [], str(error))

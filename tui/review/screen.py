@@ -9,6 +9,7 @@ post messages back here; they never touch widgets.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from phi_review.core.common.inert import inert
+from phi_review.core.report.pointer import first_frame
 from phi_review.core.report.row_view import other_cells
 from phi_review.tui.review.decisions import DecisionController
 from phi_review.tui.review.file_loader import LoadedFile
@@ -269,10 +271,13 @@ class ReviewScreen(Screen[None]):
             self.files.prefetch(index)
             return
         preview.reset_for(loaded.info.frames)
+        frame = first_frame(finding, loaded.info.frames)  # the frame the finding names, else the first
+        if frame:
+            preview.state = replace(preview.state, frame=frame)
         self.ocr.box = -1
         self.ocr.show_panel()
         if self.is_pixel_finding(index):
-            self.ocr.schedule(token, loaded.path, 0)
+            self.ocr.schedule(token, loaded.path, frame)
         self.request_render()
 
     def request_render(self) -> None:
