@@ -490,3 +490,71 @@ def test_generated_workbooks_change_only_the_decided_cells(tmp_path, maker):
     assert values[rows[1] - 1][4] == "a\r\nb _x0041_"
     sheet = openpyxl.load_workbook(path)["Findings"]
     assert sheet.cell(row=rows[0], column=4).value == NO_ISSUE and sheet.cell(row=rows[1], column=4).value == DELETE
+
+
+def test_item04_owner_that_cannot_be_kept_is_said(tmp_path):
+    """A save by another user (a forked process that drops to uid 1234) keeps what it may and says what not."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run the save as another user")
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="phi-shared-"))
+    try:
+        folder.chmod(0o777)
+        path = openpyxl_report(folder / "report.xlsx", ["a.dcm"])
+        os.chown(path, 4321, 4321)
+        path.chmod(0o666)
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                os.close(read_end)
+                os.setgroups([])
+                os.setgid(1234)
+                os.setuid(1234)
+                warnings = save_report(read_report(path), {2: {"action": NO_ISSUE}})
+                os.write(write_end, "\n".join(warnings).encode())
+                code = 0
+            except BaseException as error:  # noqa: BLE001 - reported to the parent
+                os.write(write_end, f"ERROR {error!r}".encode())
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            said = pipe.read().decode()
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, said
+        assert "owner and group could not be kept" in said
+        info = path.stat()
+        assert (info.st_uid, info.st_gid) == (1234, 1234)
+        assert calamine_rows(path)[1][3] == NO_ISSUE
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_item06_full_disk_during_a_step_leaves_no_part_of_it(small_disk):
+    path = openpyxl_report(small_disk / "report.xlsx", ["a.dcm", "b.dcm"])
+    journal = journal_path(path)
+    with ReviewSession.open(path, reviewer="r") as session:
+        session.decide([0], NO_ISSUE)
+        before = journal.read_bytes()
+        filler = small_disk / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        with pytest.raises(PhiReviewError, match="not recorded"):
+            session.decide([1], DELETE, note="n" * 20_000)
+        assert journal.read_bytes() == before  # no torn half step left for the next record to glue onto
+        assert session.findings[1].action == "" and session.findings[1].note == ""
+        filler.unlink()
+        session.decide([1], METADATA, note="after")
+    with ReviewSession.open(path, reviewer="r") as session:
+        assert session.recovered == 2 and session.messages[0].startswith("Recovered 2")
+        assert [(f.action, f.note) for f in session.findings] == [(NO_ISSUE, ""), (METADATA, "after")]
