@@ -356,7 +356,7 @@ def write_copy(
             ds = pydicom.dcmread(src)
         pixel_facts: dict[str, Any] = {}
         if pixel_edit is not None and element is not None:
-            pixel_facts = dict(pixel_edit.prepare(ds, element) or {})
+            pixel_facts = pixel_edit.prepare(ds, element) or {}  # the edit may add facts while it writes
         changes = list(edit_header(ds) or []) if edit_header is not None else []
         meta = ds.file_meta if isinstance(ds.file_meta, FileMetaDataset) else FileMetaDataset(ds.file_meta)
         syntax_out = UID(str(meta.get("TransferSyntaxUID", syntax_in)))
@@ -378,19 +378,17 @@ def write_copy(
                 write_file_meta_info(out, meta, enforce_standard=True)
                 out.is_implicit_VR = implicit
                 out.is_little_endian = little
-                body = Dataset({tag: ds.get_item(tag) for tag in ds.keys() if tag.group != 0x0002 and tag < PIXEL_DATA})
-                body.set_original_encoding(*ds.original_encoding, character_encoding=ds.original_character_set)
+                # ds[tag] turns raw elements into typed ones, so an implicit-VR original writes as explicit
+                body = Dataset({tag: ds[tag] for tag in ds.keys() if tag.group != 0x0002 and tag < PIXEL_DATA})
                 write_dataset(out, body)
                 if element is not None:
                     (pixel_edit or _RawPixelCopy()).write(ds, element, src, raw)
                 elif "PixelData" in ds and syntax_in == DeflatedExplicitVRLittleEndian:
                     write_dataset(out, Dataset({Tag(PIXEL_DATA): ds.get_item(PIXEL_DATA)}))
-                after = Dataset({tag: ds.get_item(tag) for tag in ds.keys() if tag > PIXEL_DATA})
-                for elem in trailing:
-                    after.add(elem)
+                after = Dataset({tag: ds[tag] for tag in ds.keys() if tag > PIXEL_DATA})
+                for tag in trailing.keys():
+                    after.add(trailing[tag])
                 if len(after):
-                    after.set_original_encoding(element.implicit_vr if element else False,
-                                                element.little_endian if element else True)
                     write_dataset(out, after)
                 raw.flush()
                 os.fsync(raw.fileno())
