@@ -48,14 +48,14 @@ class ReviewScreen(Screen[None]):
             Binding(str(n), f"decide({n})", f"Action {n}", show=False, id=f"app.decide_{n}")
             for n in range(1, 10)
         ],
-        Binding("n", "next_unreviewed(1)", "Next unreviewed", id="app.next_unreviewed"),
+        Binding("n", "next_unreviewed(1)", "Next", id="app.next_unreviewed"),
         Binding("N", "next_unreviewed(-1)", "Prev unreviewed", show=False, id="app.previous_unreviewed"),
         Binding("slash", "filter", "Filter", id="app.filter"),
-        Binding("space", "mark", "Mark", id="app.mark"),
-        Binding("F", "decide_file", "Decide file", id="app.file_decide"),
+        Binding("space", "mark", "Mark", show=False, id="app.mark"),
+        Binding("F", "decide_file", "Decide file", show=False, id="app.file_decide"),
         Binding("u", "undo", "Undo", id="app.undo"),
         Binding("ctrl+r", "redo", "Redo", show=False, id="app.redo"),
-        Binding("e", "note", "Note", id="app.note"),
+        Binding("e", "note", "Note", show=False, id="app.note"),
         Binding("v", "groups", "Groups", id="app.groups"),
         Binding("f", "find_in_header", "Find tag", show=False, id="app.find_in_header"),
         Binding("left_square_bracket", "frame(-1)", "Prev frame", show=False, id="app.previous_frame"),
@@ -110,7 +110,7 @@ class ReviewScreen(Screen[None]):
                 yield HeaderPane(id="header")
                 yield PreviewPane(widget_class(mode) if mode != "none" else None, mode, cell, id="preview")
         yield Static("", id="status", markup=False)
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ? lists ctrl+p; room for ? Keys and q Quit at 80x24
 
     def on_mount(self) -> None:
         findings = self.query_one(FindingsList)
@@ -148,7 +148,7 @@ class ReviewScreen(Screen[None]):
     # ----- status -----------------------------------------------------------------
     def update_status(self) -> None:
         reviewed, total = self.session.progress()
-        parts = [f"{reviewed}/{total} reviewed"]
+        parts = [inert(self.session.report.path.name), f"{reviewed}/{total} reviewed"]
         if self.session.read_only:
             parts.append("READ-ONLY")
         else:
@@ -233,7 +233,8 @@ class ReviewScreen(Screen[None]):
         finding = self.session.findings[index]
         context = [
             f"Row {finding.row} · {inert(finding.issue)} · detected: {inert(finding.value) or '-'}"
-            + (f" · tag: {inert(finding.tag)}" if finding.tag else ""),
+            + (f" · tag: {inert(finding.tag)}" if finding.tag else "")
+            + f" · action: {inert(finding.action) if finding.action else 'unreviewed'}",
         ]
         context += [f"{inert(name)}: {inert(text)}" for name, text in other_cells(self.session.report, finding)]
         if index in self.files.candidates and loaded.path is not None:
