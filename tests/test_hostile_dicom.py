@@ -135,6 +135,14 @@ def test_deep_sequence_does_not_hide_the_patient(tmp_path: Path, depth: int) -> 
     assert deepest and deepest[0].depth == 2 * depth and deepest[0].value == "ACC-DEEP"
 
 
+def test_nesting_too_deep_for_any_stack_is_listed_flat(tmp_path: Path) -> None:
+    result = read_header(nested_file(tmp_path / "deeper.dcm", 20000))
+    assert result.error and "nested too deep" in result.error
+    assert {"PatientName", "PatientID", "AccessionNumber"} <= set(result.other_identifying())
+    out = cli("header", str(tmp_path / "deeper.dcm"))
+    assert out.returncode == 0 and b"DOE^HIDDEN" in out.stdout and b"ACC-DEEP" in out.stdout
+
+
 # -- item 17: unknown transfer syntax -------------------------------------------------------------
 
 def unknown_syntax_file(path: Path) -> Path:

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pydicom
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag, Tag
 
 from phi_review.core.common.errors import DicomError
 from phi_review.core.common.regular import open_regular
-from phi_review.core.dicom.reading import (DEFER_BYTES, PIXEL_TAGS, UNDEFINED, Damaged, PixelLocation, is_known_syntax,
+from phi_review.core.dicom.reading import (DEFER_BYTES, PIXEL_TAGS, UNDEFINED, Damaged, PixelLocation, ReadResult,
+                                           is_known_syntax,
                                            deep_call, read_dicom, syntax_name, syntax_uid)
 from phi_review.core.dicom.identifying_tags import is_identifying, rank
 from phi_review.core.common.inert import inert, shorten
@@ -151,6 +152,21 @@ def _plain_text(raw: object) -> tuple[str, int, str] | None:
 
 
 def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
+    """Every row, depth first, with an explicit stack: a sequence nested thousands deep costs no
+    recursion and O(1) per row (nested ``yield from`` made each row pass through every level)."""
+    stack: list[Iterator[HeaderRow | tuple[Dataset, int]]] = [_level(dataset, depth, is_meta)]
+    while stack:
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+        elif isinstance(step, HeaderRow):
+            yield step
+        else:
+            stack.append(_level(step[0], step[1], is_meta))
+
+
+def _level(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow | tuple[Dataset, int]]:
+    """The rows of one dataset; a sequence item is yielded as (item, depth) for ``_rows`` to descend into."""
     for tag in sorted(dataset.keys(), key=int):  # int keys: Tag comparisons are slow
         raw = dataset._dict[tag]  # as read: get_item would load a deferred (large) value
         private = tag.group & 1
@@ -214,7 +230,7 @@ def _rows(dataset: Dataset, depth: int, is_meta: bool) -> Iterator[HeaderRow]:
             for number, item in enumerate(element.value, start=1):
                 yield HeaderRow(tag="(FFFE,E000)", keyword=f"Item {number}", vr="", vm=1, value="", full_value="",
                                 depth=depth + 1, is_meta=is_meta)
-                yield from _rows(item, depth + 2, is_meta)
+                yield item, depth + 2
 
 
 def _deep_rows(dataset: Dataset) -> list[HeaderRow]:
@@ -235,16 +251,30 @@ def _creator(dataset: Dataset, tag: BaseTag) -> str:
     return ""
 
 
-def _read(path: Path) -> tuple[Dataset, str | None, PixelLocation | None]:
+def _read(path: Path) -> ReadResult:
     """Read the header; a truncated or damaged file gives what was read plus the error."""
     try:
-        result = read_dicom(path)
+        return read_dicom(path)
     except Damaged as damage:
         partial = _read_partial(path)
         if partial is None or len(partial) == 0:
             raise DicomError(f"{inert(path.name)} is not a readable DICOM file: {damage}") from None
-        return partial, f"file is damaged or truncated; showing what could be read ({damage})", None
-    return result.dataset, result.error, result.pixels
+        return ReadResult(partial, f"file is damaged or truncated; showing what could be read ({damage})", None)
+
+
+HIDDEN_INDENT = 8
+
+
+def _hidden_rows(hidden: list[tuple[int, RawDataElement]]) -> Iterator[HeaderRow]:
+    """Rows for elements found inside sequences nested too deep to read as a tree, each at its depth."""
+    if not hidden:
+        return
+    yield HeaderRow(tag="(FFFE,E000)", keyword="Inside deeply nested sequences", vr="", vm=1, value="",
+                    full_value="", depth=0)
+    for depth, raw in hidden:  # shown at most HIDDEN_INDENT deep: 40,000 levels of indentation help nobody
+        single = Dataset()
+        single._dict[raw.tag] = raw
+        yield from _rows(single, min(depth, HIDDEN_INDENT), False)
 
 
 def _read_partial(path: Path) -> Dataset | None:
@@ -348,8 +378,9 @@ def read_header(
     path = Path(path)
     if not path.exists():
         raise DicomError(f"{inert(str(path))} not found")
-    dataset, error, pixels = _read(path)
-    if not _looks_dicom(dataset):
+    read = _read(path)
+    dataset, error, pixels = read.dataset, read.error, read.pixels
+    if not _looks_dicom(dataset) and not read.hidden:
         raise DicomError(f"{path.name} is not a DICOM file")
     rows: list[HeaderRow] = []
     meta = getattr(dataset, "file_meta", None)
@@ -366,6 +397,7 @@ def read_header(
             except RecursionError:  # deeply nested sequences: read them whole in a deep thread
                 del rows[base:]
                 rows.extend(_deep_rows(dataset))
+            rows.extend(_hidden_rows(read.hidden))
         except Exception as exc:  # noqa: BLE001 - a damaged element stream: keep what we have
             error = error or f"header could not be read completely ({type(exc).__name__})"
     tags = {parse_tag(t) for t in match_tags if t.strip()}

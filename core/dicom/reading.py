@@ -26,12 +26,13 @@ import threading
 import warnings
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 import pydicom
 import pydicom.uid
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.tag import BaseTag
@@ -43,7 +44,7 @@ from phi_review.core.common.regular import open_regular
 INFLATE_LIMIT = 256 * 1024 * 1024  # a deflated dataset may inflate to this many bytes
 DEFER_BYTES = 4 * 1024 * 1024  # values larger than this are not read into memory
 DEEP_STACK = 256 * 1024 * 1024  # stack of the thread that reads deeply nested sequences
-DEEP_LIMIT = 60_000  # recursion limit in that thread (~6 frames per nesting level)
+DEEP_LIMIT = 20_000  # recursion limit in that thread: about 2,800 nesting levels (7 frames each)
 PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)  # Float, Double Float, Pixel Data
 UNDEFINED = 0xFFFFFFFF
 _EXPLICIT_LONG = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
@@ -66,6 +67,8 @@ class ReadResult:
     error: str | None  # a one-line note: what could not be read, or None
     pixels: PixelLocation | None  # None: no Pixel Data reached, or deflated (offsets are in the stream)
     deflated: bool = False
+    # Elements found inside sequences nested deeper than pydicom can read: (depth, raw element), in file order.
+    hidden: list[tuple[int, RawDataElement]] = field(default_factory=list)
 
 
 def syntax_uid(dataset: Dataset) -> pydicom.uid.UID | None:
@@ -276,15 +279,146 @@ def read_dicom(path: str | Path) -> ReadResult:
                 dataset, guard = deep_call(attempt)
         except DicomError:
             raise
-        except RecursionError:
-            dataset, guard = Dataset(), _Guard()
-            error = "sequences are nested too deeply to read"
+        except RecursionError:  # nested beyond what even the deep thread reads: skip those sequences
+            return _read_flattened(handle, size)
         except Exception as exc:  # noqa: BLE001 - truncated or corrupt: the caller reads what it can
             raise _Damaged(_first_line(exc)) from None
         pixels = None
         if guard.pixel_tag is not None and not deflated:
             pixels = _pixel_location(handle, dataset, size)
         return ReadResult(dataset, error or guard.disorder, pixels, deflated)
+
+
+SAFE_DEPTH = 1000  # sequences nested deeper than this are walked by _walk_nested, not by pydicom
+HIDDEN_LIMIT = 20_000  # elements listed from inside such sequences
+
+
+class _Stream:
+    """Element headers read from a file at explicit offsets, in one encoding."""
+
+    def __init__(self, handle: BinaryIO, implicit: bool, little: bool) -> None:
+        self.handle, self.implicit, self.order = handle, implicit, "little" if little else "big"
+
+    def header(self, pos: int) -> tuple[int, str, int, int] | None:
+        """(tag, VR, length, value offset) of the element at ``pos``, or None at end of data."""
+        self.handle.seek(pos)
+        head = self.handle.read(12)
+        if len(head) < 8:
+            return None
+        tag = (int.from_bytes(head[0:2], self.order) << 16) | int.from_bytes(head[2:4], self.order)
+        if tag >> 16 == 0xFFFE or self.implicit:
+            vr = "" if tag >> 16 == 0xFFFE else _dictionary_vr(tag)
+            return tag, vr, int.from_bytes(head[4:8], self.order), pos + 8
+        vr = head[4:6].decode("latin-1")
+        if vr in _EXPLICIT_LONG:
+            if len(head) < 12:
+                return None
+            return tag, vr, int.from_bytes(head[8:12], self.order), pos + 12
+        return tag, vr, int.from_bytes(head[6:8], self.order), pos + 8
+
+    def value(self, pos: int, length: int) -> bytes:
+        self.handle.seek(pos)
+        return self.handle.read(min(length, DEFER_BYTES))
+
+
+def _dictionary_vr(tag: int) -> str:
+    from pydicom.datadict import dictionary_VR
+
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+
+
+def _walk_nested(stream: _Stream, pos: int, end: int, hidden: list[tuple[int, RawDataElement]] | None,
+                 base_depth: int) -> tuple[int, int]:
+    """Walk one element's nested content without recursion: (offset after it, deepest nesting).
+
+    ``pos`` is the element's start; with ``hidden`` every leaf element met is
+    listed with its depth (as header rows count it: two per level).
+    """
+    first = stream.header(pos)
+    if first is None:
+        return end, 0
+    tag, vr, length, at = first
+    if length != UNDEFINED and vr != "SQ":
+        return min(end, at + length), 0
+    stack: list[int | None] = [None if length == UNDEFINED else at + length]  # container ends (None: delimited)
+    deepest, pos = 1, at
+    while stack and pos < end:
+        while stack and stack[-1] is not None and pos >= stack[-1]:
+            stack.pop()
+        if not stack:
+            break
+        found = stream.header(pos)
+        if found is None:
+            return end, deepest
+        tag, vr, length, at = found
+        if tag in (0xFFFEE00D, 0xFFFEE0DD):
+            stack.pop()
+            pos = at
+            continue
+        if tag == 0xFFFEE000 or vr == "SQ" or length == UNDEFINED:
+            stack.append(None if length == UNDEFINED else at + length)
+            deepest = max(deepest, len(stack))
+            pos = at
+            continue
+        if hidden is not None and len(hidden) < HIDDEN_LIMIT:
+            raw = RawDataElement(BaseTag(tag), vr or None, length, stream.value(at, length), at,
+                                 stream.implicit, stream.order == "little")
+            hidden.append((base_depth + len(stack), raw))
+        pos = at + length
+    return min(pos, end), deepest
+
+
+def _read_flattened(handle: BinaryIO, size: int) -> ReadResult:
+    """The header with every sequence nested deeper than SAFE_DEPTH taken out and its elements listed.
+
+    Why: pydicom reads nesting recursively; past a few thousand levels even a
+    large stack fails, and the elements after the sequence (the patient's name
+    among them) must still be shown.
+    """
+    from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
+
+    handle.seek(0)
+    preamble = read_preamble(handle, True)
+    meta = _read_file_meta_info(handle)  # as read_partial does: empty when the file has none
+    uid = meta.get("TransferSyntaxUID")
+    uid = pydicom.uid.UID(str(uid)) if uid is not None else None
+    implicit = bool(uid.is_implicit_VR) if uid is not None and is_known_syntax(uid) else uid is None
+    little = bool(uid.is_little_endian) if uid is not None and is_known_syntax(uid) else True
+    stream = _Stream(handle, implicit, little)
+    kept = bytearray()
+    hidden: list[tuple[int, RawDataElement]] = []
+    dropped: list[str] = []
+    pos, previous, pixels = handle.tell(), -1, None
+    while pos < size:
+        found = stream.header(pos)
+        if found is None:
+            break
+        tag = found[0]
+        if tag in PIXEL_TAGS:
+            handle.seek(pos)
+            pixels = _pixel_location(handle, Dataset(), size)
+            break
+        if tag <= previous:
+            break
+        previous = tag
+        end, deepest = _walk_nested(stream, pos, size, None, 0)
+        if deepest > SAFE_DEPTH:
+            _walk_nested(stream, pos, size, hidden, 0)
+            dropped.append(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {deepest} levels")
+        else:
+            handle.seek(pos)
+            kept += handle.read(end - pos)
+        pos = max(end, pos + 8)
+    body = DicomBytesIO(bytes(kept))
+    dataset = deep_call(lambda: read_dataset(body, implicit, little, defer_size=DEFER_BYTES))
+    dataset = FileDataset(getattr(handle, "name", ""), dataset, preamble=preamble, file_meta=meta,
+                          is_implicit_VR=implicit, is_little_endian=little)
+    note = (f"sequences nested too deep for a tree ({', '.join(dropped)}): their {len(hidden)} elements are "
+            "listed flat")
+    return ReadResult(dataset, note if dropped else None, pixels, hidden=hidden)
 
 
 class _Damaged(DicomError):
