@@ -55,21 +55,29 @@ def test_choose_graphics_without_terminal_is_none():
 PROBE = (
     "import sys, time\n"
     "from phi_review.tui.terminal.graphics import probe_terminal\n"
+    "from phi_review.tui.terminal.input_guard import ReplyFilter\n"
     "caps = probe_terminal(timeout=float(sys.argv[1]))\n"
     "print('CAPS', caps.sixel, caps.answered, caps.cell_size, flush=True)\n"
     "import tty, termios, select, os\n"
     "tty.setcbreak(0)\n"
-    "r, _, _ = select.select([0], [], [], 1.5)\n"
-    "print('LEFT', repr(os.read(0, 100) if r else b''), flush=True)\n"
+    "r, _, _ = select.select([0], [], [], float(sys.argv[2]))\n"
+    "raw = os.read(0, 100) if r else b''\n"
+    "print('RAW', len(raw), 'LEFT', repr(ReplyFilter().feed(raw.decode('latin-1'))), flush=True)\n"
 )
 
 
-def _run_fake_terminal(reply_delay: float, timeout: float) -> str:
-    """Run the probe on a pty whose 'terminal' answers DA1 after ``reply_delay`` seconds."""
+def _run_fake_terminal(reply_delay: float, timeout: float, after_probe: bool = False, wait: float = 1.5) -> str:
+    """Run the probe on a pty whose 'terminal' answers DA1 after ``reply_delay`` seconds.
+
+    With ``after_probe`` the answer is sent only once the probe has returned
+    (the child printed CAPS): a reply later than any timeout, whatever the
+    machine's load, which the app must still never see as keys.
+    """
     pid, fd = pty.fork()
     if pid == 0:  # child: the program
-        os.execv(sys.executable, [sys.executable, "-c", PROBE, str(timeout)])
+        os.execv(sys.executable, [sys.executable, "-c", PROBE, str(timeout), str(wait)])
     import fcntl
+    import select
     import struct
     import termios
 
@@ -77,9 +85,7 @@ def _run_fake_terminal(reply_delay: float, timeout: float) -> str:
     output = b""
     answered = False
     start = time.monotonic()
-    while time.monotonic() - start < 10:
-        import select
-
+    while time.monotonic() - start < 30:
         ready, _, _ = select.select([fd], [], [], 0.05)
         if ready:
             try:
@@ -89,7 +95,9 @@ def _run_fake_terminal(reply_delay: float, timeout: float) -> str:
             if not chunk:
                 break
             output += chunk
-        if not answered and b"\x1b[c" in output and time.monotonic() - start >= reply_delay:
+        trigger = b"CAPS" in output if after_probe else (
+            b"\x1b[c" in output and time.monotonic() - start >= reply_delay)
+        if not answered and trigger:
             os.write(fd, b"\x1b[?62;4c")
             answered = True
         if b"LEFT" in output and output.rstrip().endswith(b"'"):
@@ -99,16 +107,18 @@ def _run_fake_terminal(reply_delay: float, timeout: float) -> str:
 
 
 def test_probe_on_a_pty_reads_the_reply_and_leaves_nothing_behind():
-    out = _run_fake_terminal(reply_delay=0.2, timeout=2.0)
+    out = _run_fake_terminal(reply_delay=0.2, timeout=5.0)
     assert "CAPS True True" in out
-    assert "LEFT b''" in out
+    assert "RAW 0 LEFT ''" in out
 
 
 def test_late_reply_is_drained_not_left_for_the_app():
-    # The terminal answers after the probe's timeout, while the probe is draining.
-    out = _run_fake_terminal(reply_delay=0.5, timeout=0.4)
+    # The terminal answers only after the probe gave up: the reply reaches the
+    # program's input (RAW > 0) and the keyboard guard the app reads through
+    # keeps all of it out (LEFT ''). Deterministic: no race with the probe's timer.
+    out = _run_fake_terminal(reply_delay=0.0, timeout=0.3, after_probe=True, wait=10.0)
     assert "CAPS False False" in out
-    assert "LEFT b''" in out, out
+    assert "RAW 0" not in out and "LEFT ''" in out, out
 
 
 # ----- the preview fits the space it is given (issue 10, item 3) and t is legible (item 6) -----
@@ -185,3 +195,40 @@ def test_legible_zoom_makes_a_text_line_8_rows_tall_in_halfcell():
     # Sixel draws real pixels: a much smaller zoom is enough.
     sixel_zoom, _ = legible_zoom(box, (640, 480), (60, 20), "sixel", (10, 20))
     assert sixel_zoom < zoom
+
+
+async def test_sixel_widget_draws_whole_bands_and_leaves_unset_pixels_alone():
+    """Item 4: the sixel string starts with P2=1 and its height is a multiple of 6 at any cell height."""
+    import re
+
+    from PIL import Image
+
+    from phi_review.tui.widgets.preview_pane import PreviewPane
+
+    app = _pane_app("sixel", 24)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.cell_size = (10, 17)  # 17-pixel cells: no row of cells is whole bands
+        from textual_image import _terminal
+
+        _terminal.get_cell_size._result = _terminal.CellSize(10, 17)  # type: ignore[attr-defined]
+        try:
+            pane.show_image(Image.new("RGB", pane.pixel_box(), (90, 90, 90)), "caption")
+            await pilot.pause()
+            impl = pane.image_widget.children[0]
+            strips = impl.render_lines(impl.region.reset_offset)
+            data = "".join(seg.text for seg in strips[-1])
+        finally:
+            _terminal.get_cell_size._result = _terminal.CellSize(10, 20)  # type: ignore[attr-defined]
+    header = re.search(r'\x1bP(\d);(\d);(\d)q"1;1;(\d+);(\d+)', data)
+    assert header, data[:80]
+    assert header.group(2) == "1"
+    assert int(header.group(5)) % 6 == 0
+
+
+def test_palette_first_moves_every_colour_definition_before_the_pixels():
+    from phi_review.tui.terminal.graphics import palette_first
+
+    encoded = '\x1bP0;0;0q"1;1;4;12#0;2;1;1;1!4~-#0!2~$#2;2;100;16;16!2?!2~-\x1b\\'
+    out = palette_first(encoded)
+    assert out == '\x1bP0;1;0q"1;1;4;12#0;2;1;1;1#2;2;100;16;16#0!4~-#0!2~$#2!2?!2~-\x1b\\'

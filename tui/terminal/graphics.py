@@ -350,9 +350,72 @@ def renderable_class(mode: str) -> type | None:
     return {"kitty": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}.get(mode)
 
 
+_sixel_widget: type | None = None
+_SIXEL_HEAD = re.compile(r'\x1bP[\d;]*q("\d+;\d+;\d+;\d+)?')
+_SIXEL_COLOR = re.compile(r"#(\d+);2;(\d+);(\d+);(\d+)")
+
+
+def palette_first(sixel: str) -> str:
+    """Define every colour register before the first pixel, and open with P2=1.
+
+    textual-image defines a register where a colour is first used. xterm
+    (-ti vt340) then paints the bands drawn before a later definition with a
+    stale register: a band of another colour along the top (red after ``t``,
+    where the OCR box colour is defined on the third band). libsixel and the
+    VT340 manuals put the palette first; so do we.
+    """
+    head = _SIXEL_HEAD.match(sixel)
+    if not head:
+        return sixel
+    body = sixel[head.end():]
+    definitions = "".join(m.group(0) for m in _SIXEL_COLOR.finditer(body))
+    body = _SIXEL_COLOR.sub(lambda m: "#" + m.group(1), body)
+    raster = head.group(1) or ""
+    return "\x1bP0;1;0q" + raster + definitions + body
+
+
+def sixel_widget_class() -> type:
+    """textual-image's Sixel widget, drawing whole 6-pixel bands and leaving unset pixels alone.
+
+    textual-image opens every image with ``ESC P 0;0;0 q``: P2=0 tells the
+    terminal to paint pixels the image leaves unset with colour register 0,
+    which xterm does with whatever register 0 held before (a strip of the
+    previous image's colour along the top). P2=1 leaves them as they are; every
+    pixel of our pictures is set anyway. A picture whose height is not a
+    multiple of 6 ends in a partial band the terminal still draws 6 pixels
+    tall, so the height is cut to whole bands.
+    """
+    global _sixel_widget
+    if _sixel_widget is not None:
+        return _sixel_widget
+    prepare_textual_image(None)
+    from textual_image.widget.sixel import Image as SixelImage
+    from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
+
+    class _WholeBands(_ImageSixelImpl):  # type: ignore[misc,valid-type]
+        def _crop_image(self, image: Any, crop: Any, terminal_sizes: Any) -> Any:
+            data = super()._crop_image(image, crop, terminal_sizes)
+            height = data.height - data.height % 6
+            if 6 <= height < data.height:
+                data = data.cropped(0, 0, data.width, height)
+            return data
+
+        def _image_to_sixels(self, image: Any, sixel_options: Any = None, background: Any = None) -> str:
+            return palette_first(super()._image_to_sixels(image, sixel_options, background))
+
+    class PhiSixelImage(SixelImage, Renderable=_NoopRenderable):  # type: ignore[misc,valid-type,call-arg]
+        def compose(self) -> Any:
+            yield _WholeBands(self.image, self._sixel_options)
+
+    _sixel_widget = PhiSixelImage
+    return PhiSixelImage
+
+
 def widget_class(mode: str) -> type | None:
     """The textual-image Textual widget for a mode (after choose_graphics)."""
     prepare_textual_image(None)
-    from textual_image.widget import HalfcellImage, SixelImage, TGPImage
+    from textual_image.widget import HalfcellImage, TGPImage
 
-    return {"kitty": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}.get(mode)
+    if mode == "sixel":
+        return sixel_widget_class()
+    return {"kitty": TGPImage, "halfcell": HalfcellImage}.get(mode)
