@@ -265,3 +265,25 @@ async def test_a_pixel_row_opens_on_the_frame_its_finding_names(tmp_path):
         await wait_for(pilot, lambda: (path, 21) in app.review.ocr.lines or (path, 21) in app.review.ocr.errors,
                        timeout=60)
         assert (path, 0) not in app.review.ocr.lines
+
+
+def test_header_find_with_no_match_says_so_and_exits_1(tmp_path, capsys):
+    from phi_review.sample_reports.make_dicom import multiframe_file
+    from phi_review.tui.cli import main
+
+    path = multiframe_file(tmp_path / "a.dcm", frames=2)
+    assert main(["header", str(path), "--find", "NoSuchAttribute"]) == 1
+    assert "nothing in a.dcm matches" in capsys.readouterr().err
+    assert main(["header", str(path), "--find", "PatientName"]) == 0
+
+
+async def test_identifying_dialog_shows_sequence_items_nested_not_top_level(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        await pilot.press("I")
+        await pilot.pause()
+        body = str(app.screen.query_one("#text-body").render())
+        nested = [line for line in body.splitlines() if "PatientID" in line and "OtherPatientIDsSequence" in line]
+        assert nested and all(line.startswith("  ") for line in nested)

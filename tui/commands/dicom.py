@@ -41,6 +41,10 @@ def run_header(args: argparse.Namespace) -> int:
     if args.find:
         needle = normalize(args.find)
         rows = [r for r in rows if r.matched or needle in normalize(f"{r.tag} {r.keyword}")]
+        if not rows:
+            # Like grep: say so and exit 1, so a script never takes silence for "not there".
+            sys.stderr.write(f"phi-review header: nothing in {inert(args.file.name)} matches {inert(args.find)!r}\n")
+            return 1
     if args.json:
         keys = ("tag", "keyword", "vr", "vm", "full_value", "depth", "private_creator", "is_meta", "matched", "missing",
                 "identifying")

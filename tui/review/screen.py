@@ -355,8 +355,16 @@ class ReviewScreen(Screen[None]):
         if loaded is None or header is None:
             self.notify("No header loaded for this row.", severity="warning")
             return
-        rows = [r for r in header.rows if r.identifying]
-        lines = [f"{'▶' if r.matched else '•'} {r.tag} {r.vr:<2} {r.keyword}: {r.full_value}" for r in rows]
+        lines = []
+        parents: list[str] = []  # the sequence each nested item belongs to, by depth
+        for row in header.rows:
+            parents[row.depth:] = [row.keyword]
+            if not row.identifying:
+                continue
+            within = " > ".join(p for p in parents[:row.depth] if not p.startswith("Item")) if row.depth else ""
+            place = f"   (in {within})" if within else ""
+            lines.append(f"{'  ' * row.depth}{'▶' if row.matched else '•'} {row.tag} {row.vr:<2} {row.keyword}: "
+                         f"{row.full_value}{place}")
         text = "\n".join(lines) if lines else "No attribute that names or dates someone holds a value."
         name = inert(loaded.path.name) if loaded.path else "this file"
         self.app.push_screen(TextScreen(f"Identifying attributes in {name}",

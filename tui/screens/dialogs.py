@@ -101,7 +101,8 @@ class TextScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(inert(self.title_text), classes="dialog-title", markup=False)
-            yield Static(inert(self.body), markup=False, id="text-body")
+            # Line by line: the newlines are the layout, every other control character is shown escaped.
+            yield Static("\n".join(inert(line) for line in self.body.split("\n")), markup=False, id="text-body")
 
     def action_close(self) -> None:
         self.dismiss(None)
