@@ -366,3 +366,12 @@ def test_header_and_a_late_frame_of_a_large_file_stay_small(tmp_path: Path) -> N
                          check=True, timeout=120)
     grown = int(out.stdout.split()[-1])
     assert grown < 40, f"{grown} MB for the header and one 128 KB frame of a {path.stat().st_size >> 20} MB file"
+
+
+def test_locate_messages_are_inert(tmp_path: Path) -> None:
+    from phi_review.core.dicom.locate import FileIndex
+
+    index = FileIndex.build([tmp_path])
+    message = index.resolve("SITE\x1b]0;owned\x07/IMG\u202e1.dcm").message
+    assert "\x1b" not in message and "\u202e" not in message and "\\x1b]0;owned\\x07" not in message
+    assert "IMG\\u202e1.dcm not found under" in message

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from phi_review.core.common.inert import inert
+
 
 @dataclass
 class Resolution:
@@ -86,17 +88,18 @@ class FileIndex:
         parts = PureWindowsPath(text).parts if "\\" in text else PurePosixPath(text).parts
         parts = tuple(p for p in parts if p not in ("/", "\\", ".", "") and not p.endswith(("\\", ":")))
         if not parts:
-            return Resolution(None, [], f"{text!r} is not a file name")
+            return Resolution(None, [], f"{inert(repr(text))} is not a file name")
         entries = self._by_name.get(_key(parts[-1]), [])
         candidates = [Path(directory) / file_name for directory, file_name in entries]
         if len(candidates) > 1:
             candidates = narrow(candidates, parts, site, event)
         if len(candidates) == 1:
             return Resolution(candidates[0])
-        roots = ", ".join(str(r) for r in self.roots)
+        roots = ", ".join(inert(str(r)) for r in self.roots)
+        name = inert(parts[-1])  # messages reach the screen: the one inert path, here too
         if not candidates:
-            return Resolution(None, [], f"{parts[-1]} not found under {roots} ({self.count} files indexed)")
-        return Resolution(None, sorted(candidates), f"{parts[-1]} is ambiguous: {len(candidates)} files have that name")
+            return Resolution(None, [], f"{name} not found under {roots} ({self.count} files indexed)")
+        return Resolution(None, sorted(candidates), f"{name} is ambiguous: {len(candidates)} files have that name")
 
 
 def _suffix_length(folders: Sequence[str], wanted: Sequence[str]) -> int:

@@ -167,9 +167,9 @@ def _header(path: Path) -> ReadResult:
         raise DicomError(f"{inert(path.name)}: cannot read header: {damage}") from None
 
 
-def _guard(path: Path) -> ReadResult:
+def _guard(path: Path, result: ReadResult | None = None) -> ReadResult:
     """Header, truncation, syntax, decoder and memory-budget checks: what must hold before decoding."""
-    result = _header(path)
+    result = result or _header(path)
     ds = result.dataset
     problem = result.error if result.error and "out of order" not in result.error else None
     problem = problem or truncation(path, ds, result.pixels)
@@ -190,7 +190,7 @@ def image_info(path: str | Path) -> ImageInfo:
     meta = getattr(ds, "file_meta", None)
     if (meta is None or not len(meta)) and "SOPClassUID" not in ds and "Rows" not in ds:
         raise DicomError(f"{inert(path.name)} is not a DICOM file")
-    _guard(path)
+    _guard(path, result)
     try:
         frames = int(ds.get("NumberOfFrames", 1) or 1)
     except Exception:  # noqa: BLE001 - damaged value: one frame
