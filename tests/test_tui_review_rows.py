@@ -285,5 +285,5 @@ async def test_identifying_dialog_shows_sequence_items_nested_not_top_level(tmp_
         await pilot.press("I")
         await pilot.pause()
         body = str(app.screen.query_one("#text-body").render())
-        nested = [line for line in body.splitlines() if "PatientID" in line and "OtherPatientIDsSequence" in line]
+        nested = [line for line in body.splitlines() if "PatientID:" in line and "(in OtherPatientIDsSequence)" in line]
         assert nested and all(line.startswith("  ") for line in nested)
