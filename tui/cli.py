@@ -18,10 +18,11 @@ from phi_review.core.common.quiet import silence_libraries
 from phi_review.tui.commands import dicom as cmd_dicom
 from phi_review.tui.commands import fix as cmd_fix
 from phi_review.tui.commands import ocr as cmd_ocr
+from phi_review.tui.commands import remedy as cmd_remedy
 from phi_review.tui.commands import report as cmd_report
 from phi_review.tui.commands import review as cmd_review
 
-COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix)
+COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix, cmd_remedy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -443,3 +443,73 @@ def _strip_hidden_pixels(ds: Dataset, facts: dict[str, Any]) -> None:
     if "IconImageSequence" in ds:
         del ds.IconImageSequence
         facts["icon_removed"] = True
+
+
+# -- the whole job, for the CLI and the review screen -----------------------------------------
+
+
+def parse_frames(text: str | None) -> list[int] | None:
+    """``all`` (None) or ``N[,M...]`` 1-based, as typed; returned 0-based."""
+    if text is None or text.strip().lower() == "all":
+        return None
+    try:
+        frames = [int(part) - 1 for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise RemedyError(f"frames {text!r} is not 'all' or N[,M...]") from None
+    if not frames or min(frames) < 0:
+        raise RemedyError(f"frames {text!r}: frames count from 1")
+    return sorted(set(frames))
+
+
+def boxes_from_ocr(path: Path, frames: Sequence[int] | None = None, which: str = "likely",
+                   pad: int = 3, detected_value: str = "") -> list[Box]:
+    """Boxes around the burned-in text OCR finds on the chosen frames (every frame when None).
+
+    ``which`` is ``likely`` (lines marked likely PHI) or ``all``. Boxes are
+    padded by a few pixels, as glyph edges spill past the detector's box, and
+    are the union over frames: text in a cine loop stays where it is.
+    """
+    from pathlib import Path as _Path
+
+    from phi_review.core.dicom.pixels import image_info
+    from phi_review.core.ocr.engine import ocr_file
+
+    if which not in ("likely", "all"):
+        raise RemedyError(f"--from-ocr {which!r} is not 'likely' or 'all'")
+    info = image_info(_Path(path))
+    wanted = list(range(info.frames)) if frames is None else list(frames)
+    result = ocr_file(path, wanted, detected_value=detected_value)
+    boxes: list[Box] = []
+    for lines in result.frames.values():
+        for line in lines:
+            if which == "likely" and not line.likely_phi:
+                continue
+            x0, y0, x1, y1 = line.box
+            box = Box(max(0, x0 - pad), max(0, y0 - pad), min(info.columns, x1 + pad), min(info.rows, y1 + pad))
+            if box.x1 > box.x0 and box.y1 > box.y0 and box not in boxes:
+                boxes.append(box)
+    return boxes
+
+
+def redact_file(
+    original: Path,
+    dest: Path,
+    redaction: Redaction,
+    *,
+    edit_header: Any = None,
+    overwrite: bool = False,
+    reviewer: str = "",
+    scope: str = "file",
+    manifest_dir: Path | None = None,
+) -> Any:
+    """Write the blacked-out copy, then append its manifest line (no PHI); returns the ``CopyResult``."""
+    from phi_review.core.remedy.output import append_manifest, write_copy
+
+    result = write_copy(original, dest, edit_header=edit_header, pixel_edit=redaction, overwrite=overwrite)
+    if manifest_dir is not None:
+        append_manifest(
+            manifest_dir,
+            result.record(action="redact", scope=scope, reviewer=reviewer,
+                          confirmed_clean=redaction.confirm_clean, kept_uids=redaction.keep_uids),
+        )
+    return result
