@@ -48,17 +48,19 @@ class ReviewApp(App[None]):
         roots: Iterable[Path] = (),
         graphics: GraphicsChoice | None = None,
         keymap: dict[str, str] | None = None,
+        out_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.roots = [Path(r) for r in roots] or [session.report.path.parent]
         self.graphics = graphics or GraphicsChoice("none", _no_caps(), "default")
         self.keymap = dict(keymap or {})
+        self.out_dir = out_dir
         self._last_touch = 0.0
         self.review: ReviewScreen = None  # type: ignore[assignment]  # made when the app starts
 
     def get_default_screen(self) -> Screen:
-        self.review = ReviewScreen(self.roots)
+        self.review = ReviewScreen(self.roots, self.out_dir)
         return self.review
 
     def on_mount(self) -> None:

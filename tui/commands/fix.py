@@ -96,6 +96,20 @@ def _split(text: str, what: str) -> tuple[str, str]:
     return tag, value
 
 
+def _check_dicom(path: Path) -> None:
+    """Refuse a file pydicom cannot read before any copy is written."""
+    import warnings
+
+    import pydicom
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+    except Exception as error:  # noqa: BLE001 - pydicom raises many kinds for a non-DICOM file
+        raise PhiReviewError(f"{inert(path.name)}: not a readable DICOM file ({type(error).__name__})") from None
+
+
 def _folder_files(folder: Path) -> list[Path]:
     found = []
     for directory, _dirs, names in os.walk(folder):
@@ -155,6 +169,7 @@ def run_fix(args: argparse.Namespace) -> int:
         if dest in planned:
             raise PhiReviewError(f"{inert(path.name)} and {inert(planned[dest].name)} would both be copied to {inert(dest)}")
         planned[dest] = path
+        _check_dicom(path)
     reviewer = args.reviewer or default_reviewer()
     how = {"profile": profile, "options": sorted(args.option), "edits": [[e.op, f"({e.tag.group:04X},{e.tag.element:04X})"]
                                                                          for e in edits]}

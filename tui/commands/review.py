@@ -24,6 +24,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         help="folder holding the DICOM files (repeatable; default: the report's folder)")
     review.add_argument("--sheet", help="sheet that holds the findings (default: the one with the header)")
     review.add_argument("--read-only", action="store_true", help="look without recording decisions")
+    review.add_argument("--out", type=Path,
+                        help="folder for corrected copies (default: corrected/ beside the report)")
     review.add_argument("--take-over", action="store_true",
                         help="if another session holds the report, ask it to save and exit, then open writable")
     review.set_defaults(func=run_review)
@@ -45,7 +47,7 @@ def _add_screen_options(parser: argparse.ArgumentParser) -> None:
 def run_review(args: argparse.Namespace) -> int:
     return open_review(args.report, roots=args.root, sheet=args.sheet, reviewer=args.reviewer,
                        graphics=args.graphics, read_only=args.read_only, mouse=args.mouse,
-                       take_over=args.take_over)
+                       take_over=args.take_over, out_dir=args.out)
 
 
 def _take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewSession]",
@@ -71,7 +73,8 @@ def _take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewS
 
 
 def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer: str | None,
-                graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False) -> int:
+                graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False,
+                out_dir: Path | None = None) -> int:
     from phi_review.core.common.config import load_config
     from phi_review.core.review.session import ReviewSession
 
@@ -99,7 +102,7 @@ def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer:
         input_guard.install()
         from phi_review.tui.app import ReviewApp
 
-        app = ReviewApp(session, roots=roots, graphics=choice, keymap=config.keys)
+        app = ReviewApp(session, roots=roots, graphics=choice, keymap=config.keys, out_dir=out_dir)
         app.run(mouse=mouse)
     finally:
         session.close()

@@ -73,21 +73,34 @@ def render_frame_cached(cache: Any, path: Path, state: ViewState) -> Any:
     return full
 
 
-def draw_boxes(image: Any, boxes: list[tuple[tuple[int, int, int, int], bool]]) -> Any:
-    """Outline OCR boxes on a copy of the frame: red for likely PHI, yellow otherwise."""
+BoxMark = tuple[tuple[int, int, int, int], "bool | str"]
+
+# Outline colours: OCR lines (likely PHI / other text), masks to black out, the box being edited.
+BOX_COLOURS = {True: (255, 40, 40), False: (255, 220, 0), "mask": (0, 200, 255), "done": (0, 200, 255),
+               "edit": (0, 255, 120)}
+
+
+def draw_boxes(image: Any, boxes: list[BoxMark]) -> Any:
+    """Draw boxes on a copy of the frame: OCR lines outlined, masks filled black, the edited box outlined."""
     import numpy as np
     from PIL import Image, ImageDraw
 
     rgb = Image.fromarray(image if image.ndim == 3 else np.stack([image] * 3, axis=-1))
     draw = ImageDraw.Draw(rgb)
     width = max(1, min(rgb.size) // 200)
-    for (x0, y0, x1, y1), phi in boxes:
-        draw.rectangle((x0 - 2, y0 - 2, x1 + 2, y1 + 2), outline=(255, 40, 40) if phi else (255, 220, 0), width=width)
+    for (x0, y0, x1, y1), kind in boxes:
+        colour = BOX_COLOURS.get(kind, (255, 220, 0))
+        if kind == "mask":  # what the copy will look like: black, with an outline to see it on dark images
+            draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=(0, 0, 0))
+            draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=colour, width=width)
+        else:
+            pad = 0 if kind == "edit" else 2
+            draw.rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad), outline=colour, width=width)
     return np.asarray(rgb)
 
 
 def render_view(cache: Any, path: Path, state: ViewState, box: tuple[int, int],
-                boxes: list[tuple[tuple[int, int, int, int], bool]] | None = None) -> Any:
+                boxes: list[BoxMark] | None = None) -> Any:
     """A PIL image of what the pane shows: the fitted frame, or the zoomed crop, with OCR boxes."""
     from PIL import Image
 

@@ -147,7 +147,8 @@ class FileController:
         self.loaded.pop(index, None)
 
     # ----- rendering --------------------------------------------------------------
-    def request_render(self, token: int, boxes: list[Any]) -> None:
+    def request_render(self, token: int, boxes: list[Any], path: Path | None = None) -> None:
+        """Render the row's frame (or ``path``, e.g. its corrected copy) with these boxes drawn."""
         preview = self.screen.query_one(PreviewPane)
         mode = self.screen.graphics.mode
         if not preview.display or mode == "none":
@@ -160,7 +161,7 @@ class FileController:
         if loaded is None or loaded.path is None or loaded.info is None:
             return
         self.render_seq += 1
-        work = partial(self._render_in_worker, token, loaded.path, preview.state, preview.pixel_box(), boxes,
+        work = partial(self._render_in_worker, token, path or loaded.path, preview.state, preview.pixel_box(), boxes,
                        self.render_seq)
         self.screen.run_worker(work, thread=True, exclusive=True, group="render")
 

@@ -103,23 +103,24 @@ class OcrController:
         self.done_at = time.monotonic()
 
     def show_panel(self) -> None:
-        preview = self._preview()
+        """The text panel: the frame's OCR lines, then the masks and the corrected copy's check."""
+        rows = self._line_rows() + self.screen.remedy.panel_lines()
+        self._preview().show_text_lines("\n".join(rows))
+
+    def _line_rows(self) -> list[str]:
         key = self.current_key()
         if key is None:
-            preview.show_text_lines("")
-            return
+            return []
         if key in self.errors:
-            preview.show_text_lines(inert(self.errors[key]))
-            return
+            return [inert(self.errors[key])]
         lines = self.lines.get(key)
         if lines is None:
-            preview.show_text_lines("")
-            return
+            return []
         if not lines:
-            preview.show_text_lines(f"Text in frame {key[1] + 1}: none found")
-            return
+            return [f"Text in frame {key[1] + 1}: none found"]
         phi = sum(1 for line in lines if line.likely_phi)
-        rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each"]
+        rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each · "
+                "m/M: mask it/all likely"]
         loaded = self.screen.files.current()
         values = getattr(getattr(loaded, "header", None), "values", {}) or {}
         flags = [f"{name}={inert(values[name])}" for name in HEADER_FLAGS if name in values]
@@ -129,7 +130,7 @@ class OcrController:
             pointer = "▶" if n == self.box else " "
             flag = f"  LIKELY PHI ({line.reason})" if line.likely_phi else ""
             rows.append(f"{pointer} {inert(line.text)}  [{line.confidence:.2f}]{flag}")
-        preview.show_text_lines("\n".join(rows))
+        return rows
 
     def read_text(self) -> None:
         loaded = self.screen.files.current()

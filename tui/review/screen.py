@@ -28,6 +28,7 @@ from phi_review.tui.review.file_loader import LoadedFile
 from phi_review.tui.review.files import FileController
 from phi_review.tui.review.messages import FileLoaded, IndexProgress, IndexReady, OcrDone, PreviewRendered
 from phi_review.tui.review.ocr import OcrController, is_pixel_issue
+from phi_review.tui.review.remedy import CopiesWritten, CopyVerified, RemedyController, ScopesReady
 from phi_review.tui.screens.dialogs import AskTextScreen, TextScreen
 from phi_review.tui.terminal.graphics import widget_class
 from phi_review.tui.widgets.findings_list import FindingsList
@@ -74,11 +75,20 @@ class ReviewScreen(Screen[None]):
         Binding("c", "pick_candidate", "Pick file", show=False, id="app.pick_candidate"),
         Binding("I", "identifying", "Identifying tags", show=False, id="app.identifying"),
         Binding("escape", "clear", "Clear filter/marks", show=False, id="app.clear"),
+        Binding("m", "mask_line", "Mask text line", show=False, id="app.mask_line"),
+        Binding("M", "mask_likely", "Mask likely PHI", show=False, id="app.mask_likely"),
+        Binding("b", "draw_box", "Draw a box", show=False, id="app.draw_box"),
+        Binding("B", "known_regions", "Known device regions", show=False, id="app.known_regions"),
+        Binding("x", "list_masks", "Masks (remove)", show=False, id="app.list_masks"),
+        Binding("R", "redact", "Black out into a copy", show=False, id="app.redact"),
+        Binding("X", "flip_copy", "Original / copy", show=False, id="app.flip_copy"),
+        Binding("C", "confirm_clean", "Confirm copy clean", show=False, id="app.confirm_clean"),
     ]
 
-    def __init__(self, roots: list[Path]) -> None:
+    def __init__(self, roots: list[Path], out_dir: Path | None = None) -> None:
         super().__init__()
         self._roots = roots
+        self._out_dir = out_dir
         self.preview_on = True
         self.preview_wanted_narrow = False
         self.preview_shown: tuple[int | None, float] | None = None  # (finding, when) for benchmarks
@@ -101,6 +111,7 @@ class ReviewScreen(Screen[None]):
         self.files = FileController(self, self._roots)
         self.ocr = OcrController(self)
         self.decisions = DecisionController(self)
+        self.remedy = RemedyController(self, self._out_dir)
         mode = self.graphics.mode
         cell = self.graphics.caps.cell_size or (10, 20)
         with Horizontal(id="main"):
@@ -284,9 +295,18 @@ class ReviewScreen(Screen[None]):
     def request_render(self) -> None:
         loaded = self.files.current()
         boxes: list[Any] = []
+        copy = self.remedy.view_path()
         if loaded is not None and loaded.path is not None:
-            boxes = self.ocr.boxes_for(loaded.path, self.query_one(PreviewPane).state.frame)
-        self.files.request_render(self.files.token, boxes)
+            if copy is None:
+                boxes = self.ocr.boxes_for(loaded.path, self.query_one(PreviewPane).state.frame)
+            boxes += self.remedy.boxes_for(loaded.path)
+        self.files.request_render(self.files.token, boxes, copy)
+
+    def record_remedy(self, result: Any, scope: str) -> None:
+        """A corrected copy was written: the journal audits it (no PHI: paths and hashes)."""
+        record = getattr(self.session, "record_remedy", None)
+        if record is not None and not self.session.read_only:
+            record(result.record(action="redact", scope=scope, reviewer=self.session.reviewer))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys typed after q (the app is leaving) must not open dialogs on a screen being torn down.
@@ -422,6 +442,40 @@ class ReviewScreen(Screen[None]):
         self.apply_preview_visibility()
         if self.query_one(PreviewPane).display:
             self.call_after_refresh(self.request_render)
+
+    # ----- keys: blacking out ----------------------------------------------------------
+    def action_mask_line(self) -> None:
+        self.remedy.mask_selected_line()
+
+    def action_mask_likely(self) -> None:
+        self.remedy.mask_likely_lines()
+
+    def action_draw_box(self) -> None:
+        self.remedy.draw_box()
+
+    def action_known_regions(self) -> None:
+        self.remedy.known_regions()
+
+    def action_list_masks(self) -> None:
+        self.remedy.list_masks()
+
+    def action_redact(self) -> None:
+        self.remedy.apply()
+
+    def action_flip_copy(self) -> None:
+        self.remedy.flip()
+
+    def action_confirm_clean(self) -> None:
+        self.remedy.confirm_clean()
+
+    def on_scopes_ready(self, message: ScopesReady) -> None:
+        self.remedy.scopes_ready(message)
+
+    def on_copies_written(self, message: CopiesWritten) -> None:
+        self.remedy.copies_written(message)
+
+    def on_copy_verified(self, message: CopyVerified) -> None:
+        self.remedy.copy_verified(message)
 
     def action_read_text(self) -> None:
         self.ocr.read_text()

@@ -45,7 +45,7 @@ _256_FAMILIES = ("xterm", "mlterm", "linux", "rxvt", "screen", "tmux", "putty", 
 # Kitty draws textual-image's Unicode placeholders from 0.28 on (0.26 shows empty boxes).
 KITTY_PLACEHOLDERS_SINCE = (0, 28)
 # Terminals known to draw 24-bit colour when they name themselves in XTVERSION.
-_TRUECOLOR_NAMES = ("xterm", "kitty", "mlterm", "wezterm", "foot", "konsole", "contour", "ghostty", "tmux",
+_TRUECOLOR_NAMES = ("xterm", "kitty", "wezterm", "foot", "konsole", "contour", "ghostty", "tmux",
                     "iterm2", "alacritty", "vte", "mintty")
 
 
@@ -156,6 +156,9 @@ def color_system(caps: TerminalCaps, env: dict[str, str] | os._Environ[str] | No
     name, numbers = terminal_version(caps.version)
     if name in _TRUECOLOR_NAMES and not (name == "xterm" and numbers and numbers[0] < 331):
         return "truecolor"
+    # mlterm answers neither XTVERSION nor DECRQSS and is left at 256 colours on
+    # purpose: mlterm 3.9 paints some of Textual's 24-bit backgrounds white
+    # (seen under Xvfb), its 256-colour palette is drawn right.
     if (term.endswith(("256color", "direct")) or term.split("-")[0] in _256_FAMILIES
             or _terminfo_colors(term) >= 256 or caps.da1_level >= 62):
         return "256"
@@ -318,12 +321,18 @@ def choose_graphics(mode: str = "auto", timeout: float = DEFAULT_TIMEOUT) -> Gra
         colors = color_system(caps) if is_tty else "truecolor"
         if is_tty:
             apply_color_system(colors)
+        if caps.dumb:
+            os.environ.setdefault("NO_COLOR", "1")
         return GraphicsChoice(mode, caps, "chosen with --graphics", colors=colors)
     caps = probe_terminal(timeout)
     prepare_textual_image(caps.cell_size)
     colors = color_system(caps) if caps.is_tty else "truecolor"
     if caps.is_tty:
         apply_color_system(colors)
+    if caps.dumb:
+        # Textual draws 24-bit colour whatever the console says; NO_COLOR is the
+        # switch it honours (its monochrome filter), so a dumb terminal gets it.
+        os.environ.setdefault("NO_COLOR", "1")
     if mode == "auto":
         chosen = caps.best_mode()
         if caps.dumb:
