@@ -431,3 +431,23 @@ def test_fast_header_path_equals_the_parser(text: str) -> None:
     slow = parse_details(text, "header")
     pointer = pointer_of(_finding(HDR, text))
     assert (pointer.tags, pointer.value, pointer.placeholder) == (slow.tags, slow.value, slow.placeholder)
+
+
+def test_latin1_tab_and_stray_quotes_keep_their_bytes(tmp_path: Path) -> None:
+    """A Latin-1, tab-separated file with a stray quote in an unquoted field and a quoted line break."""
+    path = tmp_path / "odd.csv"
+    lines = ["File Name\tValidation Issue\tDetected Value", "a.dcm\tPossible PHI/PII in Header\t5\" disk caf\xe9",
+             "b.dcm\tPossible PHI/PII in Header\t\"two\nlines\"", "c.dcm\tMissing Required Tags\tPatientID"]
+    original = ("\n".join(lines) + "\n").encode("latin-1")
+    path.write_bytes(original)
+    with ReviewSession.open(path, reviewer="rev") as session:
+        assert session.findings[0].value == "5\" disk caf\xe9" and session.findings[1].value == "two\nlines"
+        session.decide([2], session.actions[0])
+        session.set_note(2, "@ok")
+        session.save()
+    new = path.read_bytes()
+    head, _, rest = new.partition(b"\n")
+    assert head == b"File Name\tValidation Issue\tDetected Value\tAction\tComments\tReviewer\tReviewed At"
+    assert rest.startswith(original.partition(b"\n")[2].rsplit(b"\n", 2)[0] + b"\n")
+    assert b"c.dcm\tMissing Required Tags\tPatientID\tNo Issue / False Positive\t'@ok\trev\t" in new
+    assert read_report(path).findings[2].note == "@ok"

@@ -342,6 +342,39 @@ def split_records(text: str) -> list[tuple[int, int, int]]:
     return records
 
 
+def split_records_exact(text: str, delimiter: str) -> list[tuple[int, int, int]]:
+    """``split_records`` following the csv module field by field: a quote opens a field only at its start."""
+    stop = re.compile("[" + re.escape(delimiter) + "\r\n]")
+    records: list[tuple[int, int, int]] = []
+    i, n, start = 0, len(text), 0
+    while i < n:
+        if text[i] == '"':
+            i += 1
+            while True:
+                j = text.find('"', i)
+                if j < 0:
+                    i = n
+                    break
+                if j + 1 < n and text[j + 1] == '"':
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+        match = stop.search(text, i)
+        if match is None:
+            break
+        i = match.end()
+        if match.group(0) == delimiter:
+            continue
+        if match.group(0) == "\r" and i < n and text[i] == "\n":
+            i += 1
+        records.append((start, match.start(), i))
+        start = i
+    if start < n:
+        records.append((start, n, n))
+    return records
+
+
 def field_spans(record: str, delimiter: str) -> list[tuple[int, int]]:
     """(start, end) of each field of one record, as the csv module splits it."""
     spans: list[tuple[int, int]] = []
@@ -374,6 +407,8 @@ def splice_csv(original: bytes, source: Source, rows: Mapping[int, Mapping[str, 
     text = original.decode("utf-8-sig" if fmt.encoding == "utf-8" else "latin-1")
     records = split_records(text)
     parsed_count = len(parse_rows(text, fmt.delimiter, source.path.name))
+    if len(records) != parsed_count:  # a stray quote inside an unquoted field (5" disk): split field by field
+        records = split_records_exact(text, fmt.delimiter)
     if len(records) != parsed_count:
         raise ReportError(
             f"{source.path.name}: its quoting is irregular ({len(records)} lines vs {parsed_count} records); "
