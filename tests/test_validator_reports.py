@@ -451,3 +451,13 @@ def test_latin1_tab_and_stray_quotes_keep_their_bytes(tmp_path: Path) -> None:
     assert rest.startswith(original.partition(b"\n")[2].rsplit(b"\n", 2)[0] + b"\n")
     assert b"c.dcm\tMissing Required Tags\tPatientID\tNo Issue / False Positive\t'@ok\trev\t" in new
     assert read_report(path).findings[2].note == "@ok"
+
+
+def test_issue_labels_of_both_run_modes_are_one_issue(tmp_path: Path) -> None:
+    rows = site_rows()
+    nbsp = [r[:] for r in rows]
+    nbsp[2][5] = "\u26a0\ufe0f\xa0 Missing Required Tags"  # what -c 1 writes
+    (tmp_path / "pool.csv").write_text(_csv_text(rows), encoding="utf-8")
+    (tmp_path / "c1.csv").write_text(_csv_text(nbsp), encoding="utf-8")
+    report = read_report([tmp_path / "pool.csv", tmp_path / "c1.csv"])
+    assert len({f.issue for f in report.findings if pointer_of(f).kind == "missing"}) == 1

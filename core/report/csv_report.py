@@ -237,6 +237,13 @@ def _build_findings(body: list[list[Any]], first_row: int, columns: ColumnMap, s
     from phi_review.core.report.reader import _findings_from
 
     findings = _findings_from(body, first_row, columns, source)
+    # -c 1 runs write "⚠️\xa0 Missing Required Tags", the pool "⚠️ Missing Required Tags": one issue.
+    labels: dict[str, str] = {}
+    for finding in findings:
+        label = labels.get(finding.issue)
+        if label is None:
+            label = labels[finding.issue] = " ".join(finding.issue.split())
+        finding.issue = label
     for finding in findings:  # the decision cells may hold our neutralizing quote
         if finding.note.startswith("'"):
             finding.note = unneutralize(finding.note)
