@@ -461,3 +461,14 @@ def test_issue_labels_of_both_run_modes_are_one_issue(tmp_path: Path) -> None:
     (tmp_path / "c1.csv").write_text(_csv_text(nbsp), encoding="utf-8")
     report = read_report([tmp_path / "pool.csv", tmp_path / "c1.csv"])
     assert len({f.issue for f in report.findings if pointer_of(f).kind == "missing"}) == 1
+
+
+def test_the_journal_of_a_folder_is_private(folder: Path) -> None:
+    import stat
+
+    for path in folder.glob("*.csv"):
+        path.chmod(0o600)
+    folder.chmod(0o755)
+    with ReviewSession.open(folder, reviewer="rev") as session:
+        session.decide([0], session.actions[0])
+    assert stat.S_IMODE(journal_path(folder).stat().st_mode) & 0o077 == 0

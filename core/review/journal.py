@@ -380,7 +380,8 @@ class Journal:
         """
         path = journal_path(report_path)
         try:
-            mode = os.stat(report_path).st_mode & 0o666
+            # A folder of CSV reports: the journal holds what those files hold, so it is private.
+            mode = 0o600 if os.path.isdir(report_path) else os.stat(report_path).st_mode & 0o666
         except OSError:
             mode = 0o600
         existed = path.exists()
