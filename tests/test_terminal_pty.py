@@ -1,0 +1,151 @@
+"""The terminal behaviour of issue 10, read from the bytes a real pty receives.
+
+A fake terminal (this test) sits on the master side of a pty, answers the
+probe like the terminal named, and records every byte phi-review writes.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pydicom.data import get_testdata_file
+
+PHI_REVIEW = str(Path(sys.executable).with_name("phi-review"))
+CT = get_testdata_file("CT_small.dcm")
+XTERM_DA1 = b"\x1b[?63;1;2;6;22c"  # VT320-class, no sixel
+SIXTEEN_ONLY = re.compile(rb"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "NO_COLOR", "TMUX", "TEXTUAL_COLOR_SYSTEM",
+                                                            "KITTY_WINDOW_ID", "MLTERM", "PHI_REVIEW_CONFIG")}
+    env.update(PHI_REVIEW_PROBE_TIMEOUT="5", PHI_REVIEW_CONFIG="/nonexistent/phi-review.toml")
+    env.update(extra)
+    return env
+
+
+def run_on_pty(argv: list[str], env: dict[str, str], reply: bytes = b"", seconds: float = 30.0,
+               size: tuple[int, int] = (30, 100)) -> bytes:
+    """Run argv on a pty; answer the first DA1 query with ``reply``; return everything written."""
+    import fcntl
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+    out = b""
+    answered = False
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if reply and not answered and b"\x1b[c" in out:
+            os.write(fd, reply)
+            answered = True
+    else:  # pragma: no cover - a hang is a failure, not a stuck suite
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return out
+
+
+def _half_cells(out: bytes) -> list[bytes]:
+    """The SGR sequences that colour half-cell blocks (▀)."""
+    return re.findall(rb"(\x1b\[[0-9;]*m)\xe2\x96\x80", out)
+
+
+def test_halfcell_under_term_xterm_without_colorterm_uses_256_or_true_colour():
+    out = run_on_pty([PHI_REVIEW, "preview", CT, "--graphics", "halfcell"], _env(TERM="xterm"), reply=XTERM_DA1)
+    cells = _half_cells(out)
+    assert len(cells) > 500, out[-300:]
+    assert all(b"38;5;" in sgr or b"38;2;" in sgr for sgr in cells)
+    assert not any(SIXTEEN_ONLY.fullmatch(sgr) for sgr in cells)
+    assert len(set(cells)) > 30  # many tones, not a 16-colour palette
+
+
+def test_halfcell_under_term_xterm_on_a_silent_link_still_uses_256_colours():
+    # The probe's replies never come (slow SSH): TERM=xterm alone must not mean 16 colours.
+    env = _env(TERM="xterm", PHI_REVIEW_PROBE_TIMEOUT="0.3")
+    cells = _half_cells(run_on_pty([PHI_REVIEW, "preview", CT, "--graphics", "halfcell"], env))
+    assert cells and all(b"38;5;" in sgr or b"38;2;" in sgr for sgr in cells)
+
+
+def test_term_dumb_is_sent_no_query():
+    out = run_on_pty([PHI_REVIEW, "preview", CT], _env(TERM="dumb"), reply=XTERM_DA1, seconds=20)
+    for query in (b"\x1b[c", b"\x1b_G", b"\x1b[>0q", b"\x1b[16t", b"\x1bP$q"):
+        assert query not in out
+    assert b"CT_small.dcm: 128x128" in out  # the description, no image: nothing to draw with
+
+
+def test_no_color_keeps_grey_levels_in_the_image():
+    out = run_on_pty([PHI_REVIEW, "preview", CT, "--graphics", "halfcell"], _env(TERM="xterm-256color", NO_COLOR="1"),
+                     reply=XTERM_DA1)
+    cells = _half_cells(out)
+    assert len(cells) > 500
+    levels = set(re.findall(rb"38;5;(\d+)", b"".join(cells)))
+    assert len(levels) >= 8, levels  # grey levels, not black stripes
+
+
+def test_kitty_placeholders_are_not_used_by_kitty_0_26():
+    reply = b"\x1b_Gi=31;OK\x1b\\\x1bP>|kitty(0.26.5)\x1b\\\x1bP1$r0;38:2:1:2:3m\x1b\\" + b"\x1b[?62;c"
+    out = run_on_pty([PHI_REVIEW, "preview", CT], _env(TERM="xterm-kitty"), reply=reply)
+    assert "\U0010eeee".encode() not in out  # textual-image's Unicode placeholder
+    assert b"\x1b_Ga=" not in out and b"\x1b_Gf=" not in out
+    assert len(_half_cells(out)) > 500  # half-cell instead, in true colour
+    assert b"38;2;" in b"".join(_half_cells(out))
+
+
+def test_kitty_0_28_still_gets_kitty_graphics():
+    reply = b"\x1b_Gi=31;OK\x1b\\\x1bP>|kitty(0.31.0)\x1b\\" + b"\x1b[?62;c"
+    out = run_on_pty([PHI_REVIEW, "preview", CT], _env(TERM="xterm-kitty"), reply=reply)
+    assert "\U0010eeee".encode() in out
+
+
+def test_forced_sixel_the_terminal_did_not_confirm_warns_once():
+    out = run_on_pty([PHI_REVIEW, "preview", CT, "--graphics", "sixel"], _env(TERM="xterm"), reply=XTERM_DA1)
+    assert out.count(b"did not report Sixel support") == 1
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_in_tmux_the_pane_title_is_unchanged(tmp_path):
+    socket = f"phi-review-test-{os.getpid()}"
+    tmux = ["tmux", "-L", socket, "-f", "/dev/null"]
+    env = _env(TERM="xterm-256color", PHI_REVIEW_PROBE_TIMEOUT="1")
+    env.pop("TMUX", None)
+    done = tmp_path / "done"
+    command = f"{PHI_REVIEW} preview {CT}; touch {done}; sleep 30"
+    subprocess.run(tmux + ["new-session", "-d", "-x", "100", "-y", "30", "-s", "t", "sleep 1; " + command],
+                   env=env, check=True)
+    try:
+        before = subprocess.run(tmux + ["display", "-p", "-t", "t", "#{pane_title}"], env=env,
+                                capture_output=True, text=True, check=True).stdout
+        deadline = time.monotonic() + 30
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done.exists()
+        after = subprocess.run(tmux + ["display", "-p", "-t", "t", "#{pane_title}"], env=env,
+                               capture_output=True, text=True, check=True).stdout
+        screen = subprocess.run(tmux + ["capture-pane", "-p", "-t", "t"], env=env, capture_output=True,
+                                text=True, check=True).stdout
+    finally:
+        subprocess.run(tmux + ["kill-server"], env=env, capture_output=True)
+    assert after == before, (before, after)
+    assert "Gi=31" not in after and "CT_small.dcm: 128x128" in screen
