@@ -472,3 +472,16 @@ def test_the_journal_of_a_folder_is_private(folder: Path) -> None:
     with ReviewSession.open(folder, reviewer="rev") as session:
         session.decide([0], session.actions[0])
     assert stat.S_IMODE(journal_path(folder).stat().st_mode) & 0o077 == 0
+
+
+def test_findings_output_is_inert(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "r.csv"
+    rows = site_rows()
+    rows[1][2] = "\x1b]52;c;aGk=\x07evil.dcm"
+    rows[1][6] = rows[1][6].replace("DOE^JANE", "[bold]DOE\x1b[31m")
+    path.write_text(_csv_text(rows), encoding="utf-8")
+    for extra in ([], ["--json"]):
+        assert main(["findings", str(path), "--root", str(tmp_path), *extra]) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\x07" not in out
+        assert "\\x1b]52" in out.replace("\\\\", "\\")
