@@ -375,3 +375,14 @@ def test_locate_messages_are_inert(tmp_path: Path) -> None:
     message = index.resolve("SITE\x1b]0;owned\x07/IMG\u202e1.dcm").message
     assert "\x1b" not in message and "\u202e" not in message and "\\x1b]0;owned\\x07" not in message
     assert "IMG\\u202e1.dcm not found under" in message
+
+
+def test_deflated_file_with_a_long_tail_is_decoded_without_reading_the_tail(tmp_path: Path) -> None:
+    path = tmp_path / "dfl_tail.dcm"
+    data = bundled("image_dfl.dcm")
+    path.write_bytes(data)
+    with open(path, "r+b") as handle:
+        handle.truncate(len(data) + 512 * 1024 * 1024)  # sparse zeros after the deflate stream
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), "0"], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert int(out.stdout.split()[-1]) < 40

@@ -27,6 +27,7 @@ from phi_review.core.common.inert import inert
 from phi_review.core.common.regular import open_regular
 from phi_review.core.dicom.header import truncation
 from phi_review.core.dicom.reading import (UNDEFINED, Damaged, ReadResult, first_fragment, is_known_syntax, read_dicom,
+                                           read_deflated_pixels,
                                            syntax_name, syntax_uid)
 
 PRESETS: tuple[str, ...] = ("file", "full", "robust")
@@ -298,7 +299,7 @@ def decode_frame(path: str | Path, frame: int = 0) -> tuple[np.ndarray, Dataset]
         warnings.simplefilter("ignore")
         try:
             if result.deflated:
-                full = pydicom.dcmread(path, force=True)  # bounded: read_dicom inflated it under INFLATE_LIMIT
+                full = read_deflated_pixels(path)  # inflated under INFLATE_LIMIT, trailing bytes never read
                 array = full.pixel_array
                 frames = _int(full, "NumberOfFrames", 1)
                 array = array[frame] if frames > 1 else array

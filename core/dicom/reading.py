@@ -101,7 +101,8 @@ def _first_line(error: BaseException) -> str:
 class _Guard:
     """``stop_when`` for the top level: stop before pixel data, and on a tag that does not ascend."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop_at_pixels: bool = True) -> None:
+        self.stop_at_pixels = stop_at_pixels
         self.previous = -1
         self.first: int | None = None
         self.restarts = 0
@@ -110,7 +111,7 @@ class _Guard:
 
     def __call__(self, tag: BaseTag, vr: str | None, length: int) -> bool:
         number = int(tag)
-        if number in PIXEL_TAGS:
+        if number in PIXEL_TAGS and self.stop_at_pixels:
             self.pixel_tag = number
             return True
         if number == self.first and self.restarts < 2:
@@ -214,15 +215,26 @@ def _sniff(handle: BinaryIO, name: str) -> None:
         raise DicomError(f"{name} is not a DICOM file (no DICM marker, starts with zero bytes)")
 
 
-def _read_deflated(handle: BinaryIO, guard: _Guard) -> FileDataset:
+def _read_deflated(handle: BinaryIO, guard: _Guard, defer: int | None = DEFER_BYTES) -> FileDataset:
     from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
 
     preamble = read_preamble(handle, True)
     meta = _read_file_meta_info(handle)
     stream = DicomBytesIO(_inflate(handle, INFLATE_LIMIT))
-    dataset = read_dataset(stream, False, True, stop_when=guard, defer_size=DEFER_BYTES)
+    dataset = read_dataset(stream, False, True, stop_when=guard, defer_size=defer)
     return FileDataset(handle.name, dataset, preamble=preamble, file_meta=meta, is_implicit_VR=False,
                        is_little_endian=True)
+
+
+def read_deflated_pixels(path: str | Path) -> FileDataset:
+    """A deflated file's whole dataset, pixels included, inflated under INFLATE_LIMIT.
+
+    Why not ``dcmread``: it reads the rest of the file in one piece (trailing
+    garbage included) and inflates without a bound.
+    """
+    with open_regular(path) as handle, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_deflated(handle, _Guard(stop_at_pixels=False), defer=None)
 
 
 def _read_plain(handle: BinaryIO, guard: _Guard) -> Dataset:
