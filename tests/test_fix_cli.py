@@ -75,8 +75,10 @@ def test_fix_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_fix_not_dicom_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "notes.dcm"
     bad.write_text("\x1b]52;c;aGk=\x07 not dicom")
-    code, _, err = run(capsys, "fix", str(bad), "--out", str(tmp_path / "o"))
+    good = get_testdata_file("CT_small.dcm")
+    code, _, err = run(capsys, "fix", good, str(bad), "--out", str(tmp_path / "o"))
     assert code == 2 and "not a readable DICOM file" in err and "\x1b" not in err
+    assert not (tmp_path / "o").exists()  # nothing written, not even the good file
 
 
 def test_diff_lists_what_the_profile_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -122,7 +122,7 @@ def _folder_files(folder: Path) -> list[Path]:
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from phi_review.core.remedy.output import copy_path
+    from phi_review.core.remedy.output import RemedyError, copy_path
     from phi_review.core.remedy.profile import ProfileSettings, load_secret, option_keys, profile_editor
     from phi_review.core.remedy.tag_edit import TagEdit, combine, edits_editor, write_fixed
     from phi_review.core.review.session import default_reviewer
@@ -174,11 +174,18 @@ def run_fix(args: argparse.Namespace) -> int:
     how = {"profile": profile, "options": sorted(args.option), "edits": [[e.op, f"({e.tag.group:04X},{e.tag.element:04X})"]
                                                                          for e in edits]}
     combined = combine(editor, edits_editor(edits) if edits else None)
+    skipped = 0
     for dest, path in planned.items():
-        result = write_fixed(path, out, combined, roots=roots, reviewer=reviewer, how=how)
+        try:
+            result = write_fixed(path, out, combined, roots=roots, reviewer=reviewer, how=how)
+        except RemedyError as error:  # one damaged file does not stop the others; it is named
+            skipped += 1
+            print(f"phi-review: skipped {inert(path)}: {inert(error)}", file=sys.stderr)
+            continue
         print(f"wrote {inert(result.copy)} ({len(result.header_changes)} change(s)) from {inert(path)}")
-    print(f"# {len(planned)} copy(ies) in {inert(out)}; manifest: {inert(out / 'manifest.jsonl')}")
-    return 0
+    print(f"# {len(planned) - skipped} copy(ies) in {inert(out)}; manifest: {inert(out / 'manifest.jsonl')}"
+          + (f"; {skipped} file(s) skipped" if skipped else ""))
+    return 1 if skipped else 0
 
 
 # ----------------------------------------------------------------------------- diff
@@ -219,6 +226,7 @@ def run_values(args: argparse.Namespace) -> int:
         files, missing = report_files(source, list(args.root), args.sheet)
     else:
         raise PhiReviewError(f"{inert(source)}: no such report or folder")
+    base = source if source.is_dir() else source.parent
     result = distinct_values(files, free_text=args.free_text, private=args.private, identifying=args.identifying)
     unreadable = [(p, why) for p, why in result.unreadable]
     if args.json:
@@ -244,7 +252,7 @@ def run_values(args: argparse.Namespace) -> int:
         print(f"{attr.tag} {inert(attr.keyword) or '?'}{creator} {attr.vr}  {kind}  "
               f"{len(attr.values)} distinct value(s)")
         for seen in attr.sorted_values():
-            names = ", ".join(inert(f.name) for f in seen.files[:3])
+            names = ", ".join(inert(os.path.relpath(f, base)) for f in seen.files[:3])
             more = f" and {seen.count - 3} more" if seen.count > 3 else ""
             print(f"  {seen.count:>6}  {inert(shorten(seen.value, 60))!s:<62} {names}{more}")
     return 0
