@@ -485,3 +485,17 @@ def test_findings_output_is_inert(tmp_path: Path, capsys) -> None:
         out = capsys.readouterr().out
         assert "\x1b" not in out and "\x07" not in out
         assert "\\x1b]52" in out.replace("\\\\", "\\")
+
+
+def test_our_columns_never_overwrite_a_field_without_a_header(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("File Name,Validation Issue,Detected Value\r\na.dcm,Possible PHI/PII in Header,X,extra\r\n",
+                    encoding="utf-8")
+    with ReviewSession.open(path, reviewer="rev") as session:
+        session.decide([0], session.actions[0])
+        session.save()
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    assert rows[1][:5] == ["a.dcm", "Possible PHI/PII in Header", "X", "extra", session.actions[0]]
+    assert rows[0][3:5] == ["", "Action"]
+    with ReviewSession.open(path, reviewer="rev") as again:
+        assert again.findings[0].action == again.actions[0]

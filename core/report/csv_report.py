@@ -183,7 +183,8 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
         while headers and not headers[-1]:
             headers.pop()
         name = "" if single else _relative_name(path, base)
-        source = Source(path, name, index + 1, headers, ColumnMap(**found), _fingerprint(data, path), fmt)
+        source = Source(path, name, index + 1, headers, ColumnMap(**found), _fingerprint(data, path), fmt,
+                        width=max(map(len, rows), default=0))
         parsed.append((source, rows, index))
     union: list[str] = []
     for source, _rows, _index in parsed:
@@ -300,6 +301,7 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
         backup_once(source.path)
         replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))
         for field, index in appended.items():
+            source.width = max(source.width, index + 1)
             setattr(source.columns, field, index)
             source.headers.extend([""] * (index - len(source.headers)))
             source.headers.append(NEW_HEADERS[field])
@@ -321,7 +323,7 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
 
 def _plan_columns(source: Source, needed: set[str]) -> dict[str, int]:
     appended: dict[str, int] = {}
-    next_index = len(source.headers)
+    next_index = max(len(source.headers), source.width)  # never over a field that has no header
     for field in EDITABLE_FIELDS:
         if field in needed and getattr(source.columns, field) is None:
             appended[field] = next_index

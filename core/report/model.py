@@ -122,6 +122,7 @@ class Source:
     fingerprint: Fingerprint
     format: CsvFormat = field(default_factory=CsvFormat)
     rows: int = 0  # findings read from it
+    width: int = 0  # the most fields any record has: our columns go after all of them
 
 
 @dataclass
