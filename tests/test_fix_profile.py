@@ -360,3 +360,36 @@ def test_copies_add_no_dciodvfy_errors(tmp_path: Path) -> None:
     for p, c in zip(paths, copies):
         new = errors(c) - errors(p)
         assert not new, new
+
+
+def test_a_pixel_fix_made_first_keeps_its_method_and_code() -> None:
+    """Pixels are edited before the header in one copy: the profile adds to their marks, never replaces them."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.DeidentificationMethod = "phi-review pixel blackout"
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "113101", "DCM", "Clean Pixel Data Option"
+    ds.DeidentificationMethodCodeSequence = Sequence([item])
+    deidentify(ds, ProfileSettings(secret=SECRET, options=option_keys(["retain-uids"])))
+    assert [c.CodeValue for c in ds.DeidentificationMethodCodeSequence] == ["113101", "113100", "113110"]
+    assert list(ds.DeidentificationMethod)[:2] == ["phi-review pixel blackout", "PS3.15 E.1-1 2024d Basic Profile (phi-review)"]
+    deidentify(ds, ProfileSettings(secret=SECRET, options=option_keys(["retain-uids"])))  # twice: no duplicates
+    assert len(ds.DeidentificationMethodCodeSequence) == 3 and len(ds.DeidentificationMethod) == 3
+
+
+def test_pixels_and_header_in_one_copy_keep_references(tmp_path: Path) -> None:
+    """A blacked-out and de-identified file is one copy; with keep_uids on the pixel step the
+    profile's mapping gives the new SOP Instance UID, so other files' references still point at it."""
+    from phi_review.core.remedy.redact import Box, Redaction
+
+    paths = make_study(tmp_path / "in")
+    dest = tmp_path / "out" / "img1.dcm"
+    write_copy(paths[1], dest, pixel_edit=Redaction(boxes=[Box(0, 0, 16, 16)], keep_uids=True),
+               edit_header=profile_editor(BASIC))
+    ds = pydicom.dcmread(dest)
+    assert [c.CodeValue for c in ds.DeidentificationMethodCodeSequence] == ["113101", "113100"]
+    box = ds.pixel_array[:16, :16]
+    assert ds.PatientName == "" and (box == box.min()).all()
+    assert not (pydicom.dcmread(paths[1]).pixel_array[:16, :16] == box).all()
+    referencing = pydicom.dcmread(fix_all(paths[:1], tmp_path / "others")[0])
+    assert referencing.ReferencedImageSequence[0].ReferencedSOPInstanceUID == ds.SOPInstanceUID
+    assert list(tmp_path.joinpath("out").iterdir()) == [dest]

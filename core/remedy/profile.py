@@ -479,8 +479,11 @@ def _mark(ds: Dataset, settings: ProfileSettings, table: Table, ctx: _Context) -
         item.CodeMeaning = meaning
         existing.append(item)
     ds.DeidentificationMethodCodeSequence = Sequence(existing)
-    method = [f"PS3.15 E.1-1 {table.edition} Basic Profile (phi-review)"]
-    method += [m for _, m in codes[1:]]
+    before = ds.get("DeidentificationMethod")
+    method = [str(v) for v in (before if isinstance(before, (list, MultiValue)) else [before]) if v]
+    for text in [f"PS3.15 E.1-1 {table.edition} Basic Profile (phi-review)"] + [m for _, m in codes[1:]]:
+        if text not in method:  # a pixel fix made first keeps its own line
+            method.append(text)
     ds.DeidentificationMethod = method if len(method) > 1 else method[0]
     if "retain_full_dates" in settings.options:
         ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
