@@ -151,7 +151,10 @@ def run_decide(args: argparse.Namespace) -> int:
 
 
 def report_name(session: "ReviewSession") -> str:
-    return session.report.path.name
+    report = session.report
+    if len(report.sources) > 1:
+        return f"{report.path.name} ({len(report.sources)} CSV files)"
+    return report.path.name
 
 
 def resolve_row(session: "ReviewSession", text: str) -> int:
