@@ -104,7 +104,7 @@ class OcrController:
 
     def show_panel(self) -> None:
         """The text panel: the frame's OCR lines, then the masks and the corrected copy's check."""
-        rows = self._line_rows() + self.screen.remedy.panel_lines()
+        rows = self.screen.remedy.panel_lines() + self._line_rows()  # the copy's state first: it is the answer
         self._preview().show_text_lines("\n".join(rows))
 
     def _line_rows(self) -> list[str]:
