@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from phi_review.core.common.errors import PhiReviewError
 
@@ -42,6 +43,7 @@ class _Frame:
     components: list[_Component] = field(default_factory=list)
 
 
+@lru_cache(maxsize=64)
 def _lookup(bits: bytes, values: bytes) -> tuple[list[int], list[int], dict[int, tuple[int, int]]]:
     """A 16-bit peek table (symbol, length) and the encoder's (code, length) per symbol."""
     symbols = [0] * 65536
@@ -142,9 +144,9 @@ def _parse(jpeg: bytes) -> tuple[_Frame, dict, list[_Component], int, int, int]:
             i = 0
             while i < len(body):
                 tc_th = body[i]
-                counts = body[i + 1 : i + 17]
+                counts = bytes(body[i + 1 : i + 17])
                 n = sum(counts)
-                values = body[i + 17 : i + 17 + n]
+                values = bytes(body[i + 17 : i + 17 + n])
                 tables[(tc_th >> 4, tc_th & 15)] = _lookup(counts, values)
                 i += 17 + n
         elif marker == 0xDD:
@@ -181,46 +183,54 @@ def _parse(jpeg: bytes) -> tuple[_Frame, dict, list[_Component], int, int, int]:
     raise JpegDctError("JPEG stream without a scan")
 
 
+_TO_TEXT = bytes.maketrans(b"\x00\x01", b"01")
+
+
 class _Bits:
-    """Reads an unstuffed entropy-coded segment as one big integer, 16-bit peeks."""
+    """An unstuffed entropy-coded segment as a '0'/'1' string: peeks and copies are slices, linear in size."""
 
     def __init__(self, data: bytes) -> None:
-        self.total = len(data) * 8
-        self.value = int.from_bytes(data + b"\xff\xff\xff", "big")
-        self.width = self.total + 24
+        import numpy as np
+
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8)).tobytes().translate(_TO_TEXT).decode("ascii")
+        self.total = len(bits)
+        self.text = bits + "1" * 32  # padding reads as fill bits, never as a code
         self.pos = 0
 
     def peek16(self) -> int:
-        return (self.value >> (self.width - self.pos - 16)) & 0xFFFF
+        return int(self.text[self.pos : self.pos + 16], 2)
 
     def take(self, n: int) -> int:
         if n == 0:
             return 0
-        out = (self.value >> (self.width - self.pos - n)) & ((1 << n) - 1)
+        out = int(self.text[self.pos : self.pos + n], 2)
         self.pos += n
         return out
 
 
 class _Writer:
+    """Collects bit strings; bytes are made once at the end (no quadratic big-integer shifts)."""
+
     def __init__(self) -> None:
-        self.value = 0
-        self.length = 0
+        self.parts: list[str] = []
 
     def put(self, bits: int, n: int) -> None:
         if n:
-            self.value = (self.value << n) | (bits & ((1 << n) - 1))
-            self.length += n
+            self.parts.append(format(bits & ((1 << n) - 1), f"0{n}b"))
 
     def copy(self, reader: _Bits, start: int, end: int) -> None:
-        n = end - start
-        if n:
-            bits = (reader.value >> (reader.width - end)) & ((1 << n) - 1)
-            self.put(bits, n)
+        if end > start:
+            self.parts.append(reader.text[start:end])
 
     def tobytes(self) -> bytes:
-        pad = (-self.length) % 8
-        value = (self.value << pad) | ((1 << pad) - 1)
-        return value.to_bytes((self.length + pad) // 8, "big") if self.length + pad else b""
+        import numpy as np
+
+        text = "".join(self.parts)
+        text += "1" * ((-len(text)) % 8)
+        if not text:
+            return b""
+        bits = np.frombuffer(text.encode("ascii"), dtype=np.uint8) - ord("0")
+        return np.packbits(bits).tobytes()
 
 
 def blank_jpeg(jpeg: bytes, boxes: Sequence[Box]) -> tuple[bytes, int]:
