@@ -499,3 +499,10 @@ def test_our_columns_never_overwrite_a_field_without_a_header(tmp_path: Path) ->
     assert rows[0][3:5] == ["", "Action"]
     with ReviewSession.open(path, reviewer="rev") as again:
         assert again.findings[0].action == again.actions[0]
+
+
+def test_review_takes_several_csv_files(folder: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("PHI_REVIEW_FORCE_SCREEN", raising=False)
+    files = [str(folder / "SiteA.csv"), str(folder / "SiteB-2000001.csv")]
+    assert main(["review", *files, "--read-only"]) == 2  # opened as one report, then: no terminal here
+    assert "needs a terminal" in capsys.readouterr().err

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     review = sub.add_parser("review", help="review a reconciliation report in the terminal")
-    review.add_argument("report", type=Path, help="the reconciliation report (.xlsx or .csv)")
+    review.add_argument("report", type=Path, nargs="+",
+                        help="the report: an .xlsx or .csv, several CSV files, or a folder of them (one report)")
     _add_screen_options(review)
     review.add_argument("--root", action="append", type=Path, default=[],
                         help="folder holding the DICOM files (repeatable; default: the report's folder)")
@@ -45,7 +46,8 @@ def _add_screen_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
-    return open_review(args.report, roots=args.root, sheet=args.sheet, reviewer=args.reviewer,
+    report = args.report[0] if len(args.report) == 1 else args.report  # several CSVs are one report
+    return open_review(report, roots=args.root, sheet=args.sheet, reviewer=args.reviewer,
                        graphics=args.graphics, read_only=args.read_only, mouse=args.mouse,
                        take_over=args.take_over, out_dir=args.out)
 
@@ -72,7 +74,7 @@ def _take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewS
     return reopen()  # writable when released; else read-only again, with the reason
 
 
-def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer: str | None,
+def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
                 graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False,
                 out_dir: Path | None = None) -> int:
     from phi_review.core.common.config import load_config
@@ -115,7 +117,7 @@ def open_review(report: Path, *, roots: list[Path], sheet: str | None, reviewer:
         state = "all decisions saved"
     from phi_review.core.common.inert import inert
 
-    print(f"{inert(report)}: {reviewed}/{total} reviewed, {state}.")
+    print(f"{inert(session.report.path)}: {reviewed}/{total} reviewed, {state}.")
     _leave_now_if_workers_linger()
     return 0
 
