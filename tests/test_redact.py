@@ -298,3 +298,17 @@ def test_redact_file_appends_manifest(tmp_path: Path) -> None:
     redact_file(src, tmp_path / "c.dcm", Redaction([Box(1, 1, 5, 5)]), reviewer="r", manifest_dir=tmp_path)
     record = read_manifest(tmp_path)[0]
     assert record["action"] == "redact" and record["transfer_syntax_out"] == "1.2.840.10008.1.2.1"
+
+
+def test_second_box_updates_the_existing_copy(tmp_path: Path) -> None:
+    src = Path(get_testdata_file("CT_small.dcm"))
+    dest = tmp_path / "c.dcm"
+    redact_file(src, dest, Redaction([Box(0, 0, 10, 10)]), manifest_dir=tmp_path)
+    with pytest.raises(RemedyError, match="already exists"):
+        redact_file(src, dest, Redaction([Box(100, 100, 120, 120)]))
+    redact_file(src, dest, Redaction([Box(100, 100, 120, 120)]), manifest_dir=tmp_path, update_existing=True)
+    pixels = _frames(pydicom.dcmread(dest))[0]
+    assert int(pixels[0:10, 0:10].max()) == int(pixels[100:120, 100:120].max()) == -32768
+    records = read_manifest(tmp_path)
+    assert records[-1]["based_on"] == "existing copy" and records[-1]["original_sha256"] == sha256_file(src)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

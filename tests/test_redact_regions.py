@@ -98,3 +98,22 @@ def test_scope_series_and_device(tmp_path: Path) -> None:
     assert count_frames(device, None) == len(device)
     with pytest.raises(Exception):
         scope_files(paths[0], paths, "study")
+
+
+def test_cli_known_regions_and_deid_recipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from phi_review.sample_reports.make_dicom import burned_in_text_image
+    from phi_review.tui.cli import main
+
+    src = burned_in_text_image(tmp_path / "ge.dcm", ["DOSE REPORT"], modality="CT",
+                               patient={"Manufacturer": "GE MEDICAL SYSTEMS", "BurnedInAnnotation": "YES"})
+    code = main(["redact", str(src), "--known-regions", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0 and "Screen Captures" in out
+    copy = pydicom.dcmread(tmp_path / "out" / "ge.dcm")
+    assert int(copy.pixel_array[0:25, :].max()) == 0
+    recipe = tmp_path / "rule.dicom"
+    code = main(["redact", str(src), "--box", "0,0,512,40", "--out", str(tmp_path / "out2"), "--deid-recipe", str(recipe)])
+    capsys.readouterr()
+    assert code == 0
+    text = recipe.read_text()
+    assert "equals Manufacturer GE MEDICAL SYSTEMS" in text and "coordinates 0,0,512,40" in text

@@ -21,6 +21,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -501,15 +502,34 @@ def redact_file(
     reviewer: str = "",
     scope: str = "file",
     manifest_dir: Path | None = None,
+    update_existing: bool = False,
 ) -> Any:
-    """Write the blacked-out copy, then append its manifest line (no PHI); returns the ``CopyResult``."""
+    """Write the blacked-out copy, then append its manifest line (no PHI); returns the ``CopyResult``.
+
+    ``update_existing``: when ``dest`` already exists (a header fix, an
+    earlier box), black out that copy instead of starting again from the
+    original, so one corrected copy carries every fix.
+    """
+    import os
+
     from phi_review.core.remedy.output import append_manifest, write_copy
 
-    result = write_copy(original, dest, edit_header=edit_header, pixel_edit=redaction, overwrite=overwrite)
+    extra: dict[str, Any] = {}
+    if update_existing and Path(dest).exists():
+        temp = Path(dest).with_name(f".{Path(dest).name}.redact")
+        result = write_copy(Path(dest), temp, edit_header=edit_header, pixel_edit=redaction, overwrite=True)
+        os.replace(temp, dest)
+        result.copy, result.original = Path(dest), Path(original)
+        from phi_review.core.remedy.output import sha256_file
+
+        result.original_sha256 = sha256_file(Path(original))
+        extra["based_on"] = "existing copy"
+    else:
+        result = write_copy(original, dest, edit_header=edit_header, pixel_edit=redaction, overwrite=overwrite)
     if manifest_dir is not None:
         append_manifest(
             manifest_dir,
             result.record(action="redact", scope=scope, reviewer=reviewer,
-                          confirmed_clean=redaction.confirm_clean, kept_uids=redaction.keep_uids),
+                          confirmed_clean=redaction.confirm_clean, kept_uids=redaction.keep_uids, **extra),
         )
     return result
