@@ -247,6 +247,10 @@ def _is_deflated(handle: BinaryIO) -> bool:
     """Peek at the file meta's transfer syntax without reading the dataset."""
     from pydicom.filereader import _read_file_meta_info, read_preamble
 
+    if b"1.2.840.10008.1.2.1.99" not in handle.read(4096):  # the UID text is in the file meta, near the start
+        handle.seek(0)
+        return False
+    handle.seek(0)
     try:
         read_preamble(handle, True)
         meta = _read_file_meta_info(handle)
