@@ -92,7 +92,7 @@ def test_diff_lists_what_the_profile_changed(tmp_path: Path, capsys: pytest.Capt
     assert by_path["RequestAttributesSequence"].status == "removed"
     assert by_path["PatientIdentityRemoved"].status == "added"
     assert by_path["(0009,1101)[PHIREVIEW TEST]"].status == "removed"
-    assert by_path["AnatomicRegionSequence[0].OperatorsName"].new == ""
+    assert by_path["AnatomicRegionSequence[0].OperatorsName"].new == "ANONYMOUS"
     assert diff.summary["unchanged"] > 10 and "Rows" not in by_path
     code, text, _ = run(capsys, "diff", str(paths[0]), str(copy), "--json")
     payload = json.loads(text)

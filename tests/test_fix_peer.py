@@ -38,7 +38,7 @@ def outputs(tmp_path: Path) -> tuple[list[Dataset], list[Dataset], list[Dataset]
 
 def test_names_ids_and_institution(outputs) -> None:
     orig, ours, dg = outputs
-    assert ours[0].PatientName == "" and ours[0].PatientID == "" and ours[0].InstitutionName == ""
+    assert ours[0].PatientName == "" and ours[0].PatientID == "ANONYMOUS" and ours[0].InstitutionName == "ANONYMOUS"
     assert dg[0].PatientName not in ("", orig[0].PatientName)  # a made-up name instead
     assert dg[0].PatientID not in ("", orig[0].PatientID)
     assert dg[0].InstitutionName not in ("", orig[0].InstitutionName)

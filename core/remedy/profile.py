@@ -9,10 +9,14 @@ this module only decides how each action letter is carried out:
   ``K`` keep, ``U`` a UID mapped deterministically, ``C`` clean (dates shifted by
   the patient's offset; free text stripped of the file's own identifiers).
 - Combinations keep the attribute present when it may be required, with no
-  identifying value: ``X/Z``, ``X/Z/D`` and ``Z/D`` empty it, ``X/D`` puts a
-  dummy, ``X/Z/U*`` maps the UIDs inside (sequences are recursed). Without the
-  IOD's module tables we cannot know whether the attribute is required, so we
-  never delete one the standard allows to be kept empty.
+  identifying value: ``X/Z`` empties it; ``X/D``, ``X/Z/D`` and ``Z/D`` put a
+  dummy (an empty sequence for ``X/Z/D``/``Z/D`` sequences); ``X/Z/U*`` maps the
+  UIDs inside (sequences are recursed). Without the IOD's module tables we
+  cannot know whether the attribute is Type 1, 2 or 3, so we pick the choice
+  that is valid for all three: an empty Type 1 ContentDate fails ``dciodvfy``,
+  a dummy does not.
+- Overlay data (60xx,3000) is removed with the rest of its overlay group, so no
+  Overlay Plane module is left incomplete.
 - Sequences are recursed: every item is de-identified by the same rules.
 - Private attributes are removed; with Retain Safe Private, a private attribute
   is kept only if its creator is kept and its value is numeric (US, SS, UL, SL,
@@ -376,6 +380,18 @@ def _walk(ds: Dataset, ctx: _Context, prefix: str) -> None:
         _apply(ds, elem, action, ctx, path)
     if ctx.settings.options and "retain_safe_private" in options:
         _drop_empty_creators(ds, ctx, prefix)
+    _drop_orphan_overlays(ds, ctx, prefix)
+
+
+def _drop_orphan_overlays(ds: Dataset, ctx: _Context, prefix: str) -> None:
+    """An overlay group (60xx) whose Overlay Data went is removed whole."""
+    groups = {e.tag.group for e in ds if 0x6000 <= e.tag.group <= 0x601E and not e.tag.group % 2}
+    for group in groups:
+        if Tag(group, 0x3000) in ds:
+            continue
+        for elem in [e for e in ds if e.tag.group == group]:
+            _record(ctx, f"{prefix}{elem.keyword or elem.tag}", elem, "X")
+            del ds[elem.tag]
 
 
 def _drop_empty_creators(ds: Dataset, ctx: _Context, prefix: str) -> None:
@@ -401,7 +417,7 @@ def _apply(ds: Dataset, elem: DataElement, action: str, ctx: _Context, path: str
         _record(ctx, path, elem, "X")
         del ds[tag]
         return
-    if action in ("Z", "X/Z", "X/Z/D", "Z/D"):
+    if action in ("Z", "X/Z") or (action in ("X/Z/D", "Z/D") and is_seq):
         if is_seq and not elem.value:
             return
         if not is_seq and not _values(elem) and elem.VR != "UN":
@@ -409,7 +425,7 @@ def _apply(ds: Dataset, elem: DataElement, action: str, ctx: _Context, path: str
         _set_empty(elem)
         _record(ctx, path, elem, "Z")
         return
-    if action in ("D", "X/D"):
+    if action in ("D", "X/D", "X/Z/D", "Z/D"):
         if is_seq:
             for i, item in enumerate(elem.value or []):
                 _walk(item, ctx, f"{path}[{i}].")
