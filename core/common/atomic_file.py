@@ -42,7 +42,7 @@ def replace_atomically(target: Path, write: Callable[[BinaryIO], None], like: Pa
     temp = Path(temp_name)
     warning = None
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "w+b") as handle:  # readable too: the caller may hash what it wrote
             write(handle)
             handle.flush()
             if info is not None:

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.action_list import column_index, column_letter
@@ -237,18 +240,28 @@ class SheetPatcher:
 
     def patch(self, edits: dict[int, dict[int, str]], header_row: int, header_cells: dict[int, str]) -> bytes:
         """The sheet with ``edits`` ({row: {0-based column: text}}) and new header cells written."""
+        return b"".join(self.pieces(edits, header_row, header_cells))
+
+    def pieces(self, edits: dict[int, dict[int, str]], header_row: int,
+               header_cells: dict[int, str]) -> list[bytes | memoryview]:
+        """The patched sheet as consecutive pieces: views into the original XML and the rewritten rows.
+
+        Written one after another into the zip, they never make a second copy
+        of a sheet that may be 100 MB of XML.
+        """
         wanted = set(edits)
         if header_cells:
             wanted.add(header_row)
         if not wanted:
-            return self.xml
+            return [self.xml]
         for number, changes in [*edits.items(), (header_row, header_cells)]:
             if changes and max(changes) >= MAX_COLUMNS:
                 raise ReportError(f"row {number}: a cell past the last column XFD cannot be written")
         xml = self._move_shared_masters(self.xml, edits)
+        view = memoryview(xml)
         spans, end_data = self.rows(xml, max(wanted), wanted)
         by_number = {span.number: span for span in spans}
-        pieces: list[bytes] = []
+        pieces: list[bytes | memoryview] = []
         cursor = 0
         max_column = 0
         header_style = self._last_style(xml, by_number.get(header_row), header_row) if header_cells else None
@@ -265,19 +278,25 @@ class SheetPatcher:
                 if insert_at is None or insert_at < cursor:
                     raise ReportError(f"row {number} cannot be placed in the sheet (rows out of order); cannot write")
                 empty = f'<{self.p.decode()}row r="{number}">'.encode()
-                pieces.append(xml[cursor:insert_at])
+                pieces.append(view[cursor:insert_at])
                 pieces.append(self._fill_row(empty, b"", number, changes, style_for_new))
                 cursor = insert_at
                 continue
             if span.start < cursor:
                 raise ReportError(f"row {number} appears twice in the sheet; cannot write")
-            pieces.append(xml[cursor : span.start])
+            pieces.append(view[cursor : span.start])
             body = b"" if span.self_closing else xml[span.open_end : span.close_start]
             tag = span.tag[:-2] + b">" if span.self_closing else span.tag
             pieces.append(self._fill_row(tag, body, number, changes, style_for_new))
             cursor = span.end
-        pieces.append(xml[cursor:])
-        return self._widen_dimension(b"".join(pieces), max_column)
+        pieces.append(view[cursor:])
+        dimension = self._dimension_edit(xml, max_column)
+        if dimension is not None:  # <dimension> precedes the cell data: it falls in the first piece
+            start, end, tag = dimension
+            first = pieces[0]
+            assert end <= len(first)
+            pieces[0:1] = [first[:start], tag, first[end:]]
+        return pieces
 
     def _last_style(self, xml: bytes, span: _Span | None, number: int) -> bytes | None:
         if span is None or span.self_closing:
@@ -315,6 +334,14 @@ class SheetPatcher:
         return set_attribute(open_tag, b"spans", match.group(1) + b":" + str(last_column).encode())
 
     def _widen_dimension(self, xml: bytes, max_column: int) -> bytes:
+        edit = self._dimension_edit(xml, max_column)
+        if edit is None:
+            return xml
+        start, end, tag = edit
+        return xml[:start] + tag + xml[end:]
+
+    def _dimension_edit(self, xml: bytes, max_column: int) -> tuple[int, int, bytes] | None:
+        """(start, end, new tag) widening ``<dimension ref>`` to ``max_column``, or None when it covers it."""
         data = xml.find(b"<" + self.p + b"sheetData")  # <dimension> comes before the cell data
         for match in self._dimension.finditer(xml, 0, data if data >= 0 else len(xml)):
             if match.group(2) is None or match.group(1):
@@ -322,13 +349,13 @@ class SheetPatcher:
             ref = attributes(match.group(3)).get(b"ref", b"")
             parts = ref.split(b":")
             if len(parts) != 2:
-                return xml
+                return None
             last = _REF.match(parts[1])
             if last is None or max_column <= column_index(last.group(1).upper().decode()):
-                return xml
+                return None
             new_ref = parts[0] + b":" + column_letter(max_column).encode() + last.group(2)
-            return xml[: match.start()] + set_attribute(match.group(0), b"ref", new_ref) + xml[match.end() :]
-        return xml
+            return match.start(), match.end(), set_attribute(match.group(0), b"ref", new_ref)
+        return None
 
     # ------------------------------------------------------------------ shared formulas
 
@@ -421,11 +448,45 @@ class SheetPatcher:
         return xml
 
 
+def read_part(data: bytes, archive: zipfile.ZipFile, name: str) -> bytes:
+    """One part of the zip ``data``, inflated straight into a buffer of its final size.
+
+    ``ZipFile.read`` grows its result chunk by chunk, briefly holding twice
+    a 100 MB sheet; this reads the deflated bytes in place and checks the CRC.
+    Anything unusual (stored, encrypted, odd header) goes through zipfile.
+    """
+    info = archive.getinfo(name)
+    offset = info.header_offset
+    if info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 0x1 and data[offset : offset + 4] == b"PK\x03\x04":
+        name_length, extra_length = struct.unpack("<HH", data[offset + 26 : offset + 30])
+        start = offset + 30 + name_length + extra_length
+        raw = memoryview(data)[start : start + info.compress_size]
+        try:
+            inflated = zlib.decompress(raw, -15, max(info.file_size, 1))
+        except zlib.error:
+            inflated = None
+        if inflated is not None and len(inflated) == info.file_size and zlib.crc32(inflated) == info.CRC:
+            return inflated
+    return archive.read(name)
+
+
 def write_parts(source: zipfile.ZipFile, part: str, new_sheet: bytes) -> bytes:
     """A zip with every part of ``source`` copied, ``part`` replaced by ``new_sheet``."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            data = new_sheet if info.filename == part else source.read(info.filename)
-            target.writestr(info, data, compress_type=info.compress_type)
+    stream_parts(source, part, [new_sheet], out)
     return out.getvalue()
+
+
+def stream_parts(source: zipfile.ZipFile, part: str, pieces: list[bytes | memoryview], handle: BinaryIO) -> None:
+    """Write into ``handle`` a zip of every part of ``source``, ``part`` made of ``pieces`` (streamed, not joined)."""
+    with zipfile.ZipFile(handle, "w") as target:
+        for info in source.infolist():
+            if info.filename != part:
+                target.writestr(info, source.read(info.filename), compress_type=info.compress_type)
+                continue
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type, entry.external_attr, entry.create_system = (
+                info.compress_type, info.external_attr, info.create_system)
+            with target.open(entry, "w", force_zip64=sum(len(p) for p in pieces) > 0x7FFF0000) as out:
+                for piece in pieces:
+                    out.write(piece)

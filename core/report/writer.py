@@ -11,20 +11,22 @@ text) and ``sharedStrings.xml`` is untouched.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 from lxml import etree
 
 from phi_review.core.report.action_list import sheet_paths
 from phi_review.core.common.atomic_file import backup_once, replace_atomically
 from phi_review.core.report.cell_text import MAX_CELL_CHARS, MAX_COLUMNS
-from phi_review.core.report.sheet_patch import SheetPatcher, write_parts
+from phi_review.core.report.sheet_patch import SheetPatcher, read_part, stream_parts
 from phi_review.core.common.errors import ReportError
-from phi_review.core.report.model import EDITABLE_FIELDS, Report
+from phi_review.core.report.model import EDITABLE_FIELDS, Fingerprint, Report
 from phi_review.core.report.csv_report import save_csv_report
 from phi_review.core.report.reader import changed_on_disk, fingerprint_of
 
@@ -75,9 +77,24 @@ def save_report(report: Report, edits: Mapping[int, Mapping[str, str]]) -> list[
     needed = {field for fields in edits.values() for field in fields}
     appended = _plan_new_columns(report, needed)
     original = path.read_bytes()
-    new_bytes = _write_xlsx(report, original, edits, appended)
-    backup_once(path)
-    owner_warning = replace_atomically(path, lambda handle: handle.write(new_bytes))
+    source, part, pieces = _patch_xlsx(report, original, edits, appended)
+    written: dict[str, object] = {}
+
+    def write(handle: BinaryIO) -> None:
+        """Stream the zip into the temp file, then hash what is there: the fingerprint of the new report."""
+        stream_parts(source, part, pieces, handle)
+        handle.flush()
+        handle.seek(0)
+        digest, size = hashlib.sha256(), 0
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+        written.update(sha256=digest.hexdigest(), size=size)
+
+    with source:
+        backup_once(path)
+        owner_warning = replace_atomically(path, write)
+    del pieces
     if owner_warning:
         warnings.append(owner_warning)
     for field, index in appended.items():
@@ -85,7 +102,8 @@ def save_report(report: Report, edits: Mapping[int, Mapping[str, str]]) -> list[
         while len(report.headers) < index:
             report.headers.append("")
         report.headers.append(NEW_HEADERS[field])
-    report.fingerprint = fingerprint_of(new_bytes, path)
+    report.fingerprint = Fingerprint(size=int(written["size"]), mtime_ns=path.stat().st_mtime_ns,  # type: ignore[call-overload]
+                                     sha256=str(written["sha256"]))
     return warnings
 
 
@@ -106,7 +124,9 @@ def _plan_new_columns(report: Report, needed: set[str]) -> dict[str, int]:
 
 
 # ----- XLSX ----------------------------------------------------------------------
-def _write_xlsx(report: Report, original: bytes, edits: Mapping[int, Mapping[str, str]], appended: dict[str, int]) -> bytes:
+def _patch_xlsx(report: Report, original: bytes, edits: Mapping[int, Mapping[str, str]],
+                appended: dict[str, int]) -> tuple[zipfile.ZipFile, str, list[bytes | memoryview]]:
+    """The open source zip, the sheet part and its patched pieces: every refusal happens here, before a temp file."""
     try:
         source = zipfile.ZipFile(io.BytesIO(original))
         paths, _names = sheet_paths(source)
@@ -114,14 +134,26 @@ def _write_xlsx(report: Report, original: bytes, edits: Mapping[int, Mapping[str
         raise ReportError(f"{report.path.name} cannot be written: {error}") from None
     part = paths.get(report.sheet)
     if part is None:
+        source.close()
         raise ReportError(f"{report.path.name}: sheet {report.sheet!r} not found when saving")
-    with source:
-        sheet_xml = source.read(part)
+    try:
+        sheet_xml = read_part(original, source, part)
         cells: dict[int, dict[int, str]] = {}
         for row_number, fields in edits.items():
             for field, value in fields.items():
                 index = appended.get(field, getattr(report.columns, field))
                 cells.setdefault(row_number, {})[index] = value
         header_cells = {index: NEW_HEADERS[field] for field, index in appended.items()}
-        new_sheet = SheetPatcher(sheet_xml).patch(cells, report.header_row, header_cells)
-        return write_parts(source, part, new_sheet)
+        return source, part, SheetPatcher(sheet_xml).pieces(cells, report.header_row, header_cells)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _write_xlsx(report: Report, original: bytes, edits: Mapping[int, Mapping[str, str]], appended: dict[str, int]) -> bytes:
+    """The whole new workbook in memory (tests and tools; saving streams instead)."""
+    source, part, pieces = _patch_xlsx(report, original, edits, appended)
+    with source:
+        out = io.BytesIO()
+        stream_parts(source, part, pieces, out)
+        return out.getvalue()
