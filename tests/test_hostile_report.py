@@ -558,3 +558,43 @@ def test_item06_full_disk_during_a_step_leaves_no_part_of_it(small_disk):
     with ReviewSession.open(path, reviewer="r") as session:
         assert session.recovered == 2 and session.messages[0].startswith("Recovered 2")
         assert [(f.action, f.note) for f in session.findings] == [(NO_ISSUE, ""), (METADATA, "after")]
+
+
+def test_item01_rows_of_one_file_are_told_apart_by_their_other_cells(tmp_path):
+    path = tmp_path / "report.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADERS)
+    sheet.append(["same.dcm", HEADER_ISSUE, "DOE^JANE", None, None])
+    sheet.append(["same.dcm", "Possible Burned-in PHI/PII (Pixels)", "", None, None])
+    sheet.append(["other.dcm", HEADER_ISSUE, "X", None, None])
+    workbook.save(path)
+    with ReviewSession.open(path, reviewer="r") as session:
+        session.decide([1], DELETE)  # the pixel finding of same.dcm
+        workbook = openpyxl.load_workbook(path)
+        sheet = workbook.active
+        sheet.move_range("A2:E4", rows=10)
+        sheet.move_range("A13:E13", rows=-11)  # pixels row first now
+        sheet.move_range("A12:E12", rows=-9)
+        sheet.move_range("A14:E14", rows=-10)
+        workbook.save(path)
+        with pytest.raises(ReportError):
+            session.save()
+    with ReviewSession.open(path, reviewer="r") as session:
+        decided = [(f.file, f.issue, f.action) for f in session.findings if f.action]
+        assert decided == [("same.dcm", "Possible Burned-in PHI/PII (Pixels)", DELETE)]
+        assert session.findings[0].issue.startswith("Possible Burned-in") and session.findings[0].action == DELETE
+
+
+def test_item09_a_two_dimensional_shared_formula_group_is_refused_with_one_line(tmp_path):
+    rows = header_row() + "".join(
+        f'<row r="{n}">{istr(f"f{n}.dcm", f"A{n}")}{istr(HEADER_ISSUE, f"B{n}")}'
+        + (f'<c r="D{n}" t="str"><f t="shared" ref="D2:E3" si="0">B{n}&amp;"!"</f><v>x</v></c>' if n == 2
+           else f'<c r="D{n}" t="str"><f t="shared" si="0"/><v>x</v></c>')
+        + f'<c r="E{n}" t="str"><f t="shared" si="0"/><v>x</v></c></row>'
+        for n in range(2, 4))
+    path = handmade_report(tmp_path / "report.xlsx", rows)
+    before = path.read_bytes()
+    with pytest.raises(ReportError, match="shared formula") as error:
+        save_report(read_report(path), {2: {"action": NO_ISSUE}})
+    assert "\n" not in str(error.value) and path.read_bytes() == before
