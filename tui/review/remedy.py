@@ -86,6 +86,7 @@ class RemedyController:
         self.out_dir = out_dir or screen.session.report.path.parent / "corrected"
         self.masks: dict[str, list[Any]] = {}
         self.copies: dict[str, CopyState] = {}
+        self.fixed: dict[str, Path] = {}  # originals whose header was fixed -> their corrected copy
         self.editing: tuple[int, int, int, int] | None = None
         self.showing_copy = False
 
@@ -123,6 +124,9 @@ class RemedyController:
         masks = self.masks.get(path, [])
         if masks:
             lines.append(f"Masks: {len(masks)} box(es) · x lists/removes · R writes the corrected copy")
+        if path in self.fixed and path not in self.copies:
+            lines.append(f"Corrected copy (header fixed): {inert(self.screen.display_path(self.fixed[path]))} · "
+                         "D: header diff")
         state = self.copies.get(path)
         if state is not None:
             shown = "COPY shown (X: original)" if self.showing_copy else "original shown (X: copy)"
@@ -275,22 +279,35 @@ class RemedyController:
             return
         frame = self.screen.query_one(PreviewPane).state.frame
         self.screen.notify("Finding the files each scope covers…", markup=False)
-        paths = self._report_paths()
+        paths = self.report_paths()
         work = partial(self._scopes_in_worker, current[1], paths, frame)
         self.screen.run_worker(work, thread=True, exclusive=True, group="remedy")
 
-    def _report_paths(self) -> list[Path]:
-        """Every file the report's rows resolve to (for series and device scopes)."""
+    def row_paths(self, rows: list[int] | None = None) -> dict[int, Path]:
+        """Row index -> the file it resolves to (the reviewer's pick for ambiguous names)."""
         files = self.screen.files
         index = files.file_index
-        found: dict[str, Path] = {}
+        found: dict[int, Path] = {}
         if index is None:
-            return []
-        for n, finding in enumerate(self.screen.session.findings):
+            return found
+        findings = self.screen.session.findings
+        for n in range(len(findings)) if rows is None else rows:
+            finding = findings[n]
             path = files.chosen_paths.get(n) or index.resolve(finding.file, site=finding.site, event=finding.event).path
             if path is not None:
-                found.setdefault(str(path), Path(path))
-        return list(found.values())
+                found[n] = Path(path)
+        return found
+
+    def report_paths(self, rows: list[int] | None = None) -> list[Path]:
+        """Every distinct file the report's rows (or these rows) resolve to."""
+        return list({str(p): p for p in self.row_paths(rows).values()}.values())
+
+    def copy_of(self, original: Path) -> Path | None:
+        """This original's corrected copy (pixels, header or both), if one was written this session."""
+        state = self.copies.get(str(original))
+        if state is not None:
+            return state.copy
+        return self.fixed.get(str(original))
 
     def _scopes_in_worker(self, original: Path, paths: list[Path], frame: int) -> None:
         from phi_review.core.remedy.regions import SCOPES, count_frames, scope_files, scope_frames
@@ -356,14 +373,34 @@ class RemedyController:
         for path in files:
             dest = copy_path(path, self.screen.files.roots, self.out_dir)
             try:
-                result = redact_file(path, dest, Redaction(boxes, frames, confirm_clean=confirm_clean),
-                                     overwrite=overwrite, reviewer=reviewer, scope=scope, manifest_dir=self.out_dir)
+                if dest.exists() and str(path) in self.fixed:
+                    # The copy holds header fixes: black out on top of it, so the file keeps one copy.
+                    result = self._redact_existing(path, dest, Redaction(boxes, frames, keep_uids=True,
+                                                                          confirm_clean=confirm_clean), scope)
+                else:
+                    result = redact_file(path, dest, Redaction(boxes, frames, confirm_clean=confirm_clean),
+                                         overwrite=overwrite, reviewer=reviewer, scope=scope,
+                                         manifest_dir=self.out_dir)
                 written.append(result)
             except PhiReviewError as error:
                 failed.append(f"{path.name}: {error}")
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
                 failed.append(f"{path.name}: {type(error).__name__}")
         self.screen.post_message(CopiesWritten(original, written, failed, boxes, frames, scope, confirm_clean))
+
+    def _redact_existing(self, original: Path, dest: Path, redaction: Any, scope: str) -> Any:
+        import os
+
+        from phi_review.core.remedy.output import append_manifest, write_copy
+
+        temp = dest.with_name(f".{dest.name}.redact")
+        result = write_copy(dest, temp, pixel_edit=redaction, overwrite=True)
+        os.replace(temp, dest)
+        result.copy, result.original = dest, original
+        append_manifest(self.out_dir, result.record(action="redact", scope=scope, based_on="existing copy",
+                                                    reviewer=self.screen.session.reviewer,
+                                                    confirmed_clean=redaction.confirm_clean))
+        return result
 
     def copies_written(self, message: CopiesWritten) -> None:
         for result in message.written:

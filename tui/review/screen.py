@@ -26,9 +26,11 @@ from phi_review.core.report.row_view import other_cells
 from phi_review.tui.review.decisions import DecisionController
 from phi_review.tui.review.file_loader import LoadedFile
 from phi_review.tui.review.files import FileController
+from phi_review.tui.review.fixes import FixController
+from phi_review.tui.review.fixing_keys import FixingKeys
 from phi_review.tui.review.messages import FileLoaded, IndexProgress, IndexReady, OcrDone, PreviewRendered
 from phi_review.tui.review.ocr import OcrController, is_pixel_issue
-from phi_review.tui.review.remedy import CopiesWritten, CopyVerified, RemedyController, ScopesReady
+from phi_review.tui.review.remedy import RemedyController
 from phi_review.tui.screens.dialogs import AskTextScreen, TextScreen
 from phi_review.tui.terminal.graphics import widget_class
 from phi_review.tui.widgets.findings_list import FindingsList
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 110
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(FixingKeys, Screen[None]):
     """Keyboard triage of the report's rows, one file at a time."""
 
     BINDINGS = [
@@ -75,14 +77,7 @@ class ReviewScreen(Screen[None]):
         Binding("c", "pick_candidate", "Pick file", show=False, id="app.pick_candidate"),
         Binding("I", "identifying", "Identifying tags", show=False, id="app.identifying"),
         Binding("escape", "clear", "Clear filter/marks", show=False, id="app.clear"),
-        Binding("m", "mask_line", "Mask text line", show=False, id="app.mask_line"),
-        Binding("M", "mask_likely", "Mask likely PHI", show=False, id="app.mask_likely"),
-        Binding("b", "draw_box", "Draw a box", show=False, id="app.draw_box"),
-        Binding("B", "known_regions", "Known device regions", show=False, id="app.known_regions"),
-        Binding("x", "list_masks", "Masks (remove)", show=False, id="app.list_masks"),
-        Binding("R", "redact", "Black out into a copy", show=False, id="app.redact"),
-        Binding("X", "flip_copy", "Original / copy", show=False, id="app.flip_copy"),
-        Binding("C", "confirm_clean", "Confirm copy clean", show=False, id="app.confirm_clean"),
+        *FixingKeys.FIXING_BINDINGS,
     ]
 
     def __init__(self, roots: list[Path], out_dir: Path | None = None) -> None:
@@ -112,6 +107,7 @@ class ReviewScreen(Screen[None]):
         self.ocr = OcrController(self)
         self.decisions = DecisionController(self)
         self.remedy = RemedyController(self, self._out_dir)
+        self.fixes = FixController(self)
         mode = self.graphics.mode
         cell = self.graphics.caps.cell_size or (10, 20)
         with Horizontal(id="main"):
@@ -442,40 +438,6 @@ class ReviewScreen(Screen[None]):
         self.apply_preview_visibility()
         if self.query_one(PreviewPane).display:
             self.call_after_refresh(self.request_render)
-
-    # ----- keys: blacking out ----------------------------------------------------------
-    def action_mask_line(self) -> None:
-        self.remedy.mask_selected_line()
-
-    def action_mask_likely(self) -> None:
-        self.remedy.mask_likely_lines()
-
-    def action_draw_box(self) -> None:
-        self.remedy.draw_box()
-
-    def action_known_regions(self) -> None:
-        self.remedy.known_regions()
-
-    def action_list_masks(self) -> None:
-        self.remedy.list_masks()
-
-    def action_redact(self) -> None:
-        self.remedy.apply()
-
-    def action_flip_copy(self) -> None:
-        self.remedy.flip()
-
-    def action_confirm_clean(self) -> None:
-        self.remedy.confirm_clean()
-
-    def on_scopes_ready(self, message: ScopesReady) -> None:
-        self.remedy.scopes_ready(message)
-
-    def on_copies_written(self, message: CopiesWritten) -> None:
-        self.remedy.copies_written(message)
-
-    def on_copy_verified(self, message: CopyVerified) -> None:
-        self.remedy.copy_verified(message)
 
     def action_read_text(self) -> None:
         self.ocr.read_text()
