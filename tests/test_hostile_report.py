@@ -598,3 +598,27 @@ def test_item09_a_two_dimensional_shared_formula_group_is_refused_with_one_line(
     with pytest.raises(ReportError, match="shared formula") as error:
         save_report(read_report(path), {2: {"action": NO_ISSUE}})
     assert "\n" not in str(error.value) and path.read_bytes() == before
+
+
+def test_item02_a_symlinked_csv_report_stays_a_link(tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("File Name,Validation Issue,Action\na.dcm,Possible PHI/PII in Header,\n", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    with ReviewSession.open(link, reviewer="r") as session:
+        session.decide([0], NO_ISSUE)
+        session.save()
+    assert link.is_symlink() and NO_ISSUE in real.read_text(encoding="utf-8")
+    assert (tmp_path / "real.orig.csv").exists() and not (tmp_path / "link.orig.csv").exists()
+
+
+def test_item02_atomic_replace_and_backup_through_a_link_write_the_target(tmp_path):
+    from phi_review.core.common.atomic_file import backup_once, replace_atomically
+
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert backup_once(link) == tmp_path / "real.orig.csv"
+    replace_atomically(link, lambda handle: handle.write(b"new"))
+    assert link.is_symlink() and real.read_bytes() == b"new" and (tmp_path / "real.orig.csv").read_bytes() == b"old"

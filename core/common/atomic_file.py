@@ -35,6 +35,8 @@ def replace_atomically(target: Path, write: Callable[[BinaryIO], None], like: Pa
     one-line warning when the process may not keep the owner or group.
     ``like`` takes them from another file (a new backup gets the report's).
     """
+    if target.is_symlink():  # a linked report: replace the shared target, never the link by a copy
+        target = target.resolve()
     model = like or target
     info = model.stat() if model.exists() else None
     mode = stat.S_IMODE(info.st_mode) if info else 0o644
@@ -84,6 +86,8 @@ def backup_once(target: Path) -> Path:
     Written atomically like the report itself: a full disk leaves no backup,
     never a torn one that would then be kept forever because it exists.
     """
+    if target.is_symlink():
+        target = target.resolve()
     backup = target.with_name(f"{target.stem}.orig{target.suffix}")
     if not backup.exists():
         with open(target, "rb") as source:
