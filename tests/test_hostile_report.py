@@ -382,6 +382,7 @@ def test_item12_columns_past_xfd_are_refused(tmp_path):
     sheet.append(["a.dcm", HEADER_ISSUE, "DOE"])
     workbook.save(path)
     report = read_report(path)
+    assert any("XFD" in warning for warning in report.warnings)  # said at open already
     before = path.read_bytes()
     with pytest.raises(ReportError, match="XFD"):
         save_report(report, {2: {"action": NO_ISSUE}})

@@ -195,7 +195,21 @@ def _read_xlsx(path: Path, data: bytes, wanted: str | None) -> Report:
         raise ReportError(f"no header row found in {where}; {seen}; looked for {looked_for()}")
     name, header_index, found = chosen
     actions = _actions_from_validation(path, data, name, found.get("action"), read_sheet)
-    return _build(path, "xlsx", name, read_sheet(name), header_index, found, actions, data, names)
+    report = _build(path, "xlsx", name, read_sheet(name), header_index, found, actions, data, names)
+    _warn_no_room(report)
+    return report
+
+
+def _warn_no_room(report: Report) -> None:
+    """Say at open, not at the first save, when the decision columns cannot be added past column XFD."""
+    from phi_review.core.report.cell_text import MAX_COLUMNS
+
+    missing = [name for name in ("action", "reviewer", "reviewed_at") if getattr(report.columns, name) is None]
+    if missing and len(report.headers) + len(missing) > MAX_COLUMNS:
+        report.warnings.append(
+            f"{report.path.name}: the header reaches column XFD, so the {', '.join(missing)} columns cannot be added "
+            "and decisions cannot be saved; add those columns inside the header first"
+        )
 
 
 def _actions_from_validation(path: Path, data: bytes, sheet: str, column: int | None, read_sheet: Any) -> list[str]:
