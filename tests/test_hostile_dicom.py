@@ -386,3 +386,17 @@ def test_deflated_file_with_a_long_tail_is_decoded_without_reading_the_tail(tmp_
     out = subprocess.run([sys.executable, "-c", CHILD, str(path), "0"], capture_output=True, text=True,
                          check=True, timeout=120)
     assert int(out.stdout.split()[-1]) < 40
+
+
+def test_review_pane_loader_shows_the_header_of_an_unknown_syntax(tmp_path: Path) -> None:
+    """What the review screen calls for a row: the header loads, only the image says why it cannot show."""
+    from phi_review.core.report.model import Finding
+    from phi_review.tui.review.file_loader import load_file
+
+    path = unknown_syntax_file(tmp_path / "ts.dcm")
+    finding = Finding(row=2, file=path.name, issue="Possible PHI/PII in Header", value="CompressedSamples^CT1",
+                      tag="(0010,0010)")
+    loaded = load_file(finding, None, path, None)
+    assert loaded.header is not None and loaded.message == ""
+    assert any(row.matched and row.keyword == "PatientName" for row in loaded.header.rows)
+    assert loaded.image_error and "unknown transfer syntax" in loaded.image_error
