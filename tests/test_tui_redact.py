@@ -71,3 +71,39 @@ async def test_mask_draw_apply_verify_flip_confirm(tmp_path):
         assert ds.BurnedInAnnotation == "NO"
         assert ds.SOPInstanceUID != pydicom.dcmread(original, stop_before_pixels=True).SOPInstanceUID
         assert any((report.parent / "corrected").glob("*manifest*"))
+
+
+async def test_the_report_row_names_its_corrected_copy_and_the_journal_audits_it(tmp_path):
+    import json
+
+    import openpyxl
+
+    from phi_review.core.review.journal import journal_path
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    findings = app.session.findings
+    pixel = next(i for i, f in enumerate(findings) if "US_00001" in f.file)
+    async with app.run_test(size=(140, 48)) as pilot:
+        screen = app.review
+        app.query_one(FindingsList).move_to(pixel)
+        await wait_for(pilot, lambda: pixel in screen.files.loaded and screen.files.loaded[pixel].info is not None)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BoxEditScreen))
+        await pilot.press("enter", "R")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen), timeout=30)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: findings[pixel].corrected_copy != "", timeout=60)
+        records = [json.loads(line) for line in journal_path(report).read_text().splitlines() if line.strip()]
+        audit = [r for r in records if r.get("kind") == "remedy"]
+        assert audit and audit[-1]["copy_sha256"] and audit[-1]["original_sha256"]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    sheet = openpyxl.load_workbook(report).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header_at = next(n for n, row in enumerate(rows) if "Corrected Copy" in [str(c) for c in row])
+    column = [str(c) for c in rows[header_at]].index("Corrected Copy")
+    copies = [row[column] for row in rows[header_at + 1:] if row[column]]
+    assert copies and all(str(c).startswith("corrected/") for c in copies)

@@ -22,6 +22,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "note": ("Comments", "Notes", "Comment", "Note", "Reviewer Comments", "Reviewer Notes"),
     "reviewer": ("Reviewer", "Reviewed By"),
     "reviewed_at": ("Reviewed At", "Review Date", "Reviewed On", "Reviewed"),
+    "corrected_copy": ("Corrected Copy", "Corrected File", "Corrected Copy Path"),
     # The EDRN validator's own columns (validate-dicom-files): kept on each finding.
     "details": ("Details", "Detail", "Finding Details"),
     "score": ("Score",),

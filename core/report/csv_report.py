@@ -41,7 +41,8 @@ from phi_review.core.report.model import (
 FIELD_LIMIT = 16 * 1024 * 1024
 MAX_SOURCES = 10_000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At"}
+NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At",
+               "corrected_copy": "Corrected Copy"}
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")
 
 EditKey = int | tuple[str, int]

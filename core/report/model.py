@@ -15,7 +15,7 @@ DEFAULT_ACTIONS: tuple[str, ...] = (
 )
 
 # Fields the reviewer can change; the writer maps each to a column.
-EDITABLE_FIELDS: tuple[str, ...] = ("action", "note", "reviewer", "reviewed_at")
+EDITABLE_FIELDS: tuple[str, ...] = ("action", "note", "reviewer", "reviewed_at", "corrected_copy")
 
 
 @dataclass
@@ -30,6 +30,7 @@ class ColumnMap:
     note: int | None = None
     reviewer: int | None = None
     reviewed_at: int | None = None
+    corrected_copy: int | None = None
     details: int | None = None
     score: int | None = None
     profile: int | None = None
@@ -58,6 +59,7 @@ class Finding:
     event: str = ""
     details: str = ""  # the validator's Details text, parsed on demand (core.report.pointer)
     profile: str = ""  # the validator's Profile (1.0.x): it settles one ambiguous Details wording
+    corrected_copy: str = ""  # the corrected copy written for this row's file (relative to the report)
     # What the row points at (tags, value, frame, kind), computed on first use and
     # kept: 500k rows never pay for parsing Details until a row is looked at.
     pointer: object = field(default=None, repr=False, compare=False)

@@ -149,8 +149,9 @@ def _findings_from(body: list[list[Any]], first: int, columns: Any, source: str)
     sources = [source] * len(body)
     site, event = _column(body, columns.site), _column(body, columns.event)
     details, profile = _column(body, columns.details, strip=False), _column(body, columns.profile)
+    corrected = _column(body, columns.corrected_copy)
     findings = list(map(Finding, numbers, files, issue, value, tag, action, note, reviewer, reviewed_at, body,
-                        sources, site, event, details, profile))
+                        sources, site, event, details, profile, corrected))
     return findings if all(files) else [f for f in findings if f.file]
 
 

@@ -30,7 +30,8 @@ from phi_review.core.report.model import EDITABLE_FIELDS, Fingerprint, Report
 from phi_review.core.report.csv_report import save_csv_report
 from phi_review.core.report.reader import changed_on_disk, fingerprint_of
 
-NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At"}
+NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At",
+               "corrected_copy": "Corrected Copy"}
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 

@@ -49,7 +49,7 @@ from phi_review.core.report.model import EDITABLE_FIELDS, Finding
 
 JOURNAL_VERSION = 1
 CHANGE_KINDS = ("decide", "note")
-STEP_KINDS = ("decide", "note", "undo", "redo")
+STEP_KINDS = ("decide", "note", "undo", "redo", "copy")
 # Fields whose old value must match for a record to be replayed: the reviewer's
 # decision itself. Who/when are carried along but never block recovery.
 MATCH_FIELDS = ("action", "note")
@@ -76,6 +76,7 @@ def values_of(finding: Finding) -> Values:
         "note": finding.note or "",
         "reviewer": finding.reviewer or "",
         "reviewed_at": finding.reviewed_at or "",
+        "corrected_copy": finding.corrected_copy or "",
     }
 
 
@@ -242,12 +243,16 @@ def _clean_values(raw: object) -> Values | None:
         return None
     get = raw.get  # type: ignore[attr-defined]
     action, note, reviewer, reviewed_at = get("action"), get("note"), get("reviewer"), get("reviewed_at")
-    if action.__class__ is str and note.__class__ is str and reviewer.__class__ is str and reviewed_at.__class__ is str:
-        return {"action": action, "note": note, "reviewer": reviewer, "reviewed_at": reviewed_at}  # the usual case
+    copy = get("corrected_copy", "")  # absent in journals written before corrected copies
+    if (action.__class__ is str and note.__class__ is str and reviewer.__class__ is str
+            and reviewed_at.__class__ is str and copy.__class__ is str):
+        return {"action": action, "note": note, "reviewer": reviewer, "reviewed_at": reviewed_at,
+                "corrected_copy": copy}  # the usual case
     return {name: str(get(name) or "") for name in EDITABLE_FIELDS}
 
 
-assert EDITABLE_FIELDS == ("action", "note", "reviewer", "reviewed_at") and MATCH_FIELDS == ("action", "note")
+assert EDITABLE_FIELDS == ("action", "note", "reviewer", "reviewed_at", "corrected_copy") and MATCH_FIELDS == (
+    "action", "note")
 
 
 def _same(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
@@ -516,6 +521,15 @@ class Journal:
         self._append(records)
         self._next_seq = step + len(records)
         return step
+
+    def append_audit(self, record: dict) -> None:
+        """An audit-only line (a corrected copy's manifest record: paths, hashes, what was done; no PHI).
+
+        Recovery skips it (its kind is not a step); it is there for whoever reads the trail.
+        """
+        self._append([{**record, "what": str(record.get("kind", "")), "kind": "remedy", "seq": self._next_seq,
+                       "time": utc_now()}])
+        self._next_seq += 1
 
     def append_saved(self, sha256: str, size: int, rows: Sequence[int], reviewer: str,
                      carry: Sequence[int] = ()) -> None:

@@ -274,6 +274,7 @@ class ReviewSession:
         finding.note = values["note"]  # type: ignore[index]
         finding.reviewer = values["reviewer"]  # type: ignore[index]
         finding.reviewed_at = values["reviewed_at"]  # type: ignore[index]
+        finding.corrected_copy = values.get("corrected_copy", "")  # type: ignore[union-attr]
         self._reviewed += int(finding.reviewed) - int(was_reviewed)
         if values == baseline:
             self._dirty.discard(index)
@@ -365,6 +366,25 @@ class ReviewSession:
         step = self._record("note", [change])
         self._undo.append(Step("note", step, [change]))
         self._redo.clear()
+
+    def set_corrected_copy(self, indexes: Sequence[int], copy: str, audit: dict | None = None) -> list[int]:
+        """Record the corrected copy written for these rows' file (journaled like a decision, saved in a
+        ``Corrected Copy`` column). Not an undo step: the copy exists on disk whatever the screen does."""
+        self._require_writable()
+        check_storable(copy, "corrected copy path")
+        changes = []
+        for index in indexes:
+            finding = self._check_index(index)
+            if finding.corrected_copy == copy:
+                continue
+            old = values_of(finding)
+            changes.append(Change(index, finding.row, finding.file, old, dict(old, corrected_copy=copy), True,
+                                  finding.source, self.paths.get(index, "")))
+        if changes:
+            self._record("copy", changes)
+        if audit is not None and self._journal is not None:
+            self._journal.append_audit(audit)
+        return [change.index for change in changes]
 
     def undo(self) -> list[int]:
         """Revert the last step; returns the changed indexes, [] when there is nothing to undo."""

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.core.report.pointer import first_frame
 from phi_review.core.report.row_view import other_cells
@@ -250,6 +251,8 @@ class ReviewScreen(FixingKeys, Screen[None]):
                            "(c chooses again)")
         if finding.note:
             context.append(f"Note: {inert(finding.note)}")
+        if finding.corrected_copy:
+            context.append(f"Corrected copy: {inert(finding.corrected_copy)}")
         if loaded.path is None:
             extra = ""
             if loaded.candidates:
@@ -298,11 +301,22 @@ class ReviewScreen(FixingKeys, Screen[None]):
             boxes += self.remedy.boxes_for(loaded.path)
         self.files.request_render(self.files.token, boxes, copy)
 
-    def record_remedy(self, result: Any, scope: str) -> None:
-        """A corrected copy was written: the journal audits it (no PHI: paths and hashes)."""
-        record = getattr(self.session, "record_remedy", None)
-        if record is not None and not self.session.read_only:
-            record(result.record(action="redact", scope=scope, reviewer=self.session.reviewer))
+    def record_remedy(self, result: Any, what: str) -> None:
+        """A corrected copy was written: its rows name it (Corrected Copy column) and the journal audits it."""
+        if self.session.read_only:
+            return
+        original = str(result.original)
+        rows = [i for i, path in self.remedy.row_paths().items() if str(path) == original]
+        copy = self.display_path(Path(result.copy))
+        try:
+            changed = self.session.set_corrected_copy(rows, copy, result.record(action=what,
+                                                                                reviewer=self.session.reviewer))
+        except PhiReviewError as error:
+            self.notify(f"Copy written, but not recorded in the report: {inert(error)}", severity="error",
+                        markup=False)
+            return
+        self.decisions.save_state = "unsaved changes" if changed else self.decisions.save_state
+        self.decisions.refresh_rows(changed)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys typed after q (the app is leaving) must not open dialogs on a screen being torn down.
