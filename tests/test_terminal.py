@@ -57,9 +57,9 @@ PROBE = (
     "from phi_review.tui.terminal.graphics import probe_terminal\n"
     "from phi_review.tui.terminal.input_guard import ReplyFilter\n"
     "caps = probe_terminal(timeout=float(sys.argv[1]))\n"
-    "print('CAPS', caps.sixel, caps.answered, caps.cell_size, flush=True)\n"
     "import tty, termios, select, os\n"
-    "tty.setcbreak(0)\n"
+    "tty.setcbreak(0)\n"  # like the app's driver, before anything else is read
+    "print('CAPS', caps.sixel, caps.answered, caps.cell_size, flush=True)\n"
     "r, _, _ = select.select([0], [], [], float(sys.argv[2]))\n"
     "raw = os.read(0, 100) if r else b''\n"
     "print('RAW', len(raw), 'LEFT', repr(ReplyFilter().feed(raw.decode('latin-1'))), flush=True)\n"
