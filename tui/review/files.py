@@ -59,9 +59,6 @@ class FileController:
 
     # ----- index ----------------------------------------------------------------
     def start_index(self) -> None:
-        from phi_review.core.dicom.pixels import PreviewCache
-
-        self.render_cache = PreviewCache()
         self.screen.run_worker(self._build_index, thread=True, exclusive=True, group="index")
 
     def _build_index(self) -> None:
@@ -160,10 +157,19 @@ class FileController:
         loaded = self.current()
         if loaded is None or loaded.path is None or loaded.info is None:
             return
+        self._ensure_cache()
         self.render_seq += 1
         work = partial(self._render_in_worker, token, path or loaded.path, preview.state, preview.pixel_box(), boxes,
                        self.render_seq)
         self.screen.run_worker(work, thread=True, exclusive=True, group="render")
+
+    def _ensure_cache(self) -> None:
+        """The frame cache, made at the first render: its module pulls in pydicom and numpy,
+        which the first paint of the list does not need."""
+        if self.render_cache is None:
+            from phi_review.core.dicom.pixels import PreviewCache
+
+            self.render_cache = PreviewCache()
 
     def render_now(self, path: Path, state: ViewState, box: tuple[int, int], boxes: list[Any] | None = None) -> Any:
         return render_view(self.render_cache, path, state, box, boxes)
@@ -195,6 +201,8 @@ class FileController:
         preview = self.screen.query_one(PreviewPane)
         if upcoming and self.file_index is not None:
             render = self.screen.graphics.mode != "none" and preview.display
+            if render:
+                self._ensure_cache()
             work = partial(self._prefetch_in_worker, upcoming, wanted, preview.state, render)
             self.screen.run_worker(work, thread=True, exclusive=True, group="prefetch")
 
