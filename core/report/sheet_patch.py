@@ -118,6 +118,8 @@ class SheetPatcher:
         root = re.search(rb"<(\w+:)?worksheet[\s>]", xml)
         self.p = root.group(1) if root and root.group(1) else b""
         self._rows = _element_re(self.p, b"row|sheetData")
+        self._row_open = re.compile(  # literal "<row" prefix: the engine skips the cells between rows fast
+            rb"<" + re.escape(self.p) + rb"row(?=[\s/>])((?:[^>\"']+|\"[^\"]*\"|'[^']*')*)>")
         self._cells = _element_re(self.p, b"c")
         self._formulas = _element_re(self.p, b"f")
         self._dimension = _element_re(self.p, b"dimension")
@@ -143,13 +145,23 @@ class SheetPatcher:
         plus the first row after each gap that holds a wanted number (where a
         missing row is inserted): 100,000 rows cost no Python object each.
         """
+        start = self._sheet_data(xml)
+        data_end = xml.find(b"</" + self.p + b"sheetData>", start)
+        if data_end >= 0 and all(xml.find(mark, start, data_end) < 0 for mark in (b"<!--", b"<![CDATA[", b"<?")):
+            # No comment, CDATA or processing instruction in the cell data: every "<row" is a row
+            # ("<" cannot occur in text or attribute values), so a literal search finds them fast.
+            if wanted:
+                found = self._rows_by_number(xml, start, data_end, wanted)
+                if found is not None:
+                    return found, data_end
+            return self._plain_rows(xml, start, data_end, stop_after, wanted)
         spans: list[_Span] = []
         pending = sorted(wanted) if wanted is not None else None
         k = 0
         number = 0
         current: _Span | None = None
         r_search = _R_ATTR.search
-        for match in self._rows.finditer(xml, self._sheet_data(xml)):
+        for match in self._rows.finditer(xml, start):
             close, name, attrs, empty = match.group(1, 2, 3, 4)
             if name is None:
                 continue
@@ -199,6 +211,77 @@ class SheetPatcher:
             else:
                 current = span
         raise ReportError("the sheet's cell data is not closed; cannot write")
+
+    def _rows_by_number(self, xml: bytes, start: int, data_end: int, wanted: set[int]) -> list[_Span] | None:
+        """The wanted rows found by their ``<row r="N"`` literal, when every row is written that way.
+
+        Then no row's number is implied, so the literal names the row (what
+        Excel, openpyxl and xlsxwriter write); None when some row lacks it or
+        a wanted row is missing (it must be inserted: the caller scans).
+        """
+        opening = b"<" + self.p + b"row"
+        if xml.count(opening, start, data_end) != xml.count(opening + b' r="', start, data_end):
+            return None
+        close = b"</" + self.p + b"row>"
+        spans: list[_Span] = []
+        for number in sorted(wanted):
+            at = xml.find(opening + b' r="%d"' % number, start, data_end)
+            match = self._row_open.match(xml, at) if at >= 0 else None
+            if match is None:
+                return None
+            start = match.end()  # rows ascend: the next wanted row lies further on
+            span = _Span(number, at, match.end(), match.end(), match.end(), match.group(0))
+            if match.group(1)[-1:] != b"/":
+                close_at = xml.find(close, match.end(), data_end)
+                if close_at < 0:
+                    raise ReportError(f"row {number} is not closed in the sheet; cannot write")
+                span.close_start, span.end = close_at, close_at + len(close)
+            spans.append(span)
+        return spans
+
+    def _plain_rows(self, xml: bytes, start: int, data_end: int, stop_after: int | None,
+                    wanted: set[int] | None) -> tuple[list[_Span], int | None]:
+        """``rows`` for cell data free of comments, CDATA and PIs: row start tags found by their literal."""
+        spans: list[_Span] = []
+        pending = sorted(wanted) if wanted is not None else None
+        k = 0
+        number = 0
+        close = b"</" + self.p + b"row>"
+        r_search = _R_ATTR.search
+        for match in self._row_open.finditer(xml, start, data_end):
+            attrs = match.group(1)
+            empty = attrs[-1:] == b"/"
+            if attrs[:4] == b' r="' and b'"' in attrs[4:16]:
+                ref, value = True, attrs[4 : attrs.index(b'"', 4)]
+            else:
+                ref = r_search(attrs)
+                if ref is not None:
+                    value = ref.group(1) if ref.group(1) is not None else ref.group(2)
+            if ref is not None:
+                following = _number(value, "row")
+                if following <= number:
+                    raise ReportError(f"the sheet's rows are out of order (row {following} after row {number}); cannot write")
+                number = following
+            else:
+                number += 1
+            if pending is not None:
+                keep = k < len(pending) and pending[k] <= number
+                while k < len(pending) and pending[k] <= number:
+                    k += 1
+                if not keep:
+                    if stop_after is not None and number > stop_after:
+                        return spans, None
+                    continue
+            span = _Span(number, match.start(), match.end(), match.end(), match.end(), match.group(0))
+            if not empty:
+                close_at = xml.find(close, match.end(), data_end)
+                if close_at < 0:
+                    raise ReportError(f"row {number} is not closed in the sheet; cannot write")
+                span.close_start, span.end = close_at, close_at + len(close)
+            spans.append(span)
+            if stop_after is not None and number > stop_after:
+                return spans, None
+        return spans, data_end
 
     def cells(self, body: bytes, row_number: int) -> list[tuple[int, int, int, dict[bytes, bytes]]]:
         """(column, start, end, attributes) of each ``<c>`` in a row's body, columns implied where ``r`` is absent."""
