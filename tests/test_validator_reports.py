@@ -304,13 +304,17 @@ def test_name_resolution(tmp_path: Path, name: str, site: str, event: str, expec
 # ----------------------------------------------------------------------------- the real validator
 
 
-def _run_validator(collection: Path, out: Path, single: bool) -> str:
+OTHER_RELEASES = ("/opt/labcas-validator/venv-1.0.0/bin/validate-dicom-files",  # per-site, no WindowWidth check
+                  "/opt/labcas-validator/venv-git0/bin/validate-dicom-files")  # pre-1.0: one CSV per event
+
+
+def _run_validator(collection: Path, out: Path, single: bool, exe: str | None = None) -> str:
     """Run the real validate-dicom-files on ``collection``; its version. Fails under CI when it is missing."""
     import os
     import shutil
     import subprocess
 
-    exe = os.environ.get("PHI_REVIEW_VALIDATOR", "/opt/labcas-validator/venv/bin/validate-dicom-files")
+    exe = exe or os.environ.get("PHI_REVIEW_VALIDATOR", "/opt/labcas-validator/venv/bin/validate-dicom-files")
     if not os.access(exe, os.X_OK) or shutil.which("tesseract") is None:
         problem = f"the EDRN validator ({exe}) or tesseract is not installed: run .ci/install-validator.sh"
         if os.environ.get("CI"):
@@ -347,15 +351,25 @@ def _workbook_from(csvs: list[Path], target: Path) -> Path:
     return target
 
 
-def test_real_validator_output_lands_on_what_each_row_names(tmp_path: Path, capsys) -> None:
+def _releases() -> list:
+    import os
+
+    return [pytest.param(None, id="main")] + [
+        pytest.param(exe, id=Path(exe).parents[1].name,
+                     marks=pytest.mark.skipif(not os.path.exists(exe), reason=f"{exe} not installed"))
+        for exe in OTHER_RELEASES]
+
+
+@pytest.mark.parametrize("exe", _releases())
+def test_real_validator_output_lands_on_what_each_row_names(exe: str | None, tmp_path: Path, capsys) -> None:
     from phi_review.core.dicom.header import read_header
     from phi_review.core.report.validator import parse_details
     from validator.make_tree import expected, make_validator_tree
 
     manifest = make_validator_tree(tmp_path / "scan")
     collection = manifest["collection"]
-    version = _run_validator(collection, tmp_path / "out", single=False)
-    _run_validator(collection, tmp_path / "out-c1", single=True)
+    version = _run_validator(collection, tmp_path / "out", single=False, exe=exe)
+    _run_validator(collection, tmp_path / "out-c1", single=True, exe=exe)
     # The tree moves after the scan: -c 1's absolute paths are now foreign and resolve by their suffix.
     here = tmp_path / "here"
     (tmp_path / "scan").rename(here)
