@@ -23,7 +23,7 @@ def demo_report(tmp_path_factory):
 def _ready(index_of):
     async def run_before(pilot):
         app = pilot.app
-        await wait_for(pilot, lambda: bool(app.screen.query(FindingsList)))
+        await wait_for(pilot, lambda: bool(app.screen.query(FindingsList)) and app.query_one(FindingsList).size.height > 0)
         index = index_of(app.session.findings)
         app.query_one(FindingsList).move_to(index)
         await wait_for(pilot, lambda: index in app.review.files.loaded)
