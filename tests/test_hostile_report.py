@@ -623,3 +623,18 @@ def test_item02_atomic_replace_and_backup_through_a_link_write_the_target(tmp_pa
     assert backup_once(link) == tmp_path / "real.orig.csv"
     replace_atomically(link, lambda handle: handle.write(b"new"))
     assert link.is_symlink() and real.read_bytes() == b"new" and (tmp_path / "real.orig.csv").read_bytes() == b"old"
+
+
+def test_item03_a_row_lookalike_in_a_comment_or_cdata_is_not_a_row(tmp_path):
+    def row(n: int) -> str:
+        return f'<row r="{n}">{istr(f"f{n}.dcm", f"A{n}")}{istr(HEADER_ISSUE, f"B{n}")}</row>'
+
+    data = (header_row() + row(2) + '<!-- <row r="3"><c r="D3"/></row> -->'
+            + f'<row r="3">{istr(f"f3.dcm", "A3")}<c r="B3" t="inlineStr"><is><t><![CDATA[<row r="4"></row>]]></t></is></c></row>'
+            + row(4))
+    path = handmade_report(tmp_path / "report.xlsx", data)
+    save_report(read_report(path), {3: {"action": NO_ISSUE}, 4: {"action": DELETE}})
+    xml = sheet_xml(path)
+    assert b'<!-- <row r="3"><c r="D3"/></row> -->' in xml and b'<![CDATA[<row r="4"></row>]]>' in xml
+    rows = calamine_rows(path)
+    assert [r[3] for r in rows[1:]] == ["", NO_ISSUE, DELETE] and rows[2][1] == '<row r="4"></row>'
