@@ -142,13 +142,13 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     # CSV reports: one entry per file (one for a single CSV, whose findings have source "").
     sources: list[Source] = field(default_factory=list)
+    _by_name: dict[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
     def source_of(self, finding: Finding) -> Source | None:
-        """The CSV file a finding's row is in (None for workbooks)."""
-        for source in self.sources:
-            if source.name == finding.source:
-                return source
-        return None
+        """The CSV file a finding's row is in (None for workbooks); a dict, as a folder may hold thousands."""
+        if len(self._by_name) != len(self.sources):
+            self._by_name = {source.name: source for source in self.sources}
+        return self._by_name.get(finding.source)
 
     def source_path(self, finding: Finding) -> Path:
         """The report file the row came from."""
