@@ -232,3 +232,26 @@ def test_palette_first_moves_every_colour_definition_before_the_pixels():
     encoded = '\x1bP0;0;0q"1;1;4;12#0;2;1;1;1!4~-#0!2~$#2;2;100;16;16!2?!2~-\x1b\\'
     out = palette_first(encoded)
     assert out == '\x1bP0;1;0q"1;1;4;12#0;2;1;1;1#2;2;100;16;16#0!4~-#0!2~$#2!2?!2~-\x1b\\'
+
+
+async def test_sixel_image_waits_until_start_up_messages_over_the_pane_are_gone():
+    """Item 5: a sixel image would paint over a toast; it is held until the toast closes."""
+    from PIL import Image
+
+    from phi_review.tui.widgets.preview_pane import PreviewPane
+
+    app = _pane_app("sixel", 24)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        pane = app.query_one(PreviewPane)
+        app.notify("Recovered 3 unsaved decisions from the journal.", timeout=1.0)
+        await pilot.pause(0.2)
+        pane.show_image(Image.new("RGB", pane.pixel_box(), (90, 90, 90)), "caption")
+        await pilot.pause()
+        assert pane.toasts_over_image()
+        assert not pane.image_widget.display  # held: the message stays readable
+        assert "image after the messages" in str(pane.query_one("#preview-caption").render())
+        for _ in range(60):
+            if pane.image_widget.display:
+                break
+            await pilot.pause(0.1)
+        assert pane.image_widget.display and not pane.toasts_over_image()

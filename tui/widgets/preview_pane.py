@@ -178,6 +178,7 @@ class PreviewPane(Container, can_focus=True):
 
     # ----- showing ----------------------------------------------------------
     def show_message(self, text: str, caption: str = "") -> None:
+        self._pending = None
         self.query_one("#preview-caption", Static).update(caption)
         message = self.query_one("#preview-message", Static)
         message.update(text)
@@ -185,12 +186,42 @@ class PreviewPane(Container, can_focus=True):
         if self.image_widget is not None:
             self.image_widget.display = False
 
+    _pending: tuple[Any, str] | None = None
+
+    def toasts_over_image(self) -> bool:
+        """Whether a notification lies over this pane while sixel/Kitty would paint over it.
+
+        Terminal graphics are drawn after the text, on top of it: a start-up
+        message ("Recovered 3 unsaved decisions", read-only) under a sixel image
+        is never seen. Half-cell images are text and Textual layers them right.
+        """
+        if self.mode not in ("sixel", "kitty"):
+            return False
+        try:
+            from textual.widgets._toast import Toast
+        except ImportError:  # pragma: no cover - another Textual layout
+            return False
+        return any(toast.region.overlaps(self.region) for toast in self.screen.query(Toast))
+
+    def _show_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.show_image(*pending)
+
     def show_image(self, image: Any, caption: str) -> None:
-        """Show a PIL image already fitted to ``pixel_box()``."""
+        """Show a PIL image already fitted to ``pixel_box()`` (held while a message lies over the pane)."""
         self.query_one("#preview-caption", Static).update(caption)
         if self.image_widget is None:
             self.show_message("Preview off (--graphics none): press p to toggle panes.", caption)
             return
+        if self.toasts_over_image():
+            first = self._pending is None
+            self._pending = (image, caption)
+            if first:
+                self.set_timer(0.3, self._show_pending)
+            self.query_one("#preview-caption", Static).update(f"{caption} · image after the messages")
+            return
+        self._pending = None
         self.query_one("#preview-message", Static).display = False
         # Exactly the space given: the widget is 1fr x 1fr, the picture is padded to its pixels.
         self.image_widget.image = whole_cells(image, self.pixel_box_cells(), self.cell_size)  # type: ignore[attr-defined]
