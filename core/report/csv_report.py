@@ -246,13 +246,11 @@ def _build_findings(body: list[list[Any]], first_row: int, columns: ColumnMap, s
         if label is None:
             label = labels[finding.issue] = " ".join(finding.issue.split())
         finding.issue = label
-    for finding in findings:  # the decision cells may hold our neutralizing quote
-        if finding.note.startswith("'"):
-            finding.note = unneutralize(finding.note)
-        if finding.action.startswith("'"):
-            finding.action = unneutralize(finding.action)
-        if finding.reviewer.startswith("'"):
-            finding.reviewer = unneutralize(finding.reviewer)
+    for name in EDITABLE_FIELDS:  # the cells we write may hold our neutralizing quote
+        for finding in findings:
+            text = getattr(finding, name)
+            if text.startswith("'"):
+                setattr(finding, name, unneutralize(text))
     return findings
 
 
