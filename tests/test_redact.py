@@ -312,3 +312,11 @@ def test_second_box_updates_the_existing_copy(tmp_path: Path) -> None:
     records = read_manifest(tmp_path)
     assert records[-1]["based_on"] == "existing copy" and records[-1]["original_sha256"] == sha256_file(src)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_one_redaction_serves_several_files(tmp_path: Path) -> None:
+    redaction = Redaction([Box(0, 0, 8, 8)])
+    first = write_copy(Path(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm")), tmp_path / "a.dcm", pixel_edit=redaction)
+    second = write_copy(Path(get_testdata_file("CT_small.dcm")), tmp_path / "b.dcm", pixel_edit=redaction)
+    assert first.pixels["method"] == "jpeg-dct-blocks" and "mcu" in first.pixels
+    assert second.pixels["method"] == "fill" and "mcu" not in second.pixels

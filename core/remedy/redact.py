@@ -115,6 +115,7 @@ class Redaction:
     # -- header ---------------------------------------------------------------------------
     def prepare(self, ds: Dataset, element: PixelElement) -> dict[str, Any]:
         """Check the boxes and frames against the image, choose the pixel path, set the copy's tags."""
+        self.facts = {}  # one Redaction may serve several files: each copy gets its own facts
         rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
         if not rows or not columns:
             raise RemedyError("the file has no image (Rows/Columns missing)")
