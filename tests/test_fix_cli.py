@@ -160,3 +160,19 @@ def test_dcmdump_reads_the_copy(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert run(capsys, "fix", *map(str, paths), "--out", str(tmp_path / "o"), "--option", "retain-safe-private")[0] == 0
     done = subprocess.run(["dcmdump", str(tmp_path / "o" / "A" / "img0.dcm")], capture_output=True, text=True)
     assert done.returncode == 0 and "PatientIdentityRemoved" in done.stdout and "YES" in done.stdout
+
+
+def test_secret_is_made_once_private_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from phi_review.core.remedy.profile import ProfileError, load_secret
+
+    monkeypatch.delenv("PHI_REVIEW_FIX_SECRET", raising=False)
+    monkeypatch.setenv("PHI_REVIEW_CONFIG", str(tmp_path / "cfg" / "config.toml"))
+    first = load_secret()
+    target = tmp_path / "cfg" / "fix-secret"
+    assert target.stat().st_mode & 0o777 == 0o600 and len(first) == 64
+    assert load_secret() == first  # the same UIDs and offsets next run
+    monkeypatch.setenv("PHI_REVIEW_FIX_SECRET", "from-env")
+    assert load_secret() == b"from-env"
+    (tmp_path / "empty").write_bytes(b"")
+    with pytest.raises(ProfileError, match="empty"):
+        load_secret(tmp_path / "empty")
