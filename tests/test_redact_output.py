@@ -98,3 +98,16 @@ def test_manifest_appends_json_lines(tmp_path: Path) -> None:
     assert [r["n"] for r in read_manifest(tmp_path)] == [1, 2]
     first = (tmp_path / "manifest.jsonl").read_text().splitlines()[0]
     assert json.loads(first)["copy"] == "a.dcm"
+
+
+def test_truncated_pixels_name_the_file_and_leave_no_copy(tmp_path: Path) -> None:
+    from phi_review.core.remedy.redact import Box, Redaction
+
+    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data[:-5000])
+    with pytest.raises(RemedyError, match=r"^cut\.dcm: .*cut short"):
+        write_copy(cut, tmp_path / "out" / "cut.dcm", pixel_edit=Redaction([Box(0, 0, 4, 4)]))
+    with pytest.raises(RemedyError, match=r"^cut\.dcm: .*cut short"):
+        write_copy(cut, tmp_path / "out" / "cut.dcm")
+    assert list((tmp_path / "out").iterdir()) == []

@@ -394,6 +394,10 @@ def write_copy(
                 os.fsync(raw.fileno())
             os.chmod(temp, stat.S_IMODE(original.stat().st_mode))
             os.replace(temp, dest)
+        except RemedyError as error:
+            temp.unlink(missing_ok=True)
+            message = str(error)
+            raise RemedyError(message if message.startswith(original.name) else f"{original.name}: {message}") from None
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
