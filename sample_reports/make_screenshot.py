@@ -39,8 +39,33 @@ async def _shoot(target: Path) -> None:
                 await pilot.pause(0.05)
             await pilot.pause(0.2)
             target.write_text(app.export_screenshot(title="phi-review demo"), encoding="utf-8")
+            await _shoot_copy(app, pilot, target.with_name("blackout-copy.svg"))
             await pilot.press("q")
         session.close()
+
+
+async def _wait(pilot, predicate, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate() and loop.time() < deadline:
+        await pilot.pause(0.05)
+
+
+async def _shoot_copy(app, pilot, target: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same row after M (mask the likely-PHI lines) and R: the corrected copy shown, verified by OCR."""
+    from phi_review.tui.screens.dialogs import ConfirmScreen, PickScreen
+
+    screen = app.review
+    await pilot.press("M", "R")
+    await _wait(pilot, lambda: isinstance(app.screen, PickScreen))
+    await pilot.press("enter")
+    await _wait(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.press("y")
+    await _wait(pilot, lambda: any(s.verified is not None or s.error for s in screen.remedy.copies.values()))
+    shown = screen.preview_shown[1] if screen.preview_shown else 0
+    await _wait(pilot, lambda: screen.preview_shown is not None and screen.preview_shown[1] > shown, 10)
+    await pilot.pause(0.3)
+    target.write_text(app.export_screenshot(title="phi-review demo: the corrected copy"), encoding="utf-8")
 
 
 def main() -> int:

@@ -19,6 +19,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     parser.add_argument("file", type=Path, help="the DICOM file")
     parser.add_argument("--frame", type=int, action="append", metavar="N",
                         help="1-based frame to read (repeatable; default: first, middle and last)")
+    parser.add_argument("--details", default="", metavar="TEXT",
+                        help="the validator's Details for this file: its 'frame index k' is read too")
     parser.add_argument("--value", default="", metavar="DETECTED",
                         help="the report's detected value, to mark matching lines")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -41,6 +43,18 @@ def _payload(args: argparse.Namespace, result: Any) -> dict[str, object]:
     }
 
 
+def _frames_with_finding(path: Path, details: str) -> list[int] | None:
+    """First, middle and last frame, plus the one the validator's finding names (0-based)."""
+    from phi_review.core.dicom.pixels import image_info
+    from phi_review.core.report.validator import file_frame, parse_details
+
+    parsed = parse_details(details, "pixels")
+    if parsed.frame_index is None:
+        return None
+    count = image_info(path).frames
+    return sorted({0, count // 2, count - 1, file_frame(parsed.frame_index, count)})
+
+
 def run_ocr(args: argparse.Namespace) -> int:
     from phi_review.core.common.errors import PhiReviewError
     from phi_review.core.common.inert import inert
@@ -52,6 +66,8 @@ def run_ocr(args: argparse.Namespace) -> int:
     if not args.file.exists():
         raise PhiReviewError(f"{inert(str(args.file))} not found")
     frames = [f - 1 for f in args.frame] if args.frame else None
+    if args.details and frames is None:
+        frames = _frames_with_finding(args.file, args.details)
     result = ocr_file(args.file, frames, detected_value=args.value)
     out = sys.stdout
     if args.json:
@@ -65,5 +81,5 @@ def run_ocr(args: argparse.Namespace) -> int:
         for line in lines:
             x0, y0, x1, y1 = line.box
             mark = f"  LIKELY PHI ({line.reason})" if line.likely_phi else ""
-            out.write(f"  {line.confidence:4.2f}  ({x0},{y0})-({x1},{y1})  {line.text}{mark}\n")
+            out.write(f"  {line.confidence:4.2f}  ({x0},{y0})-({x1},{y1})  {inert(line.text)}{mark}\n")
     return 0
