@@ -391,8 +391,22 @@ def test_a_pixel_fix_made_first_keeps_its_method_and_code() -> None:
     deidentify(ds, ProfileSettings(secret=SECRET, options=option_keys(["retain-uids"])))
     assert [c.CodeValue for c in ds.DeidentificationMethodCodeSequence] == ["113101", "113100", "113110"]
     assert list(ds.DeidentificationMethod)[:2] == ["phi-review pixel blackout", "PS3.15 E.1-1 2024d Basic Profile (phi-review)"]
-    deidentify(ds, ProfileSettings(secret=SECRET, options=option_keys(["retain-uids"])))  # twice: no duplicates
-    assert len(ds.DeidentificationMethodCodeSequence) == 3 and len(ds.DeidentificationMethod) == 3
+    with pytest.raises(ProfileError, match="already has the Basic Profile"):  # twice would shift and map again
+        deidentify(ds, ProfileSettings(secret=SECRET, options=option_keys(["retain-uids"])))
+
+
+def test_the_profile_is_not_applied_to_its_own_copy(tmp_path: Path) -> None:
+    """A copy that has the profile refuses a second pass: UIDs mapped twice would no longer match the study."""
+    from phi_review.core.remedy.tag_edit import write_fixed
+
+    paths = make_study(tmp_path / "in")
+    out = tmp_path / "out"
+    write_fixed(paths[0], out, profile_editor(BASIC), roots=[tmp_path / "in"])
+    copy = out / "A" / "img0.dcm"
+    before = sha256_file(copy)
+    with pytest.raises(ProfileError):
+        write_fixed(paths[0], out, profile_editor(BASIC), roots=[tmp_path / "in"], update_existing=True)
+    assert sha256_file(copy) == before and not list((out / "A").glob(".*"))
 
 
 def test_pixels_and_header_in_one_copy_keep_references(tmp_path: Path) -> None:

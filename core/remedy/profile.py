@@ -520,6 +520,11 @@ def deidentify(ds: Dataset, settings: ProfileSettings) -> list[dict[str, Any]]:
     never a value (the manifest must hold no PHI).
     """
     table = load_table()
+    done = ds.get("DeidentificationMethod")
+    done_lines = [str(v) for v in (done if isinstance(done, (list, MultiValue)) else [done]) if v]
+    if any(line.endswith("Basic Profile (phi-review)") for line in done_lines):
+        # a second pass would map the UIDs again and shift the dates again, away from the study's other files
+        raise ProfileError("this file already has the Basic Profile; apply it to the original instead")
     ctx = _Context(settings, table, date_offset_days(ds, settings), _identifiers(ds), [])
     _walk(ds, ctx, "")
     meta = getattr(ds, "file_meta", None)
