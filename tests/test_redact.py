@@ -320,3 +320,21 @@ def test_one_redaction_serves_several_files(tmp_path: Path) -> None:
     second = write_copy(Path(get_testdata_file("CT_small.dcm")), tmp_path / "b.dcm", pixel_edit=redaction)
     assert first.pixels["method"] == "jpeg-dct-blocks" and "mcu" in first.pixels
     assert second.pixels["method"] == "fill" and "mcu" not in second.pixels
+
+
+def _dciodvfy_errors(path: Path) -> set[str]:
+    """dciodvfy's error lines with values and UIDs blanked, so the original's and the copy's compare."""
+    import re
+
+    done = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, errors="replace", timeout=60)
+    texts = (re.sub(r"<[^>]*>", "<>", line.split(" - ", 1)[-1]) for line in done.stderr.splitlines()
+             if line.startswith("Error"))
+    return {re.sub(r"(UID\s+)\S+", r"\1<uid>", text) for text in texts}
+
+
+@pytest.mark.skipif(not shutil.which("dciodvfy"), reason="dicom3tools not installed")
+@pytest.mark.parametrize(("name", "frames"), FILES, ids=[f[0].rsplit("/", 1)[-1] for f in FILES])
+def test_copies_add_no_dciodvfy_errors(tmp_path: Path, name: str, frames: list[int] | None) -> None:
+    src = Path(get_testdata_file(name))
+    copy = write_copy(src, tmp_path / "c.dcm", pixel_edit=Redaction([_box_for(pydicom.dcmread(src))], frames)).copy
+    assert _dciodvfy_errors(copy) - _dciodvfy_errors(src) == set()

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.encaps import generate_frames
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import (
@@ -154,6 +155,8 @@ class Redaction:
                 ds.PhotometricInterpretation = "RGB"
                 ds.PlanarConfiguration = 0
             self._fill = _fill_value(ds, str(ds.get("PhotometricInterpretation", "")))
+            if target == JPEG2000Lossless and int(ds.get("SamplesPerPixel", 1)) == 3:
+                ds.PhotometricInterpretation = "YBR_RCT"  # PS3.5 8.2.4: colour JPEG 2000 lossless uses the reversible MCT
         else:
             raise RemedyError(f"{syntax.name}: no lossless way to write the blacked-out frames")
         ds.file_meta.TransferSyntaxUID = self._out_syntax
@@ -176,9 +179,10 @@ class Redaction:
     def _set_tags(self, ds: Dataset) -> None:
         if not self.keep_uids and "SOPInstanceUID" in ds:
             ds.SOPInstanceUID = derived_uid(str(ds.SOPInstanceUID), self.uid_root)
-        method = str(ds.get("DeidentificationMethod", "") or "")
-        if METHOD_TEXT not in method:
-            ds.DeidentificationMethod = f"{method}\\{METHOD_TEXT}" if method else METHOD_TEXT
+        method = ds.get("DeidentificationMethod")
+        methods = [str(v) for v in method] if isinstance(method, MultiValue) else ([str(method)] if method else [])
+        if METHOD_TEXT not in methods:
+            ds.DeidentificationMethod = [*methods, METHOD_TEXT] if methods else METHOD_TEXT
         codes = ds.get("DeidentificationMethodCodeSequence")
         if codes is None:
             codes = DicomSequence()
@@ -304,12 +308,12 @@ class Redaction:
             bits_allocated=int(ds.BitsAllocated),
             bits_stored=stored,
             pixel_representation=int(ds.get("PixelRepresentation", 0)),
-            photometric_interpretation=str(ds.PhotometricInterpretation),
+            photometric_interpretation="RGB" if int(ds.get("SamplesPerPixel", 1)) == 3 else str(ds.PhotometricInterpretation),
             planar_configuration=0,
             number_of_frames=1,
         )
         if self._out_syntax == JPEG2000Lossless:
-            kwargs["use_mct"] = False
+            kwargs["use_mct"] = int(ds.get("SamplesPerPixel", 1)) == 3  # RGB in, YBR_RCT in the stream
         try:
             return get_encoder(self._out_syntax).encode(frame, **kwargs)
         except Exception as error:  # encoders raise ValueError/RuntimeError for unsupported layouts
