@@ -104,7 +104,9 @@ class OcrController:
 
     def show_panel(self) -> None:
         """The text panel: the frame's OCR lines, then the masks and the corrected copy's check."""
-        rows = self.screen.remedy.panel_lines() + self._line_rows()  # the copy's state first: it is the answer
+        # The copy's state first: it is the answer; the original's lines only while the original is shown.
+        copy_shown = self.screen.remedy.view_path() is not None
+        rows = self.screen.remedy.panel_lines() + ([] if copy_shown else self._line_rows())
         self._preview().show_text_lines("\n".join(rows))
 
     def _line_rows(self) -> list[str]:
