@@ -55,6 +55,8 @@ for term in "${terminals[@]}"; do
   sleep 3
   import -window "$wid" "$out/$term-after-t.png"
   xdotool windowsize "$wid" 660 420 2>/dev/null || true   # a small window (about 80x24)
+  sleep 3
+  keys "$wid" type p                         # at 80x24 p swaps the header for the preview
   sleep 4
   import -window "$wid" "$out/$term-small.png"
   keys "$wid" type q

@@ -56,7 +56,8 @@ def legible_zoom(text_box: tuple[int, int, int, int], image_size: tuple[int, int
     zoom = min(MAX_ZOOM, max(1.0, whole_box, readable))
     scale = fit_scale * zoom
     shown_w = view_w / scale  # image pixels across the view at this zoom
-    cx = (x0 + x1) / 2 if shown_w >= box_w else x0 - 4 + shown_w / 2
+    margin = max(4, (y1 - y0) // 2)  # the box's own outline and a little dark before the first letter
+    cx = (x0 + x1) / 2 if shown_w >= box_w else x0 - margin + shown_w / 2
     return zoom, (min(1.0, max(0.0, cx / width)), min(1.0, max(0.0, (y0 + y1) / 2 / height)))
 
 
