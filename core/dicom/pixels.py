@@ -46,7 +46,9 @@ class ImageInfo:
     modality: str
 
 
-FRAME_BUDGET = 256 * 1024 * 1024  # bytes one decoded frame may take; larger frames are refused before decoding
+# Working memory one frame may take: windowing works in float32, so each sample costs at least 4 bytes
+# (64 M samples: 8192x8192 grey). Larger frames are refused before decoding.
+FRAME_BUDGET = 256 * 1024 * 1024
 
 
 def _syntax(ds: Dataset) -> tuple[str, str]:
@@ -138,9 +140,9 @@ def _check_budget(path: Path, ds: Dataset, result: ReadResult) -> None:
     samples, bits = _int(ds, "SamplesPerPixel", 1), _int(ds, "BitsAllocated", 8)
     if rows <= 0 or columns <= 0:
         raise DicomError(f"no image to show: the header declares {columns}x{rows} pixels")
-    size = rows * columns * max(1, samples) * max(1, -(-bits // 8))
+    size = rows * columns * max(1, samples) * max(4, -(-bits // 8))
     if size > FRAME_BUDGET:
-        raise DicomError(f"frame not decoded: {columns}x{rows}x{samples} at {bits} bits would need {_mb(size)}, "
+        raise DicomError(f"frame not decoded: {columns}x{rows}x{samples} at {bits} bits would need {_mb(size)} to decode and window, "
                          f"over the {_mb(FRAME_BUDGET)} budget")
     if result.pixels is None or result.pixels.length != UNDEFINED:
         return
@@ -154,7 +156,7 @@ def _check_budget(path: Path, ds: Dataset, result: ReadResult) -> None:
     if declared is None:
         return
     width, height, components, depth = declared
-    size = width * height * max(1, components) * max(1, -(-depth // 8))
+    size = width * height * max(1, components) * max(4, -(-depth // 8))
     if size > FRAME_BUDGET:
         raise DicomError(f"frame not decoded: its compressed data declares {width}x{height}x{components} "
                          f"at {depth} bits ({_mb(size)}), over the {_mb(FRAME_BUDGET)} budget")
