@@ -287,3 +287,20 @@ async def test_identifying_dialog_shows_sequence_items_nested_not_top_level(tmp_
         body = str(app.screen.query_one("#text-body").render())
         nested = [line for line in body.splitlines() if "PatientID:" in line and "(in OtherPatientIDsSequence)" in line]
         assert nested and all(line.startswith("  ") for line in nested)
+
+
+async def test_a_note_that_cannot_be_stored_keeps_the_dialog_and_the_text(tmp_path):
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, AskTextScreen))
+        field = app.screen.query_one(Input)
+        field.value = "x" * 40000
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AskTextScreen)  # still open, text kept
+        assert app.screen.query_one(Input).value == "x" * 40000
+        assert app.screen.query_one("#ask-problem", Static).display
+        assert app.session.findings[0].note == ""

@@ -6,9 +6,13 @@ screen shows as decided is already durable.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from textual import events
+from textual.message import Message
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
@@ -34,6 +38,9 @@ class DecisionController:
         self.filter_text = ""
         self.save_state = "not saved yet" if screen.session.unsaved else "saved"
         self.quit_armed = False
+        self._save: _RunningSave | None = None  # the save whose write runs in a thread
+        self._save_again = False  # ctrl+s during a save: one more save after it
+        self._quit_after_save = False  # q during a save (or q's own save): exit once it is done
 
     @property
     def session(self) -> Any:
@@ -193,8 +200,11 @@ class DecisionController:
             self.refresh_rows([current])
             self.screen.files.schedule_load(current, delay=0)
 
+        from phi_review.core.review.session import note_problem
+
         self.screen.app.push_screen(
-            AskTextScreen(f"Note for row {finding.row}", finding.note, "Enter saves the note, Esc cancels."),
+            AskTextScreen(f"Note for row {finding.row}", finding.note, "Enter saves the note, Esc cancels.",
+                          validate=note_problem),
             apply,
         )
 
@@ -256,30 +266,100 @@ class DecisionController:
 
     # ----- save & quit ------------------------------------------------------------
     def save(self) -> bool:
+        """ctrl+s: start a save in a thread (the screen stays live); during a save, queue one more."""
         if self.session.read_only:
             self._notify("Read-only: nothing to save.")
+            return True
+        if self._save is not None:
+            self._save_again = True
+            self._notify("Saving…; the changes made meanwhile are saved right after.")
             return True
         if not self.session.unsaved:
             self._notify("Nothing to save: the report already holds every decision.")
             return True
-        count = self.session.unsaved
+        return self._start_save()
+
+    def _start_save(self) -> bool:
+        """Snapshot on the main thread, write in a worker; ``_save_done`` finishes on the main thread."""
         try:
-            warnings = self.session.save()
+            plan = self.session.prepare_save()
         except PhiReviewError as error:
-            self.save_state = "SAVE FAILED"
-            self.screen.update_status()
-            self._notify(f"Save failed: {inert(error)}", severity="error", timeout=15)
+            self._save_failed(error)
             return False
-        self.save_state = f"saved {time.strftime('%H:%M:%S')}"
+        if plan is None:
+            return True
+        running = _RunningSave(plan)
+        self._save = running
+        self.save_state = "saving…"
         self.screen.update_status()
-        self._notify(f"Saved {count} changed rows to {inert(self.session.report.path.name)}.")
-        for warning in warnings:
-            self._notify(inert(warning), severity="warning", timeout=10)
+        session, screen = self.session, self.screen
+
+        def write() -> None:
+            try:
+                running.warnings = session.write_save(plan)
+            except PhiReviewError as error:
+                running.error = error
+            except Exception as error:  # noqa: BLE001 - a bug in a writer must not leave the save hanging
+                running.error = PhiReviewError(f"cannot save ({type(error).__name__}); {plan.kept}")
+            running.done.set()
+            screen.post_message(events.Callback(callback=lambda: self._save_done(running)))
+
+        self.screen.run_worker(write, name="save", group="save", thread=True, exclusive=True, exit_on_error=False)
         return True
 
+    def _save_done(self, running: "_RunningSave") -> None:
+        """Main thread: the write is over; clean what was written, then a queued save or a pending quit."""
+        if self._save is not running:
+            return  # already finished (save_quietly waited for it)
+        self._save = None
+        if running.error is not None:
+            self.session.abandon_save(running.plan)
+            self._save_again = False
+            self._save_failed(running.error)
+            if self._quit_after_save:
+                self._quit_after_save = False
+                self._arm_quit()
+            return
+        warnings = self.session.finish_save(running.plan, running.warnings)
+        self.save_state = f"saved {time.strftime('%H:%M:%S')}"
+        self.screen.update_status()
+        self._notify(f"Saved {len(running.plan.written)} changed rows to {inert(self.session.report.path.name)}.")
+        for warning in warnings:
+            self._notify(inert(warning), severity="warning", timeout=10)
+        self.screen.post_message(SaveDone(len(running.plan.written), None))
+        again, self._save_again = self._save_again, False
+        if self._quit_after_save:
+            if self.session.unsaved:
+                self._start_save()  # decided during the save: save those too, then quit
+            else:
+                self._quit_after_save = False
+                self.screen.app.exit()
+        elif again and self.session.unsaved:
+            self._start_save()
+
+    def _save_failed(self, error: PhiReviewError) -> None:
+        self.save_state = "SAVE FAILED"
+        self.screen.update_status()
+        self._notify(f"Save failed: {inert(error)}", severity="error", timeout=15)
+        self.screen.post_message(SaveDone(0, inert(error)))
+
+    @property
+    def saving(self) -> bool:
+        return self._save is not None
+
     def save_quietly(self) -> bool:
-        """Save without touching the screen (on a signal); failures leave decisions in the journal."""
-        if self.session.read_only or not self.session.unsaved:
+        """Save without touching the screen (on a signal); waits for a running save. Failures stay in the journal."""
+        if self.session.read_only:
+            return True
+        running = self._save
+        if running is not None:
+            running.done.wait()
+            self._save = None
+            if running.error is not None:
+                self.session.abandon_save(running.plan)
+                return False
+            self.session.finish_save(running.plan, running.warnings)
+        if not self.session.unsaved:
             return True
         try:
             self.session.save()
@@ -288,17 +368,49 @@ class DecisionController:
         return True
 
     def quit(self) -> None:
-        """Save, then exit; if saving fails, a second q exits with every decision kept in the journal."""
+        """Save, then exit; if saving fails, a second q exits with every decision kept in the journal.
+
+        During a save, q waits for it (and saves again what was decided meanwhile) before exiting.
+        """
         app = self.screen.app
-        if self.session.read_only or not self.session.unsaved or self.quit_armed:
+        if self.session.read_only or self.quit_armed:
             app.exit()
             return
-        if self.save():
+        if self._save is not None:
+            self._quit_after_save = True
+            self._notify("Saving…; quitting when the save is done.")
+            return
+        if not self.session.unsaved:
             app.exit()
             return
+        self._quit_after_save = True
+        if not self._start_save():
+            self._quit_after_save = False
+            self._arm_quit()
+
+    def _arm_quit(self) -> None:
         self.quit_armed = True
         self._notify(
             "Not saved. Press q again to quit anyway: every decision stays in the journal and is recovered next time.",
             severity="warning",
             timeout=15,
         )
+
+
+class _RunningSave:
+    """One save in flight: its plan, and what the worker found (read after ``done`` is set)."""
+
+    def __init__(self, plan: Any) -> None:
+        self.plan = plan
+        self.done = threading.Event()
+        self.warnings: list[str] = []
+        self.error: PhiReviewError | None = None
+
+
+class SaveDone(Message):
+    """Posted to the review screen when a save ends: ``rows`` written, or ``error`` (inert, one line)."""
+
+    def __init__(self, rows: int, error: str | None) -> None:
+        super().__init__()
+        self.rows = rows
+        self.error = error

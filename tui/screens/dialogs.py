@@ -6,7 +6,7 @@ Static has ``markup=False`` and goes through ``inert``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -53,12 +53,14 @@ class AskTextScreen(ModalScreen[str | None]):
     DEFAULT_CSS = "AskTextScreen { align: center middle; }" + DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask.cancel")]
 
-    def __init__(self, title: str, value: str = "", hint: str = "", placeholder: str = "") -> None:
+    def __init__(self, title: str, value: str = "", hint: str = "", placeholder: str = "",
+                 validate: Callable[[str], str | None] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.value = value
         self.hint = hint
         self.placeholder = placeholder
+        self.validate = validate  # a problem line keeps the dialog open with the text as typed
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -67,13 +69,23 @@ class AskTextScreen(ModalScreen[str | None]):
             yield Input(value=inert(self.value), placeholder=self.placeholder, id="ask-input")
             if self.hint:
                 yield Static(inert(self.hint), classes="dialog-hint", markup=False)
+            problem = Static("", id="ask-problem", classes="dialog-hint", markup=False)
+            problem.display = False
+            yield problem
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(self.value if event.value == inert(self.value) else event.value)
+        text = self.value if event.value == inert(self.value) else event.value
+        trouble = self.validate(text) if self.validate is not None else None
+        if trouble:
+            problem = self.query_one("#ask-problem", Static)
+            problem.update(f"⚠ {inert(trouble)}")
+            problem.display = True
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
