@@ -338,3 +338,45 @@ def test_copies_add_no_dciodvfy_errors(tmp_path: Path, name: str, frames: list[i
     src = Path(get_testdata_file(name))
     copy = write_copy(src, tmp_path / "c.dcm", pixel_edit=Redaction([_box_for(pydicom.dcmread(src))], frames)).copy
     assert _dciodvfy_errors(copy) - _dciodvfy_errors(src) == set()
+
+
+@pytest.mark.parametrize("restart", [{}, {"restart_marker_blocks": 3}, {"restart_marker_rows": 1}])
+def test_dct_blanking_with_restart_intervals(restart: dict) -> None:
+    import io
+
+    from PIL import Image
+
+    from phi_review.core.remedy.jpeg_dct import blank_jpeg, mcu_size
+
+    image = np.random.default_rng(1).integers(0, 255, (64, 80, 3)).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=90, **restart)
+    data = buffer.getvalue()
+    assert (b"\xff\xdd" in data) == bool(restart)
+    out, mcus = blank_jpeg(data, [(8, 8, 30, 20)])
+    mw, mh = mcu_size(data)  # 4:2:0 -> 16x16
+    assert (mw, mh) == (16, 16) and mcus == 2 * 2
+    before = np.asarray(Image.open(io.BytesIO(data))).astype(int)
+    after = np.asarray(Image.open(io.BytesIO(out))).astype(int)
+    outside = np.ones(before.shape[:2], dtype=bool)
+    outside[0:32 + mh, 0:32 + mw] = False
+    assert np.array_equal(before[outside], after[outside])
+    assert np.ptp(after[8:20, 8:30]) <= 16
+    changed = [i for i, (x, y) in enumerate(zip(dct_coefficients(data), dct_coefficients(out))) if x != y]
+    assert len(changed) == mcus * 6  # four Y blocks, Cb and Cr per MCU; every other block bit-identical
+
+
+def test_damaged_jpeg_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from phi_review.core.remedy.jpeg_dct import JpegDctError, blank_jpeg
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    scan = data.index(b"\xff\xda")
+    for cut in (data[: scan + 200] + b"\xff\xd9", data[: scan + 40] + b"\xff\xd9"):
+        with pytest.raises(JpegDctError):
+            blank_jpeg(cut, [(0, 0, 8, 8)])

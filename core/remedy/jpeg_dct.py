@@ -13,6 +13,7 @@ PixelMed's codec, CTP and dicom-dre; written here from the JPEG standard
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,8 +45,8 @@ class _Frame:
 
 
 @lru_cache(maxsize=64)
-def _lookup(bits: bytes, values: bytes) -> tuple[list[int], list[int], dict[int, tuple[int, int]]]:
-    """A 16-bit peek table (symbol, length) and the encoder's (code, length) per symbol."""
+def _lookup(bits: bytes, values: bytes) -> tuple[list[int], list[int], dict[int, tuple[int, int]], list[int], list[int]]:
+    """16-bit peek tables (symbol, code length, AC skip and step) and the encoder's (code, length) per symbol."""
     symbols = [0] * 65536
     lengths = [0] * 65536
     encode: dict[int, tuple[int, int]] = {}
@@ -63,7 +64,11 @@ def _lookup(bits: bytes, values: bytes) -> tuple[list[int], list[int], dict[int,
                 lengths[i] = length
             code += 1
         code <<= 1
-    return symbols, lengths, encode
+    # for AC tables: bits to skip (code + magnitude) and how far k moves (EOB ends the block, ZRL is 16)
+    advance = [n + (sym & 15) for sym, n in zip(symbols, lengths)]
+    step = [0 if not n else 16 if sym == 0xF0 else 64 if not sym & 15 else (sym >> 4) + 1
+            for sym, n in zip(symbols, lengths)]
+    return symbols, lengths, encode, advance, step
 
 
 def _extend(value: int, size: int) -> int:
@@ -192,13 +197,20 @@ class _Bits:
     def __init__(self, data: bytes) -> None:
         import numpy as np
 
-        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8)).tobytes().translate(_TO_TEXT).decode("ascii")
+        raw = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+        bits = raw.tobytes().translate(_TO_TEXT).decode("ascii")
         self.total = len(bits)
         self.text = bits + "1" * 32  # padding reads as fill bits, never as a code
         self.pos = 0
+        # the 16 bits starting at every position, precomputed in numpy: a Huffman peek is one index (2 bytes a bit)
+        padded = np.concatenate([raw, np.ones(32, dtype=np.uint8)]).astype(np.uint16)
+        windows = np.zeros(self.total + 16, dtype=np.uint16)
+        for j in range(16):
+            windows |= padded[j : j + self.total + 16] << np.uint16(15 - j)
+        self.windows = array("H", windows.tobytes())
 
     def peek16(self) -> int:
-        return int(self.text[self.pos : self.pos + 16], 2)
+        return self.windows[self.pos]
 
     def take(self, n: int) -> int:
         if n == 0:
@@ -291,57 +303,11 @@ def blank_jpeg(jpeg: bytes, boxes: Sequence[Box]) -> tuple[bytes, int]:
         pred_in = {c.ident: 0 for c, _, _ in layout}
         pred_out = {c.ident: 0 for c, _, _ in layout}
         count = min(per_segment, total - mcu)
-        for _ in range(count):
-            blanked = mcu in blank
-            for comp, nh, nv in layout:
-                dc_sym, dc_len, dc_enc = tables[(0, comp.dc_table)]
-                ac_sym, ac_len, ac_enc = tables[(1, comp.ac_table)]
-                for _b in range(nh * nv):
-                    peek = reader.peek16()
-                    size = dc_sym[peek]
-                    length = dc_len[peek]
-                    if not length:
-                        raise JpegDctError("damaged JPEG data (bad Huffman code)")
-                    reader.pos += length
-                    diff = _extend(reader.take(size), size)
-                    dc = pred_in[comp.ident] + diff
-                    pred_in[comp.ident] = dc
-                    ac_start = reader.pos
-                    k = 1
-                    while k < 64:
-                        peek = reader.peek16()
-                        rs = ac_sym[peek]
-                        length = ac_len[peek]
-                        if not length:
-                            raise JpegDctError("damaged JPEG data (bad Huffman code)")
-                        reader.pos += length
-                        run, size = rs >> 4, rs & 15
-                        if size == 0:
-                            if run == 15:
-                                k += 16
-                                continue
-                            break
-                        reader.pos += size
-                        k += run + 1
-                    ac_end = reader.pos
-                    if blanked:
-                        new_dc = pred_out[comp.ident] + _nearest_diff(-pred_out[comp.ident], dc_enc)
-                    else:
-                        new_dc = dc
-                    size, bits = _magnitude(new_dc - pred_out[comp.ident])
-                    pred_out[comp.ident] = new_dc
-                    if size not in dc_enc or (blanked and 0x00 not in ac_enc):
-                        raise JpegDctError("its Huffman tables lack a code the blanked blocks need")
-                    code, n = dc_enc[size]
-                    writer.put(code, n)
-                    writer.put(bits, size)
-                    if blanked:
-                        code, n = ac_enc[0x00]
-                        writer.put(code, n)
-                    else:
-                        writer.copy(reader, ac_start, ac_end)
-            mcu += 1
-        if reader.pos > reader.total:
+        try:
+            pos, mcu = _blank_segment(count, mcu, blank, layout, tables, reader, writer, pred_in, pred_out)
+        except IndexError:  # the codes ran past the end of the data
+            raise JpegDctError("JPEG scan is cut short") from None
+        if pos > reader.total:
             raise JpegDctError("JPEG scan is cut short")
         out_segments.append(_stuff(writer.tobytes()))
     body = bytearray()
@@ -350,6 +316,67 @@ def blank_jpeg(jpeg: bytes, boxes: Sequence[Box]) -> tuple[bytes, int]:
         if index < len(markers):
             body += markers[index]
     return jpeg[:start] + bytes(body) + jpeg[end:], len(blank)
+
+
+def _blank_segment(count: int, mcu: int, blank: set[int], layout: list, tables: dict, reader: _Bits,
+                   writer: _Writer, pred_in: dict[int, int], pred_out: dict[int, int]) -> tuple[int, int]:
+    """One restart interval: copy every block as it is except the blanked ones and the DC next to them."""
+    text = reader.text
+    windows = reader.windows
+    pos = 0
+    copy_from = 0  # bits from here to the current block are copied unchanged, in one slice
+    for _ in range(count):
+        blanked = mcu in blank
+        for comp, nh, nv in layout:
+            dc_sym, dc_len, dc_enc, _, _ = tables[(0, comp.dc_table)]
+            _, _, ac_enc, ac_advance, ac_step = tables[(1, comp.ac_table)]
+            ident = comp.ident
+            for _b in range(nh * nv):
+                block_start = pos
+                peek = windows[pos]
+                size = dc_sym[peek]
+                length = dc_len[peek]
+                if not length:
+                    raise JpegDctError("damaged JPEG data (bad Huffman code)")
+                pos += length
+                diff = _extend(int(text[pos : pos + size], 2), size) if size else 0
+                pos += size
+                dc = pred_in[ident] + diff
+                pred_in[ident] = dc
+                ac_start = pos
+                k = 1
+                while k < 64:
+                    peek = windows[pos]
+                    step = ac_step[peek]
+                    if not step:
+                        raise JpegDctError("damaged JPEG data (bad Huffman code)")
+                    pos += ac_advance[peek]
+                    k += step
+                if not blanked and pred_out[ident] == dc - diff:
+                    pred_out[ident] = dc  # same prediction as the original: the whole block is copied as it is
+                    continue
+                writer.copy(reader, copy_from, block_start)
+                if blanked:
+                    new_dc = pred_out[ident] + _nearest_diff(-pred_out[ident], dc_enc)
+                else:
+                    new_dc = dc
+                size, bits = _magnitude(new_dc - pred_out[ident])
+                pred_out[ident] = new_dc
+                if size not in dc_enc or (blanked and 0x00 not in ac_enc):
+                    raise JpegDctError("its Huffman tables lack a code the blanked blocks need")
+                code, n = dc_enc[size]
+                writer.put(code, n)
+                writer.put(bits, size)
+                if blanked:
+                    code, n = ac_enc[0x00]
+                    writer.put(code, n)
+                    copy_from = pos
+                else:
+                    copy_from = ac_start
+        mcu += 1
+    reader.pos = pos
+    writer.copy(reader, copy_from, min(pos, reader.total))
+    return pos, mcu
 
 
 def dct_coefficients(jpeg: bytes) -> list[tuple[int, ...]]:
@@ -379,8 +406,8 @@ def dct_coefficients(jpeg: bytes) -> list[tuple[int, ...]]:
         pred = {c.ident: 0 for c, _, _ in layout}
         for _ in range(min(per_segment, total - mcu)):
             for comp, nh, nv in layout:
-                dc_sym, dc_len, _ = tables[(0, comp.dc_table)]
-                ac_sym, ac_len, _ = tables[(1, comp.ac_table)]
+                dc_sym, dc_len = tables[(0, comp.dc_table)][:2]
+                ac_sym, ac_len = tables[(1, comp.ac_table)][:2]
                 for _b in range(nh * nv):
                     peek = reader.peek16()
                     size = dc_sym[peek]
