@@ -380,3 +380,20 @@ def test_damaged_jpeg_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     for cut in (data[: scan + 200] + b"\xff\xd9", data[: scan + 40] + b"\xff\xd9"):
         with pytest.raises(JpegDctError):
             blank_jpeg(cut, [(0, 0, 8, 8)])
+
+
+def test_confirm_clean_after_verify(tmp_path: Path) -> None:
+    from phi_review.core.remedy.redact import confirm_clean
+
+    src = Path(get_testdata_file("MR_small_RLE.dcm"))
+    dest = tmp_path / "c.dcm"
+    redact_file(src, dest, Redaction([Box(0, 0, 10, 10)]), manifest_dir=tmp_path)
+    assert "BurnedInAnnotation" not in pydicom.dcmread(dest)
+    before = _frames(pydicom.dcmread(dest))
+    confirm_clean(dest, original=src, reviewer="jdoe", manifest_dir=tmp_path)
+    after = pydicom.dcmread(dest)
+    assert after.BurnedInAnnotation == "NO" and np.array_equal(_frames(after), before)
+    assert after.file_meta.TransferSyntaxUID == pydicom.dcmread(src).file_meta.TransferSyntaxUID
+    record = read_manifest(tmp_path)[-1]
+    assert record["action"] == "confirm-clean" and record["original_sha256"] == sha256_file(src)
+    assert record["copy_sha256"] == sha256_file(dest)

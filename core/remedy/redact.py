@@ -538,3 +538,32 @@ def redact_file(
                           confirmed_clean=redaction.confirm_clean, kept_uids=redaction.keep_uids, **extra),
         )
     return result
+
+
+def confirm_clean(copy: Path, *, original: Path | None = None, reviewer: str = "",
+                  manifest_dir: Path | None = None) -> Any:
+    """The reviewer's word, after verifying: set Burned In Annotation to NO on an existing corrected copy.
+
+    PS3.15 E.3.1 leaves this to a human, so it is a step of its own (the
+    copy is rewritten atomically, header only) with its own manifest line.
+    """
+    import os
+
+    from phi_review.core.remedy.output import append_manifest, sha256_file, write_copy
+
+    copy = Path(copy)
+
+    def mark(ds: Dataset) -> list[dict[str, Any]]:
+        ds.BurnedInAnnotation = "NO"
+        return [{"tag": "(0028,0301)", "keyword": "BurnedInAnnotation", "action": "set NO"}]
+
+    temp = copy.with_name(f".{copy.name}.clean")
+    result = write_copy(copy, temp, edit_header=mark, overwrite=True)
+    os.replace(temp, copy)
+    result.copy = copy
+    if original is not None:
+        result.original = Path(original)
+        result.original_sha256 = sha256_file(Path(original))
+    if manifest_dir is not None:
+        append_manifest(manifest_dir, result.record(action="confirm-clean", reviewer=reviewer))
+    return result
