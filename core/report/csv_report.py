@@ -296,9 +296,12 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
         original = source.path.read_bytes()
         appended = _plan_columns(source, {field for fields in rows.values() for field in fields})
         planned.append((source, splice_csv(original, source, rows, appended), appended))
+    warnings: list[str] = []
     for source, new_bytes, appended in planned:  # every file computed before the first is replaced
         backup_once(source.path)
-        replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))
+        owner_warning = replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))
+        if owner_warning:
+            warnings.append(owner_warning)
         for field, index in appended.items():
             source.width = max(source.width, index + 1)
             setattr(source.columns, field, index)
@@ -317,7 +320,7 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
                         report.headers.append(header)
                     setattr(report.columns, field, report.headers.index(header))
         report.fingerprint = _combined(report.sources)
-    return []
+    return warnings
 
 
 def _plan_columns(source: Source, needed: set[str]) -> dict[str, int]:
