@@ -100,7 +100,7 @@ async def test_the_report_row_names_its_corrected_copy_and_the_journal_audits_it
         audit = [r for r in records if r.get("kind") == "remedy"]
         assert audit and audit[-1]["copy_sha256"] and audit[-1]["original_sha256"]
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.session.unsaved == 0 and not app.review.decisions.saving)
     sheet = openpyxl.load_workbook(report).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     header_at = next(n for n, row in enumerate(rows) if "Corrected Copy" in [str(c) for c in row])

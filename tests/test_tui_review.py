@@ -77,7 +77,7 @@ async def test_decide_undo_note_marks_group_filter_save_reopen(tmp_path):
 
         decided = {f.row: (f.action, f.note) for f in findings if f.reviewed or f.note}
         await pilot.press("ctrl+s")
-        assert app.session.unsaved == 0
+        await wait_for(pilot, lambda: app.session.unsaved == 0 and not app.review.decisions.saving)
         await pilot.press("q")
     assert app.return_code == 0 or app.return_code is None
 

@@ -55,6 +55,18 @@ class Group:
     reviewed: int
 
 
+@dataclass(frozen=True)
+class SavePlan:
+    """One save, snapshotted on the main thread: all a worker needs to write the report."""
+
+    report: Report
+    edits: dict[object, dict[str, str]]  # {row, or (source, row) for several CSVs: {field: text}}
+    written: dict[int, dict[str, str]]  # finding index -> every editable value as written
+    next_seq: int  # the journal's next seq at prepare: later records are carried by the "saved" line
+    carry: tuple[int, ...]  # seqs recovery left unplaced, carried by every save
+    kept: str  # the failure message's promise that the journal keeps the decisions
+
+
 def default_reviewer() -> str:
     """The login name; containers without a passwd entry still get a name."""
     try:
@@ -106,6 +118,7 @@ class ReviewSession:
         self._dirty: set[int] = set()
         self._carry: list[int] = []  # journal seqs not placed in the report: every save carries them on
         self._reviewed = sum(1 for finding in self.findings if finding.reviewed)
+        self._saving: SavePlan | None = None
         self._search: list[str] | None = None
         self._issue_lc: list[str] | None = None
         self._action_lc: list[str] | None = None
@@ -421,45 +434,110 @@ class ReviewSession:
         """How many findings differ from the report on disk."""
         return len(self._dirty)
 
+    @property
+    def saving(self) -> bool:
+        """True between ``prepare_save`` and ``finish_save``/``abandon_save``: one save at a time."""
+        return self._saving is not None
+
     def save(self) -> list[str]:
         """Write the changed rows to the report; returns the writer's warnings.
 
         On failure the ReportError says the decisions are still in the journal
-        (they are: every change was journaled before it was shown).
+        (they are: every change was journaled before it was shown). The screen
+        runs the same three steps with ``write_save`` in a thread.
+        """
+        plan = self.prepare_save()
+        if plan is None:
+            return []
+        try:
+            warnings = self.write_save(plan)
+        except BaseException:
+            self.abandon_save(plan)
+            raise
+        return self.finish_save(plan, warnings)
+
+    def prepare_save(self) -> "SavePlan | None":
+        """Main thread: snapshot the dirty rows' edits and the journal's next seq (None: nothing to save).
+
+        The worker gets only this snapshot, so decisions made while it writes
+        change the session, never what is being written.
         """
         self._require_writable()
+        if self._saving is not None:
+            raise PhiReviewError("a save is already running; this one waits for it")
         if not self._dirty:
-            return []
-        from phi_review.core.report.writer import save_report
-
+            return None
         dirty = sorted(self._dirty)
-        edits: dict[int, dict[str, str]] = {}
+        edits: dict[object, dict[str, str]] = {}
+        written: dict[int, dict[str, str]] = {}
         for index in dirty:
             finding = self.findings[index]
             before = self._baseline[index]
+            now = values_of(finding)
+            written[index] = now
             edits[(finding.source, finding.row) if finding.source else finding.row] = {
-                name: getattr(finding, name) for name in EDITABLE_FIELDS if getattr(finding, name) != before[name]
+                name: now[name] for name in EDITABLE_FIELDS if now[name] != before[name]
             }
         kept = (
             f"your {len(dirty)} unsaved decisions are kept in the journal "
             f"{journal_path(self.report.path).name} and come back when you open the report again"
         )
+        assert self._journal is not None
+        plan = SavePlan(self.report, edits, written, self._journal_seq(), tuple(self._carry), kept)
+        self._saving = plan
+        return plan
+
+    @staticmethod
+    def write_save(plan: "SavePlan") -> list[str]:
+        """Worker-safe: write ``plan``'s edits into the report file; reads nothing but the plan.
+
+        Only a save mutates the report object (its fingerprint and appended
+        columns), and one save runs at a time.
+        """
+        from phi_review.core.report.writer import save_report
+
         try:
-            warnings = list(save_report(self.report, edits))
+            return list(save_report(plan.report, plan.edits))  # type: ignore[arg-type]
         except ReportError as error:
-            raise ReportError(f"{str(error).rstrip('.')}; {kept}.") from error
+            raise ReportError(f"{str(error).rstrip('.')}; {plan.kept}.") from error
         except OSError as error:
-            raise ReportError(f"cannot save {self.report.path.name} ({error.strerror}); {kept}.") from error
-        self._baseline.clear()
-        self._dirty.clear()
-        fingerprint = self.report.fingerprint
+            raise ReportError(f"cannot save {plan.report.path.name} ({error.strerror}); {plan.kept}.") from error
+
+    def finish_save(self, plan: "SavePlan", warnings: Sequence[str]) -> list[str]:
+        """Main thread, after ``write_save`` succeeded: clean what was written, journal the save.
+
+        A row changed while the save ran stays dirty (against what was written);
+        the "saved" record carries every journal record from ``plan.next_seq`` on,
+        so recovery never takes a decision made during the save as saved.
+        """
+        warnings = list(warnings)
+        for index, values in plan.written.items():
+            if values_of(self.findings[index]) == values:
+                self._baseline.pop(index, None)
+                self._dirty.discard(index)
+            else:
+                self._baseline[index] = dict(values)
+                self._dirty.add(index)
+        self._saving = None
+        fingerprint = plan.report.fingerprint
+        carry = list(plan.carry) + list(range(plan.next_seq, self._journal_seq()))
         try:
-            assert self._journal is not None
-            self._journal.append_saved(fingerprint.sha256, fingerprint.size, sorted(edits), self.reviewer,
-                                       carry=self._carry)
+            if self._journal is None or self._journal.closed:
+                raise ReportError("the journal is closed")
+            self._journal.append_saved(fingerprint.sha256, fingerprint.size, sorted(plan.edits), self.reviewer,
+                                       carry=carry)
         except ReportError as error:
             warnings.append(f"saved, but {error}")
         return warnings
+
+    def abandon_save(self, plan: "SavePlan") -> None:
+        """The write failed: nothing changes (every decision is still dirty and in the journal)."""
+        if self._saving is plan:
+            self._saving = None
+
+    def _journal_seq(self) -> int:
+        """The seq the journal gives its next record (Journal keeps it private; read, never written)."""
+        return int(getattr(self._journal, "_next_seq", 0))
 
     def close(self) -> None:
         """Release the journal and the lock (safe to call twice)."""
