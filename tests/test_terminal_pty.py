@@ -149,3 +149,45 @@ def test_in_tmux_the_pane_title_is_unchanged(tmp_path):
         subprocess.run(tmux + ["kill-server"], env=env, capture_output=True)
     assert after == before, (before, after)
     assert "Gi=31" not in after and "CT_small.dcm: 128x128" in screen
+
+
+def test_review_screen_under_term_xterm_draws_the_image_in_256_or_true_colour(tmp_path):
+    import subprocess as sp
+
+    built = sp.run([PHI_REVIEW, "demo", str(tmp_path / "demo"), "--no-screen"], capture_output=True, text=True,
+                   env=_env(), check=True)
+    report = built.stdout.split("Demo report: ", 1)[1].splitlines()[0].strip()
+    import fcntl
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execvpe(PHI_REVIEW, [PHI_REVIEW, "review", report, "--graphics", "halfcell"], _env(TERM="xterm"))
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    out = b""
+    answered = quit_sent = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if not answered and b"\x1b[c" in out:
+            os.write(fd, XTERM_DA1)
+            answered = True
+        if not quit_sent and len(_half_cells(out)) > 300:
+            os.write(fd, b"q")
+            quit_sent = True
+    else:  # pragma: no cover
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    cells = _half_cells(out)
+    assert len(cells) > 300
+    assert all(b"38;5;" in sgr or b"38;2;" in sgr for sgr in cells)
