@@ -304,3 +304,20 @@ async def test_a_note_that_cannot_be_stored_keeps_the_dialog_and_the_text(tmp_pa
         assert app.screen.query_one(Input).value == "x" * 40000
         assert app.screen.query_one("#ask-problem", Static).display
         assert app.session.findings[0].note == ""
+
+
+async def test_an_unconfirmed_forced_graphics_mode_is_said_on_the_screen(tmp_path):
+    from phi_review.core.review.session import ReviewSession
+    from phi_review.tui.app import ReviewApp
+    from phi_review.tui.terminal.graphics import GraphicsChoice, TerminalCaps
+
+    report = fresh_demo(tmp_path)
+    session = ReviewSession.open(report, reviewer="tester")
+    choice = GraphicsChoice("halfcell", TerminalCaps(is_tty=True, cell_size=(10, 20)), "forced",
+                            warning="--graphics sixel: this terminal did not say it draws sixel images")
+    app = ReviewApp(session, graphics=choice)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "did not say it draws sixel" in said
+    session.close()

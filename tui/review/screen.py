@@ -127,6 +127,9 @@ class ReviewScreen(FixingKeys, Screen[None]):
         self.update_status()
         for message in self.session.messages:
             self.notify(inert(message), markup=False, timeout=8)
+        warning = getattr(self.graphics, "warning", "")
+        if warning:  # a forced --graphics mode the probe did not confirm may print garbage: say so once
+            self.notify(inert(warning), severity="warning", markup=False, timeout=10)
         self.files.start_index()
         self.call_after_refresh(self._first_paint)
         if findings.current is not None:
