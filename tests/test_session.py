@@ -212,9 +212,9 @@ def test_filter_is_fast_enough_for_100k_findings() -> None:
                     findings, fingerprint)
     session = ReviewSession(report, reviewer="ann", read_only=True)
     assert len(session.filter("issue:pixels value1")) > 0
-    cache = session._search
+    cache = session._column("file")
     assert len(session.filter("img000123")) == 1
-    assert session._search is cache
+    assert session._column("file") is cache
 
 
 def test_groups_compare_values_trimmed_and_case_insensitively(session: ReviewSession) -> None:
@@ -381,3 +381,38 @@ def test_closed_session_refuses_changes(csv_report: Path) -> None:
     session.close()
     with pytest.raises(PhiReviewError, match="closed"):
         session.decide([0], NO_ISSUE)
+
+
+def test_filter_columns_agree_with_a_per_row_search() -> None:
+    """The lowercased column strings find exactly the rows a per-row ``in`` finds, even for odd cells."""
+    import random
+
+    rng = random.Random(7)
+    alphabet = ["a", "B", "ç", "İ", "ß", "\x01", " ", "x", "1", "^", ":"]
+    findings = []
+    for i in range(400):
+        text = lambda: "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))  # noqa: E731
+        file = text()
+        cells = [file, rng.choice([None, 3.5, 7, text()]), text()][: rng.randint(1, 3)]  # ragged, numbers, None
+        findings.append(Finding(row=i + 2, file=file, issue=text(), value=text(), tag=text(), note=text(),
+                                cells=cells))
+    report = Report(Path("/nonexistent/r.csv"), "csv", "", 1, HEADERS, ColumnMap(file=0), list(DEFAULT_ACTIONS),
+                    findings, Fingerprint(0, 0, ""))
+    session = ReviewSession(report, reviewer="ann", read_only=True)
+
+    def reference(term: str, key: str = "") -> list[int]:
+        out = []
+        for i, f in enumerate(findings):
+            if key:
+                hay = [getattr(f, key)]
+            else:
+                hay = [f.file, f.value, f.issue, f.tag, f.note, f.action,
+                       *["" if c is None else str(c) for c in f.cells]]
+            if any(term in h.lower() for h in hay):
+                out.append(i)
+        return out
+
+    for term in ["a", "b", "i̇", "ss", "ß", "x1", "^", "ç b", "zzz", "b:a", "3.5", "7"]:
+        assert session.filter(f'"{term}"' if " " in term else term) == reference(term), term
+        for key in ("file", "value", "tag", "note", "issue"):
+            assert session.filter(f'{key}:"{term}"') == reference(term, key), (key, term)

@@ -119,9 +119,11 @@ class ReviewSession:
         self._carry: list[int] = []  # journal seqs not placed in the report: every save carries them on
         self._reviewed = sum(1 for finding in self.findings if finding.reviewed)
         self._saving: SavePlan | None = None
-        self._search: list[str] | None = None
-        self._issue_lc: list[str] | None = None
-        self._action_lc: list[str] | None = None
+        # Filter and search: fixed columns lowercased once into one string each (found at C speed),
+        # the two a decision changes (action, note) as lists kept in step by _apply.
+        self._fixed: dict[str, _Column] = {}
+        self._cell_columns: list[_Column] | None = None
+        self._changing: dict[str, list[str]] | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -293,9 +295,9 @@ class ReviewSession:
             self._dirty.discard(index)
         else:
             self._dirty.add(index)
-        if self._search is not None:
-            self._search[index] = _search_text(finding)
-            self._action_lc[index] = finding.action.lower()  # type: ignore[index]
+        if self._changing is not None:
+            self._changing["action"][index] = finding.action.lower()
+            self._changing["note"][index] = finding.note.lower()
 
     def _record(self, kind: str, changes: list[Change], target: int | None = None) -> int:
         """Journal first (durable), then apply: a change the disk refused is not shown as made."""
@@ -570,12 +572,42 @@ class ReviewSession:
     def clear_marks(self) -> None:
         self.marks.clear()
 
-    def _caches(self) -> tuple[list[str], list[str], list[str]]:
-        if self._search is None:
-            self._search = [_search_text(finding) for finding in self.findings]
-            self._issue_lc = [finding.issue.lower() for finding in self.findings]
-            self._action_lc = [finding.action.lower() for finding in self.findings]
-        return self._search, self._issue_lc, self._action_lc  # type: ignore[return-value]
+    def _column(self, name: str) -> "_Column":
+        """A field that never changes (file, value, issue, tag, site, event, details), lowercased once."""
+        column = self._fixed.get(name)
+        if column is None:
+            column = self._fixed[name] = _Column([getattr(finding, name) for finding in self.findings])
+        return column
+
+    def _changing_columns(self) -> dict[str, list[str]]:
+        """Action and note, lowercased, one entry per row (decisions update them in place)."""
+        if self._changing is None:
+            self._changing = {name: _lowered([getattr(finding, name) for finding in self.findings])
+                              for name in ("action", "note")}
+        return self._changing
+
+    def _cells(self) -> list["_Column"]:
+        """The other cells of the rows as read, column by column (Details, Score, Site...: plain text search).
+
+        Columns read into a field (file, value, issue, tag) are searched there, and
+        action and note as they are now, not as the file had them.
+        """
+        if self._cell_columns is None:
+            rows = [finding.cells for finding in self.findings]
+            width = max(map(len, rows), default=0)
+            if rows and min(map(len, rows)) != width:  # ragged rows (CSV): pad the short ones
+                rows = [list(cells) + [""] * (width - len(cells)) for cells in rows]
+            columns = self.report.columns if len(self.report.sources) <= 1 else None  # several CSVs: own layouts
+            mapped = {getattr(columns, name, None) for name in ("file", "value", "issue", "tag", "action", "note")}
+            self._cell_columns = [_Column([cells[k] for cells in rows]) for k in range(width) if k not in mapped]
+        return self._cell_columns
+
+    def prepare_filter(self) -> None:
+        """Build the columns ``filter`` searches now, not at the first query; safe in a worker thread
+        (it reads only what no decision changes: action and note are built at the first query)."""
+        for name in ("file", "value", "issue", "tag"):
+            self._column(name)
+        self._cells()
 
     def filter(self, query: str) -> list[int]:
         """Indexes of findings matching every term of ``query``, in report order.
@@ -586,23 +618,14 @@ class ReviewSession:
         file, value, issue, tag, note and action. All case-insensitive
         substrings; an unknown ``key:`` is plain text.
         """
-        search, issue_lc, action_lc = self._caches()
         candidates: list[int] = list(range(len(self.findings)))
         for key, text in _terms(query):
             if not candidates:
                 break
-            candidates = self._apply_term(candidates, key, text, search, issue_lc, action_lc)
+            candidates = self._apply_term(candidates, key, text)
         return candidates
 
-    def _apply_term(
-        self,
-        candidates: list[int],
-        key: str,
-        text: str,
-        search: list[str],
-        issue_lc: list[str],
-        action_lc: list[str],
-    ) -> list[int]:
+    def _apply_term(self, candidates: list[int], key: str, text: str) -> list[int]:
         findings = self.findings
         if key == "is" and text in ("unreviewed", "todo", "open"):
             return [i for i in candidates if not findings[i].reviewed]
@@ -614,21 +637,27 @@ class ReviewSession:
         if key == "is" and text == "unmarked":
             marks = self.marks
             return [i for i in candidates if i not in marks]
-        if key == "issue":
-            return [i for i in candidates if text in issue_lc[i]]
         if key == "kind":  # pixels, header, missing, warning, error, other (core.report.pointer)
             from phi_review.core.report.pointer import pointer_of
 
             return [i for i in candidates if pointer_of(findings[i]).kind == text]
-        if key == "action":
-            if text in _UNREVIEWED_WORDS:
-                return [i for i in candidates if not findings[i].reviewed]
-            return [i for i in candidates if text in action_lc[i]]
-        if key in _FIELD_TERMS:
-            getter: Callable[[Finding], str] = lambda f: getattr(f, key)  # noqa: E731
-            return [i for i in candidates if text in getter(findings[i]).lower()]
-        plain = f"{key}:{text}" if key else text
-        return [i for i in candidates if plain in search[i]]
+        if key == "action" and text in _UNREVIEWED_WORDS:
+            return [i for i in candidates if not findings[i].reviewed]
+        if key in ("action", "note"):
+            column = self._changing_columns()[key]
+            return [i for i in candidates if text in column[i]]
+        if key == "issue" or key in _FIELD_TERMS:
+            hits = self._column(key).rows(text)
+        else:
+            plain = f"{key}:{text}" if key else text
+            hits = set()
+            for column in (*(self._column(name) for name in ("file", "value", "issue", "tag")), *self._cells()):
+                hits.update(column.rows(plain))
+            for values in self._changing_columns().values():  # joined for this query: a find per hit, not a test per row
+                hits.update(_Column(values, lowered=True).rows(plain))
+        if len(candidates) == len(self.findings):  # the first term: every row is a candidate
+            return sorted(hits)
+        return [i for i in candidates if i in hits]
 
     def groups(self, by: str = "value") -> list[Group]:
         """Findings grouped by issue and detected value (``by="tag"``: issue and tag; ``"file"``: file), largest first.
@@ -689,11 +718,61 @@ def _changed_since(path: Path, report: Report) -> bool:
     return (stat.st_size, stat.st_mtime_ns) != (report.fingerprint.size, report.fingerprint.mtime_ns)
 
 
-def _search_text(finding: Finding) -> str:
-    """The whole row for ``/``: our fields plus every other cell (Details, Score, Profile, Site, Event...)."""
-    others = [cell if cell.__class__ is str else ("" if cell is None else str(cell)) for cell in finding.cells]
-    return "\x00".join((finding.file, finding.value, finding.issue, finding.tag, finding.note, finding.action,
-                         *others)).lower()
+_ROW_SEP = "\x01"  # between rows in a _Column's text; in a cell it becomes U+FFFE, which no typed term holds
+_CHUNK = 50_000  # rows lowercased per join: bounded temporary memory
+
+
+def _lowered(texts: list[object]) -> list[str]:
+    """Every text lowercased: one join, one ``lower`` and one split per chunk (C speed, not one call per row)."""
+    texts = [t if t.__class__ is str else ("" if t is None else str(t)) for t in texts]
+    out: list[str] = []
+    for start in range(0, len(texts), _CHUNK):
+        chunk = texts[start:start + _CHUNK]
+        parts = _ROW_SEP.join(chunk).lower().split(_ROW_SEP)
+        out.extend(parts if len(parts) == len(chunk) else [t.lower() for t in chunk])
+    return out
+
+
+class _Column:
+    """One column that never changes, lowercased into a single string (rows joined by \x01).
+
+    A term is found with ``str.find`` and its row counted with ``str.count``, both C
+    loops: no per-row string is kept, and building it is a join and a ``lower``.
+    """
+
+    __slots__ = ("text", "size")
+
+    def __init__(self, values: list[object], lowered: bool = False) -> None:
+        try:
+            joined = _ROW_SEP.join(values)  # type: ignore[arg-type]
+        except TypeError:  # numbers or empty cells (Score): as the screen shows them
+            joined = _ROW_SEP.join([v if v.__class__ is str else ("" if v is None else str(v)) for v in values])
+        if joined.count(_ROW_SEP) != max(len(values) - 1, 0):
+            joined = _ROW_SEP.join(("" if v is None else str(v)).replace(_ROW_SEP, "\ufffe") for v in values)
+        self.text = joined if lowered else joined.lower()
+        self.size = len(values)
+
+    def rows(self, term: str) -> set[int]:
+        """Indexes of the rows whose value holds ``term`` (already lowercase)."""
+        if not term:
+            return set(range(self.size))
+        if _ROW_SEP in term:
+            return set()
+        find, count = self.text.find, self.text.count
+        if count(term) > self.size // 8:  # most rows hold it: one split and a test per row beat a find per hit
+            return {row for row, value in enumerate(self.text.split(_ROW_SEP)) if term in value}
+        found: set[int] = set()
+        row, start = 0, 0
+        position = find(term)
+        while position != -1:
+            row += count(_ROW_SEP, start, position)
+            found.add(row)
+            end = find(_ROW_SEP, position + len(term))
+            if end == -1:
+                break
+            row, start = row + 1, end + 1
+            position = find(term, start)
+        return found
 
 
 def _file_key(finding: Finding) -> tuple[str, str, str]:

@@ -41,6 +41,7 @@ class DecisionController:
         self._save: _RunningSave | None = None  # the save whose write runs in a thread
         self._save_again = False  # ctrl+s during a save: one more save after it
         self._quit_after_save = False  # q during a save (or q's own save): exit once it is done
+        self._filter_prepared = False
 
     @property
     def session(self) -> Any:
@@ -213,6 +214,11 @@ class DecisionController:
         def apply(text: str | None) -> None:
             if text is not None:
                 self.apply_filter(text)
+
+        if not self._filter_prepared:  # the search columns are built while the reviewer types
+            self._filter_prepared = True
+            self.screen.run_worker(self.session.prepare_filter, name="filter columns", group="filter",
+                                   thread=True, exit_on_error=False)
 
         self.screen.app.push_screen(
             AskTextScreen("Filter rows", self.filter_text, FILTER_HINT, "e.g. is:unreviewed issue:pixels"), apply
