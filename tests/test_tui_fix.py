@@ -74,3 +74,41 @@ async def test_values_view_decides_every_row_of_one_value(tmp_path):
         await pilot.pause()
         decided = [f for f in app.session.findings if f.action == app.session.actions[0]]
         assert len(decided) >= 3
+
+
+async def test_blackout_then_profile_keeps_one_copy_with_the_study_uids(tmp_path, monkeypatch):
+    from phi_review.core.remedy.profile import ProfileSettings, load_secret, map_uid
+    from phi_review.tui.screens.box_edit import BoxEditScreen
+    from phi_review.tui.widgets.findings_list import FindingsList
+
+    monkeypatch.setenv("PHI_REVIEW_FIX_SECRET", "test-secret-not-for-real-data")
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    findings = app.session.findings
+    pixel = next(i for i, f in enumerate(findings) if "US_00001" in f.file)
+    async with app.run_test(size=(140, 48)) as pilot:
+        screen = app.review
+        app.query_one(FindingsList).move_to(pixel)
+        await wait_for(pilot, lambda: pixel in screen.files.loaded and screen.files.loaded[pixel].info is not None)
+        original = screen.files.loaded[pixel].path
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BoxEditScreen))
+        await pilot.press("enter", "R")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen), timeout=30)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: str(original) in screen.remedy.copies, timeout=60)
+        copy = screen.remedy.copies[str(original)].copy
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: pydicom.dcmread(copy).get("PatientIdentityRemoved") == "YES", timeout=60)
+    fixed = pydicom.dcmread(copy)
+    source = pydicom.dcmread(original)
+    settings = ProfileSettings(load_secret())
+    assert fixed.SOPInstanceUID == map_uid(source.SOPInstanceUID, settings)  # as in every other file of the study
+    assert fixed.StudyInstanceUID == map_uid(source.StudyInstanceUID, settings)
+    codes = [item.CodeValue for item in fixed.DeidentificationMethodCodeSequence]
+    assert "113101" in codes and "113100" in codes  # Clean Pixel Data and the Basic Profile
+    assert len([p for p in copy.parent.iterdir() if p.suffix == ".dcm"]) == 1

@@ -187,16 +187,32 @@ class FixController:
         reviewer = self.screen.session.reviewer
         roots = self.screen.files.roots
 
+        blackout = self.screen.remedy.copies.get(str(path))
+
         def work() -> Any:
             editor = profile_editor(ProfileSettings(load_secret()))
-            return [write_fixed(path, self.out_dir, editor, roots=roots, reviewer=reviewer, update_existing=True,
-                                how={"profile": "basic"})]
+            if blackout is None:
+                return [write_fixed(path, self.out_dir, editor, roots=roots, reviewer=reviewer, update_existing=True,
+                                    how={"profile": "basic"})]
+            # Blacked out already: write the one copy again from the original, pixels first with the
+            # original's UIDs kept, so the profile maps the same UIDs as in every other file of the study.
+            return [self._profile_over_blackout(path, editor, blackout, reviewer)]
 
         def yes(answer: bool | None) -> None:
             if answer:
                 self._run(work, lambda results, error: self._written(results or [], error, "profile"))
 
         self.screen.app.push_screen(ConfirmScreen(question), yes)
+
+    def _profile_over_blackout(self, path: Path, editor: Any, blackout: Any, reviewer: str) -> Any:
+        from phi_review.core.remedy.output import append_manifest, write_copy
+        from phi_review.core.remedy.redact import Redaction
+
+        redaction = Redaction(blackout.boxes, blackout.frames, keep_uids=True, confirm_clean=blackout.confirmed_clean)
+        result = write_copy(path, blackout.copy, edit_header=editor, pixel_edit=redaction, overwrite=True)
+        append_manifest(self.out_dir, result.record(action="redact+profile", profile="basic", scope=blackout.scope,
+                                                    reviewer=reviewer, confirmed_clean=blackout.confirmed_clean))
+        return result
 
     # ----- diff -------------------------------------------------------------------------
     def diff(self) -> None:
