@@ -20,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 MEMORY_CAP = 3 * 1024 ** 3  # address space of the driver (onnxruntime and numpy reserve much of it at import)
-TIMEOUT = 20  # seconds per command before it counts as a hang
+TIMEOUT = 20  # seconds per header/preview command before it counts as a hang
+OCR_TIMEOUT = 90  # OCR of three frames is compute-bound: 13 s seen for one mutant on a loaded 2-core machine
 
 DRIVER = r"""
 import contextlib, io, json, signal, sys
@@ -33,12 +34,12 @@ def alarm(*_):
     raise Hang()
 
 signal.signal(signal.SIGALRM, alarm)
-timeout, jobs = int(sys.argv[1]), json.loads(sys.stdin.read())
+timeout, ocr_timeout, jobs = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.stdin.read())
 counts = {"runs": 0, "ok": 0, "refused": 0, "tracebacks": 0, "hangs": 0, "multi_line": 0}
 bad = []
 for command, path in jobs:
     err = io.StringIO()
-    signal.alarm(timeout)
+    signal.alarm(ocr_timeout if command == "ocr" else timeout)
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
             code = main([command, path] + (["--graphics", "none"] if command == "preview" else []))
@@ -143,8 +144,8 @@ def run(count: int, seed: int, ocr_every: int = 0, batch: int = 150) -> dict[str
                 jobs.append(["ocr", str(path)])
         for start in range(0, len(jobs), batch):
             chunk = jobs[start: start + batch]
-            out = subprocess.run([sys.executable, "-c", DRIVER, str(TIMEOUT)], input=json.dumps(chunk), text=True,
-                                 capture_output=True, preexec_fn=_cap, timeout=TIMEOUT * len(chunk) + 60)
+            out = subprocess.run([sys.executable, "-c", DRIVER, str(TIMEOUT), str(OCR_TIMEOUT)], input=json.dumps(chunk), text=True,
+                                 capture_output=True, preexec_fn=_cap, timeout=OCR_TIMEOUT * len(chunk) + 60)
             if out.returncode != 0 or not out.stdout.strip():
                 crashes += 1
                 bad.append(["driver", out.returncode, out.stderr[-500:]])
