@@ -254,12 +254,20 @@ def probe_terminal(timeout: float = DEFAULT_TIMEOUT) -> TerminalCaps:
 
 
 _textual_image_ready = False
+_textual_image_widgets = False
 
 
-def prepare_textual_image(cell_size: tuple[int, int] | None) -> None:
-    """Import textual-image without its own terminal probe and without its log noise."""
-    global _textual_image_ready
+def prepare_textual_image(cell_size: tuple[int, int] | None, widgets: bool = True) -> None:
+    """Import textual-image without its own terminal probe and without its log noise.
+
+    ``widgets=False`` (screenless commands) imports only the Rich renderables:
+    the widgets pull in ``textual.app`` (about 0.1 s of start-up) and load on first need.
+    """
+    global _textual_image_ready, _textual_image_widgets
     if _textual_image_ready:
+        if widgets and not _textual_image_widgets:
+            _import_unprobed("textual_image.widget")
+            _textual_image_widgets = True
         return
     logging.getLogger("textual_image").addHandler(logging.NullHandler())
     logging.getLogger("textual_image").propagate = False
@@ -267,6 +275,18 @@ def prepare_textual_image(cell_size: tuple[int, int] | None) -> None:
 
     width, height = cell_size or (10, 20)
     _terminal.get_cell_size._result = _terminal.CellSize(width, height)  # type: ignore[attr-defined]
+    _import_unprobed("textual_image.renderable")
+    _textual_image_ready = True
+    if widgets:
+        _import_unprobed("textual_image.widget")
+        _textual_image_widgets = True
+
+
+def _import_unprobed(module: str) -> None:
+    """Import a textual-image module with its import-time terminal probe refused (we probed already)."""
+    import importlib
+
+    from textual_image import _terminal
 
     original = _terminal.capture_terminal_response
 
@@ -275,11 +295,9 @@ def prepare_textual_image(cell_size: tuple[int, int] | None) -> None:
 
     _terminal.capture_terminal_response = _refuse  # type: ignore[assignment]
     try:
-        import textual_image.renderable  # noqa: F401
-        import textual_image.widget  # noqa: F401
+        importlib.import_module(module)
     finally:
         _terminal.capture_terminal_response = original  # type: ignore[assignment]
-    _textual_image_ready = True
 
 
 @dataclass(frozen=True)
@@ -317,7 +335,7 @@ def choose_graphics(mode: str = "auto", timeout: float = DEFAULT_TIMEOUT) -> Gra
     is_tty = bool(sys.__stdout__ and sys.__stdout__.isatty())
     if mode == "none" or (mode == "halfcell" and not is_tty):
         caps = TerminalCaps(is_tty=is_tty, dumb=os.environ.get("TERM") == "dumb")
-        prepare_textual_image(None)
+        prepare_textual_image(None, widgets=False)
         colors = color_system(caps) if is_tty else "truecolor"
         if is_tty:
             apply_color_system(colors)
@@ -325,7 +343,7 @@ def choose_graphics(mode: str = "auto", timeout: float = DEFAULT_TIMEOUT) -> Gra
             os.environ.setdefault("NO_COLOR", "1")
         return GraphicsChoice(mode, caps, "chosen with --graphics", colors=colors)
     caps = probe_terminal(timeout)
-    prepare_textual_image(caps.cell_size)
+    prepare_textual_image(caps.cell_size, widgets=False)
     colors = color_system(caps) if caps.is_tty else "truecolor"
     if caps.is_tty:
         apply_color_system(colors)
@@ -353,7 +371,7 @@ def choose_graphics(mode: str = "auto", timeout: float = DEFAULT_TIMEOUT) -> Gra
 
 def renderable_class(mode: str) -> type | None:
     """The textual-image Rich renderable for a mode already chosen (never probes again)."""
-    prepare_textual_image(None)
+    prepare_textual_image(None, widgets=False)
     from textual_image.renderable import HalfcellImage, SixelImage, TGPImage
 
     return {"kitty": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}.get(mode)
