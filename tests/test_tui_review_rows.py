@@ -321,3 +321,31 @@ async def test_an_unconfirmed_forced_graphics_mode_is_said_on_the_screen(tmp_pat
         said = " ".join(str(n.message) for n in app._notifications)
         assert "did not say it draws sixel" in said
     session.close()
+
+
+async def test_after_a_group_decision_the_row_under_the_cursor_is_repainted(tmp_path):
+    from phi_review.tui.screens.groups import GroupsScreen
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: 0 in app.review.files.loaded)
+        listing = app.query_one(FindingsList)
+        current = listing.current
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, GroupsScreen))
+        group = next(g for g in app.screen.groups if current in g.indexes)
+        position = list(app.screen.groups).index(group)
+        app.screen.query_one("#groups-list").cursor = position
+        await pilot.press("2", "y")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.session.findings[current].action == app.session.actions[1]
+        import html
+        import re
+
+        painted = html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ")
+        row = str(app.session.findings[current].row)
+        lines = [line for line in painted.splitlines() if re.match(rf"\s*▶?\s*{row} ", line)]
+        assert lines and "unreviewed" not in lines[0], lines
