@@ -11,7 +11,8 @@ import pytest
 
 from phi_review.core.review import journal as journal_mod
 from phi_review.core.common.errors import LockedError
-from phi_review.core.review.journal import Change, Journal, journal_path, plan_recovery, read_records
+from phi_review.core.review.journal import Change, Journal, journal_path, read_records
+from phi_review.core.review.recovery import plan_recovery
 from phi_review.core.report.model import Finding
 from phi_review.core.report.lock import ReportLock, lock_path
 

@@ -24,14 +24,12 @@ from phi_review.core.common.errors import LockedError, PhiReviewError, ReportErr
 from phi_review.core.review.journal import (
     Change,
     Journal,
-    RecoveryPlan,
     Step,
     journal_path,
-    plan_recovery,
     utc_now,
-    row_key,
     values_of,
 )
+from phi_review.core.review.recovery import RecoveryPlan, plan_recovery, row_key
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding, Report
 from phi_review.core.report.lock import ReportLock
 from phi_review.core.report.cell_text import cell_text_problem
