@@ -11,7 +11,7 @@ from typing import Any
 from textual.binding import Binding
 
 from phi_review.tui.review.fixes import WorkDone
-from phi_review.tui.review.remedy import CopiesWritten, CopyVerified, ScopesReady
+from phi_review.tui.review.remedy import CopiesWritten, CopyConfirmed, CopyVerified, ScopesReady
 
 
 class FixingKeys:
@@ -83,3 +83,5 @@ class FixingKeys:
     def on_copy_verified(self, message: CopyVerified) -> None:
         self.remedy.copy_verified(message)
 
+    def on_copy_confirmed(self, message: CopyConfirmed) -> None:
+        self.remedy.copy_confirmed(message)

@@ -56,6 +56,14 @@ class CopiesWritten(Message):
         self.scope = scope
 
 
+class CopyConfirmed(Message):
+    def __init__(self, original: Path, result: Any, error: str) -> None:
+        super().__init__()
+        self.original = original
+        self.result = result
+        self.error = error
+
+
 class CopyVerified(Message):
     def __init__(self, copy: Path, result: Any, error: str) -> None:
         super().__init__()
@@ -374,9 +382,12 @@ class RemedyController:
             dest = copy_path(path, self.screen.files.roots, self.out_dir)
             try:
                 if dest.exists() and str(path) in self.fixed:
-                    # The copy holds header fixes: black out on top of it, so the file keeps one copy.
-                    result = self._redact_existing(path, dest, Redaction(boxes, frames, keep_uids=True,
-                                                                          confirm_clean=confirm_clean), scope)
+                    # The copy holds header fixes: black out on top of it (UIDs as they are), so the file
+                    # keeps one copy; the manifest still names the original's hash.
+                    result = redact_file(path, dest, Redaction(boxes, frames, keep_uids=True,
+                                                               confirm_clean=confirm_clean),
+                                         update_existing=True, reviewer=reviewer, scope=scope,
+                                         manifest_dir=self.out_dir)
                 else:
                     result = redact_file(path, dest, Redaction(boxes, frames, confirm_clean=confirm_clean),
                                          overwrite=overwrite, reviewer=reviewer, scope=scope,
@@ -387,20 +398,6 @@ class RemedyController:
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
                 failed.append(f"{path.name}: {type(error).__name__}")
         self.screen.post_message(CopiesWritten(original, written, failed, boxes, frames, scope, confirm_clean))
-
-    def _redact_existing(self, original: Path, dest: Path, redaction: Any, scope: str) -> Any:
-        import os
-
-        from phi_review.core.remedy.output import append_manifest, write_copy
-
-        temp = dest.with_name(f".{dest.name}.redact")
-        result = write_copy(dest, temp, pixel_edit=redaction, overwrite=True)
-        os.replace(temp, dest)
-        result.copy, result.original = dest, original
-        append_manifest(self.out_dir, result.record(action="redact", scope=scope, based_on="existing copy",
-                                                    reviewer=self.screen.session.reviewer,
-                                                    confirmed_clean=redaction.confirm_clean))
-        return result
 
     def copies_written(self, message: CopiesWritten) -> None:
         for result in message.written:
@@ -477,12 +474,31 @@ class RemedyController:
             self.screen.notify("Not confirmed: the copy is not verified clean inside its boxes.",
                                severity="warning", markup=False)
             return
-        question = "Confirm this corrected copy is clean? It is written again with BurnedInAnnotation NO."
+        question = "Confirm this corrected copy is clean? Its header gets BurnedInAnnotation NO."
+        original = current[1]
+        reviewer = self.screen.session.reviewer
+
+        def work() -> None:
+            from phi_review.core.remedy.redact import confirm_clean
+
+            try:
+                result, error = confirm_clean(state.copy, original=original, reviewer=reviewer,
+                                              manifest_dir=self.out_dir), ""
+            except PhiReviewError as problem:
+                result, error = None, str(problem)
+            self.screen.post_message(CopyConfirmed(original, result, error))
 
         def yes(answer: bool | None) -> None:
             if answer:
-                work = partial(self._write_in_worker, current[1], [current[1]], state.boxes, state.frames,
-                               state.scope, True, True)
                 self.screen.run_worker(work, thread=True, exclusive=True, group="remedy")
 
         self.screen.app.push_screen(ConfirmScreen(question), yes)
+
+    def copy_confirmed(self, message: "CopyConfirmed") -> None:
+        state = self.copies.get(str(message.original))
+        if message.error or state is None:
+            self.screen.notify(f"Not confirmed: {inert(message.error)}", severity="error", markup=False)
+            return
+        state.confirmed_clean = True
+        self.screen.record_remedy(message.result, "confirm-clean")
+        self._redraw()
