@@ -163,7 +163,7 @@ def display_cells(finding: Finding) -> list[str]:
 def _read_xlsx(path: Path, data: bytes, wanted: str | None) -> Report:
     from python_calamine import CalamineWorkbook
 
-    from phi_review.core.report.sheet_patch import check_workbook
+    from phi_review.core.report.xlsx_parts import check_workbook
 
     check_workbook(data, path.name)  # Strict OOXML, a DOCTYPE: one line now, not a failed save later
     try:

@@ -24,7 +24,8 @@ from lxml import etree
 from phi_review.core.report.action_list import sheet_paths
 from phi_review.core.common.atomic_file import backup_once, replace_atomically
 from phi_review.core.report.cell_text import MAX_CELL_CHARS, MAX_COLUMNS
-from phi_review.core.report.sheet_patch import SheetPatcher, read_part, stream_parts
+from phi_review.core.report.sheet_patch import SheetPatcher
+from phi_review.core.report.xlsx_parts import read_part, stream_parts
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.model import EDITABLE_FIELDS, Fingerprint, Report
 from phi_review.core.report.csv_report import save_csv_report
