@@ -1,15 +1,27 @@
-"""Report open and save speed beside the bare libraries, in one run.
+"""Report open, save, filter and reopen at scale, beside the bare libraries, in one run.
 
-Open: ``read_report`` vs python-calamine's bare read of the same sheet vs openpyxl's load.
-Save: ``save_report`` after one decision vs openpyxl's load + save (which would also drop
-the x14 validation). Reports are generated once under .bench/ (10,000 and 100,000 rows).
+For 10,000, 100,000 and 500,000 rows (generated once under .bench/), each measure
+in its own process (peak memory is that process's peak RSS):
 
-Run: .venv/bin/python benchmarks/report.py
+- open to a ready report (``read_report``) and its peak memory vs python-calamine's
+  bare read of the same sheet (and openpyxl's load, up to 100,000 rows);
+- a save of 1,000 decisions through the session: time and peak memory;
+- the first filter (cold, and after ``prepare_filter``, which the screen runs while ``/`` is typed);
+- reopening with 100,000 unsaved decisions in the journal vs opening without them
+  (target: within 1.5x);
+- save after one decision vs openpyxl's load + save (which would also drop the x14 validation).
+
+Run: .venv/bin/python benchmarks/report.py [--sizes 10000,100000,500000]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import resource
 import shutil
+import subprocess
 import sys
 import time
 import warnings
@@ -17,12 +29,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
+DECISIONS = 100_000
 
 
 def report_of(rows: int) -> Path:
     from phi_review.sample_reports.make_workbook import cached_report
 
     return cached_report(BENCH, rows)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def best(fn, repeat: int = 3) -> float:
@@ -34,7 +51,131 @@ def best(fn, repeat: int = 3) -> float:
     return min(times)
 
 
-def main() -> int:
+def _clean(path: Path) -> None:
+    from phi_review.core.review.journal import journal_path
+
+    for stale in (path, path.with_name(f"{path.stem}.orig{path.suffix}"), journal_path(path)):
+        stale.unlink(missing_ok=True)
+
+
+# ----- children: one measure each, one JSON line ---------------------------------------------
+def child(kind: str, path: Path) -> dict:
+    if kind == "calamine":
+        start = time.perf_counter()
+        from python_calamine import CalamineWorkbook
+
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Reconciliation").to_python()
+        return {"seconds": time.perf_counter() - start, "peak_mb": peak_mb(), "rows": len(rows)}
+    if kind == "open":
+        start = time.perf_counter()
+        from phi_review.core.report.reader import read_report
+
+        report = read_report(path)
+        return {"seconds": time.perf_counter() - start, "peak_mb": peak_mb(), "rows": len(report.findings)}
+    from phi_review.core.review.session import ReviewSession
+
+    if kind == "session":  # open with lock, journal and recovery: what the screen does before its first paint
+        start = time.perf_counter()
+        session = ReviewSession.open(path, reviewer="bench")
+        seconds = time.perf_counter() - start
+        result = {"seconds": seconds, "peak_mb": peak_mb(), "recovered": session.recovered}
+        session.close()
+        return result
+    if kind == "journal":  # leave DECISIONS unsaved decisions in the journal, in steps of 1,000 rows
+        session = ReviewSession.open(path, reviewer="bench")
+        count, made, round_ = len(session.findings), 0, 0
+        while made < DECISIONS:
+            action = session.actions[round_ % 2]
+            for start in range(0, count, 1000):
+                rows = list(range(start, min(count, start + 1000)))[: DECISIONS - made]
+                made += len(session.decide(rows, action))
+                if made >= DECISIONS:
+                    break
+            round_ += 1
+        session.close()
+        return {"decisions": made}
+    if kind == "save":
+        session = ReviewSession.open(path, reviewer="bench")
+        count = len(session.findings)
+        session.decide(list(range(0, count, max(1, count // 1000)))[:1000], session.actions[0])
+        before = peak_mb()
+        start = time.perf_counter()
+        session.save()
+        seconds = time.perf_counter() - start
+        session.close()
+        return {"seconds": seconds, "peak_mb": peak_mb(), "peak_before_mb": before}
+    if kind == "filter":
+        session = ReviewSession.open(path, reviewer="bench", read_only=True)
+        start = time.perf_counter()
+        session.filter("mercy")
+        cold = time.perf_counter() - start
+        prepared_session = ReviewSession.open(path, reviewer="bench", read_only=True)
+        start = time.perf_counter()
+        prepared_session.prepare_filter()
+        prepare = time.perf_counter() - start
+        start = time.perf_counter()
+        prepared_session.filter("mercy")
+        prepared = time.perf_counter() - start
+        start = time.perf_counter()
+        prepared_session.filter("dcm")  # a word in every row
+        dense = time.perf_counter() - start
+        return {"cold": cold, "prepare": prepare, "prepared": prepared, "dense": dense}
+    raise SystemExit(f"unknown child {kind}")
+
+
+def run(kind: str, path: Path) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", kind, str(path)], capture_output=True, text=True,
+                          timeout=1800)
+    line = next((l for l in reversed(done.stdout.splitlines()) if l.startswith("{")), None)
+    if line is None:
+        raise SystemExit(f"{kind} on {path.name} failed:\n{done.stderr[-2000:]}")
+    return json.loads(line)
+
+
+def scale(sizes: list[int]) -> None:
+    print(f"{'rows':>8} {'measure':<44} {'phi-review':>11} {'bare':>11} {'ratio':>7}  target")
+    for rows in sizes:
+        source = report_of(rows)
+
+        def line(measure: str, value: str, base: str = "", ratio: str = "", target: str = "") -> None:
+            print(f"{rows:>8,} {measure:<44} {value:>11} {base:>11} {ratio:>7}  {target}", flush=True)
+
+        bare = run("calamine", source)
+        ours = run("open", source)
+        line("open to a ready report (read_report)", f"{ours['seconds']:.2f}s", f"{bare['seconds']:.2f}s",
+             f"{ours['seconds'] / bare['seconds']:.2f}x")
+        ratio = ours["peak_mb"] / bare["peak_mb"]
+        line("peak memory of that open", f"{ours['peak_mb']:.0f}MB", f"{bare['peak_mb']:.0f}MB", f"{ratio:.2f}x",
+             f"<= 1.5x: {'met' if ratio <= 1.5 else 'NOT met'}")
+
+        work = BENCH / f"work_{rows}.xlsx"
+        _clean(work)
+        shutil.copyfile(source, work)
+        saved = run("save", work)
+        ratio = saved["peak_mb"] / bare["peak_mb"]
+        line("save of 1,000 decisions (session.save)", f"{saved['seconds']:.2f}s")
+        line("peak memory after that save", f"{saved['peak_mb']:.0f}MB", f"{bare['peak_mb']:.0f}MB", f"{ratio:.2f}x",
+             f"<= 1.5x: {'met' if ratio <= 1.5 else 'NOT met'} (before the save: {saved['peak_before_mb']:.0f}MB)")
+        _clean(work)
+
+        filtered = run("filter", source)
+        line("first filter 'mercy', cold", f"{filtered['cold']:.2f}s")
+        line("  prepare_filter (a thread, while / is typed)", f"{filtered['prepare']:.2f}s")
+        line("  first filter after it; 'dcm' (every row)", f"{filtered['prepared']:.2f}s", f"{filtered['dense']:.2f}s")
+
+        shutil.copyfile(source, work)
+        plain = run("session", work)
+        run("journal", work)
+        reopened = run("session", work)
+        ratio = reopened["seconds"] / plain["seconds"]
+        line(f"reopen with {DECISIONS:,} unsaved decisions", f"{reopened['seconds']:.2f}s",
+             f"{plain['seconds']:.2f}s", f"{ratio:.2f}x",
+             f"<= 1.5x of the open without: {'met' if ratio <= 1.5 else 'NOT met'} "
+             f"({reopened['recovered']:,} rows recovered)")
+        _clean(work)
+
+
+def openpyxl_table(sizes: list[int]) -> None:
     # openpyxl warns that it drops the x14 validation: that is the point of the comparison, not news.
     warnings.simplefilter("ignore", UserWarning)
     import openpyxl
@@ -44,7 +185,7 @@ def main() -> int:
     from phi_review.core.report.writer import save_report
 
     print(f"{'rows':>8} {'measure':<34} {'phi-review':>11} {'bare':>11} {'ratio':>7}   {'openpyxl':>9}")
-    for rows in (10_000, 100_000):
+    for rows in sizes:
         source = report_of(rows)
         ours = best(lambda: read_report(source))
         bare = best(lambda: CalamineWorkbook.from_path(str(source)).get_sheet_by_name("Reconciliation").to_python())
@@ -71,6 +212,22 @@ def main() -> int:
         theirs = best(openpyxl_save, repeat=1)
         print(f"{rows:>8} {'save after one decision':<34} {ours_save:>10.3f}s {theirs:>10.3f}s {ours_save / theirs:>6.2f}x   (openpyxl load+save)")
         work.unlink(missing_ok=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,500000")
+    parser.add_argument("--openpyxl-sizes", default="10000,100000", help="openpyxl is minutes at 500,000 rows")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("path", nargs="?", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.path)), flush=True)
+        return 0
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    scale([int(n) for n in args.sizes.split(",") if n.strip()])
+    print()
+    openpyxl_table([int(n) for n in args.openpyxl_sizes.split(",") if n.strip()])
     return 0
 
 

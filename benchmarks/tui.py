@@ -1,19 +1,34 @@
 """Review-screen speed, beside the bare libraries, in one run.
 
-1. Start to first painted list for a 100,000-row report vs python-calamine's bare read.
-2. Keystroke (j) to painted preview of the next file, with prefetch, vs a bare
+Scale (10,000, 100,000 and 500,000 rows; each measure in its own process, peak
+memory as the process's peak RSS):
+
+- start to first painted list, and its peak memory, vs python-calamine's bare read
+  of the same sheet in a separate process;
+- a save of 1,000 decisions: the longest event-loop stall while it runs (a timer
+  ticks every 10 ms; target < 50 ms), its time, and peak memory after it;
+- the first filter (``/`` then a word) on the screen;
+- quit (q to process exit) vs a bare process that read the same rows with calamine.
+
+Then, on the demo and a 50,000-group list:
+
+1. Keystroke (j) to painted preview of the next file, with prefetch, vs a bare
    ``dcmread(...).pixel_array`` of the same file (median and p95).
-3. The groups list with 50,000 groups painted, vs Textual's OptionList holding
+2. The groups list with 50,000 groups painted, vs Textual's OptionList holding
    the same labels (the widget it replaced).
 
-Run: .venv/bin/python benchmarks/tui.py [--rows 100000] [--steps 20] [--groups 50000]
+Run: .venv/bin/python benchmarks/tui.py [--scale 10000,100000,500000] [--steps 20] [--groups 50000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,22 +36,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
+CHILD_HELD: list[object] = []  # the bare child's rows, alive until its process exits
 
 
 def big_report(rows: int) -> Path:
     from phi_review.sample_reports.make_workbook import cached_report
 
     return cached_report(BENCH, rows)
-
-
-def bare_calamine(path: Path) -> float:
-    from python_calamine import CalamineWorkbook
-
-    start = time.perf_counter()
-    workbook = CalamineWorkbook.from_path(str(path))
-    name = next(n for n in workbook.sheet_names if n.lower() != "lists")
-    workbook.get_sheet_by_name(name).to_python()
-    return time.perf_counter() - start
 
 
 def _app(report: Path):
@@ -47,20 +53,6 @@ def _app(report: Path):
     prepare_textual_image((10, 20))
     session = ReviewSession.open(report, reviewer="bench")
     return ReviewApp(session, graphics=GraphicsChoice("halfcell", TerminalCaps(is_tty=True, cell_size=(10, 20)), "bench"))
-
-
-async def first_paint(report: Path) -> float:
-    start = time.perf_counter()
-    mono_start = time.monotonic()
-    app = _app(report)
-    async with app.run_test(size=(160, 50)) as pilot:
-        while app.review.first_paint_at is None:
-            await pilot.pause(0.001)
-        elapsed = app.review.first_paint_at - mono_start
-        await pilot.press("q")
-    app.session.close()
-    del start
-    return elapsed
 
 
 async def next_preview(report: Path, steps: int) -> tuple[list[float], list[float]]:
@@ -144,23 +136,169 @@ async def groups_paint(count: int) -> tuple[float, float]:
     return times[0], times[1]
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_calamine(report: Path) -> dict:
+    """The bare read in a fresh process: seconds from start and peak memory, rows held."""
+    start = time.perf_counter()
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(report))
+    name = next(n for n in workbook.sheet_names if n.lower() != "lists")
+    rows = workbook.get_sheet_by_name(name).to_python()
+    return {"seconds": time.perf_counter() - start, "peak_mb": peak_mb(), "rows": len(rows), "_keep": rows}
+
+
+async def _lag_monitor(samples: list[float], stop: asyncio.Event) -> None:
+    """How late a 10 ms timer fires: the event loop's (the main thread's) stalls."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        due = loop.time() + 0.010
+        await asyncio.sleep(0.010)
+        samples.append(max(0.0, loop.time() - due))
+
+
+async def child_screen(report: Path, quit_mark: Path) -> dict:
+    """First paint, a save of 1,000 decisions (stall and memory), the first filter, then q."""
+    import shutil
+
+    work = report.with_name(f"screen_{report.name}")
+    shutil.copyfile(report, work)
+    start = time.monotonic()
+    app = _app(work)
+    out: dict = {}
+    async with app.run_test(size=(160, 50)) as pilot:
+        while app.review.first_paint_at is None:
+            await pilot.pause(0.001)
+        out["paint_seconds"] = app.review.first_paint_at - start
+        out["paint_peak_mb"] = peak_mb()
+        session = app.session
+        count = len(session.findings)
+        rows = list(range(0, count, max(1, count // 1000)))[:1000]
+        session.decide(rows, session.actions[0])
+        app.review.decisions.save_state = "unsaved changes"
+        samples: list[float] = []
+        stop = asyncio.Event()
+        monitor = asyncio.ensure_future(_lag_monitor(samples, stop))
+        await asyncio.sleep(0.05)
+        samples.clear()
+        began = time.perf_counter()
+        app.review.decisions.save()
+        while app.review.decisions.saving or session.unsaved:
+            await asyncio.sleep(0.005)
+        out["save_seconds"] = time.perf_counter() - began
+        stop.set()
+        await monitor
+        out["save_stall_ms"] = max(samples, default=0.0) * 1000
+        out["save_peak_mb"] = peak_mb()
+        began = time.perf_counter()
+        app.review.decisions.apply_filter("mercy")
+        out["filter_seconds"] = time.perf_counter() - began
+        app.review.decisions.apply_filter("")
+        await pilot.pause()
+        quit_mark.write_text(repr(time.time()))
+        await pilot.press("q")
+    app.session.close()
+    work.unlink(missing_ok=True)
+    work.with_name(f"{work.stem}.orig{work.suffix}").unlink(missing_ok=True)
+    from phi_review.core.review.journal import journal_path
+
+    journal_path(work).unlink(missing_ok=True)
+    return out
+
+
+def run_child(kind: str, rows: int) -> tuple[dict, float]:
+    """Run one measure in a fresh process; also returns when it exited (time.time())."""
+    mark = BENCH / f"quit_{kind}_{rows}.mark"
+    mark.unlink(missing_ok=True)
+    done = subprocess.run([sys.executable, __file__, "--child", kind, "--rows", str(rows), "--mark", str(mark)],
+                          capture_output=True, text=True, timeout=900)
+    ended = time.time()
+    line = next((l for l in reversed(done.stdout.splitlines()) if l.startswith("{")), None)
+    if line is None:
+        raise SystemExit(f"child {kind} {rows} failed:\n{done.stderr[-2000:]}")
+    result = json.loads(line)
+    if mark.exists():
+        result["quit_seconds"] = ended - float(mark.read_text())
+        mark.unlink()
+    return result, ended
+
+
+def child_main(kind: str, rows: int, mark: Path) -> None:
+    """One measure; prints one JSON line, then leaves the way the command does (bare: a normal exit)."""
+    report = big_report(rows)
+    if kind == "calamine":
+        result = child_calamine(report)
+        held = [result.pop("_keep")]  # the rows stay held until the interpreter's teardown, like any script's
+        print(json.dumps(result), flush=True)
+        mark.write_text(repr(time.time()))
+        CHILD_HELD.extend(held)
+        return
+    import gc
+
+    from phi_review.tui.commands.review import _leave_now
+
+    gc.collect()
+    gc.freeze()  # as open_review does
+    result = asyncio.run(child_screen(report, mark))
+    print(json.dumps(result), flush=True)
+    _leave_now()
+
+
+def scale(sizes: list[int]) -> None:
+    print(f"{'rows':>8} {'measure':<40} {'phi-review':>11} {'bare':>11} {'ratio':>7}  target")
+    for rows in sizes:
+        big_report(rows)
+        bare, _ = run_child("calamine", rows)
+        ours, _ = run_child("screen", rows)
+        def line(measure: str, value: str, base: str = "", ratio: str = "", target: str = "") -> None:
+            print(f"{rows:>8,} {measure:<40} {value:>11} {base:>11} {ratio:>7}  {target}")
+        paint_ratio = ours["paint_seconds"] / bare["seconds"]
+        paint_target = 1.3 if rows >= 500_000 else 2.0
+        line("start -> first painted list", f"{ours['paint_seconds']:.2f}s", f"{bare['seconds']:.2f}s",
+             f"{paint_ratio:.2f}x", f"<= {paint_target}x: {'met' if paint_ratio <= paint_target else 'NOT met'}")
+        memory_ratio = ours["paint_peak_mb"] / bare["peak_mb"]
+        line("peak memory at first paint", f"{ours['paint_peak_mb']:.0f}MB", f"{bare['peak_mb']:.0f}MB",
+             f"{memory_ratio:.2f}x", f"<= 1.5x: {'met' if memory_ratio <= 1.5 else 'NOT met'}")
+        save_ratio = ours["save_peak_mb"] / bare["peak_mb"]
+        line("peak memory after saving 1,000 decisions", f"{ours['save_peak_mb']:.0f}MB", f"{bare['peak_mb']:.0f}MB",
+             f"{save_ratio:.2f}x", f"<= 1.5x: {'met' if save_ratio <= 1.5 else 'NOT met'}")
+        line("save of 1,000 decisions (in a thread)", f"{ours['save_seconds']:.2f}s")
+        line("longest main-thread stall during it", f"{ours['save_stall_ms']:.0f}ms", "", "",
+             f"< 50 ms: {'met' if ours['save_stall_ms'] < 50 else 'NOT met'}")
+        line("first filter (/mercy)", f"{ours['filter_seconds']:.2f}s")
+        line("q -> process exit (vs bare exit)", f"{ours['quit_seconds']:.2f}s", f"{bare['quit_seconds']:.2f}s",
+             f"{ours['quit_seconds'] / bare['quit_seconds']:.2f}x",
+             f"< 0.3 s: {'met' if ours['quit_seconds'] < 0.3 else 'NOT met'}")
+        sys.stdout.flush()
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="10000,100000,500000", help="row counts for the scale table ('' skips)")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--groups", type=int, default=50_000)
+    parser.add_argument("--child", choices=("calamine", "screen"), help=argparse.SUPPRESS)
+    parser.add_argument("--mark", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    report = big_report(args.rows)
-    paint = asyncio.run(first_paint(report))
-    calamine = min(bare_calamine(report) for _ in range(3))
+    if args.child:
+        child_main(args.child, args.rows, args.mark)
+        return 0
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    sizes = [int(n) for n in args.scale.split(",") if n.strip()]
+    if sizes:
+        scale(sizes)
+        print()
     print(f"{'measure':<46} {'phi-review':>11} {'bare':>11} {'ratio':>7}")
-    print(f"{f'start -> first painted list, {args.rows:,} rows':<46} {paint:>10.3f}s {calamine:>10.3f}s {paint / calamine:>6.2f}x")
 
     from phi_review.sample_reports.build_demo import build_demo
 
