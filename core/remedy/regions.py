@@ -24,7 +24,7 @@ from pydicom.dataset import Dataset
 
 from phi_review.core.common.inert import inert
 from phi_review.core.remedy.output import RemedyError
-from phi_review.core.remedy.redact import Box
+from phi_review.core.remedy.boxes import Box
 
 DATA = Path(__file__).resolve().parent / "data" / "deid_regions.json"
 SCOPES = ("frame", "file", "series", "device")

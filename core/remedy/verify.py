@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phi_review.core.ocr.engine import OcrEngine, TextLine, ocr_frame
-from phi_review.core.remedy.redact import Box
+from phi_review.core.remedy.boxes import Box
 
 
 @dataclass
