@@ -61,7 +61,7 @@ def run_header(args: argparse.Namespace) -> int:
         out.write(f"# identifying tags that hold values (*): {', '.join(others)}\n")
     for row in rows:
         mark = ">>" if row.matched else ("!!" if row.missing else (" *" if row.identifying else "  "))
-        indent = "  " * row.depth
+        indent = "  " * min(row.depth, 16)  # a hostile 3,000-deep nesting must not push the value off the line
         name = row.keyword or "?"
         if row.private_creator:
             name = f"{name} [{row.private_creator}]"

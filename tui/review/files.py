@@ -120,6 +120,10 @@ class FileController:
         return load_file(self.session.findings[index], self.file_index, self.chosen_paths.get(index), self.index_error)
 
     def _load_in_worker(self, index: int, token: int) -> None:
+        from textual.worker import get_current_worker
+
+        if get_current_worker().is_cancelled or token != self.token:
+            return  # the reviewer already left this row
         try:
             loaded = self.load_now(index)
         except Exception as error:  # noqa: BLE001 - a bad file must never take the app down
@@ -207,7 +211,12 @@ class FileController:
             self.screen.run_worker(work, thread=True, exclusive=True, group="prefetch")
 
     def _prefetch_in_worker(self, upcoming: list[int], wanted: list[int], state: ViewState, render: bool) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
         for index in upcoming:
+            if worker.is_cancelled:
+                return  # the reviewer moved on: a newer prefetch replaced this one
             loaded = self.load_cache.get(index)
             if index in wanted:
                 try:

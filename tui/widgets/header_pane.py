@@ -30,10 +30,13 @@ def _norm(text: str) -> str:
     return _NON_ALNUM.sub("", text.lower())
 
 
+MAX_INDENT = 16
+
+
 def header_line(row: Any) -> str:
     """One header row as text: marker, indent, tag, VR, keyword, value."""
     marker = "▶ " if row.matched else ("✗ " if row.missing else ("• " if getattr(row, "identifying", False) else "  "))
-    indent = "  " * int(getattr(row, "depth", 0))
+    indent = "  " * min(int(getattr(row, "depth", 0)), MAX_INDENT)  # a hostile 3,000-deep nesting stays on screen
     keyword = row.keyword or "?"
     if getattr(row, "private_creator", ""):
         keyword = f"{keyword} [{row.private_creator}]"
