@@ -104,7 +104,7 @@ def render_view(cache: Any, path: Path, state: ViewState, box: tuple[int, int],
     """A PIL image of what the pane shows: the fitted frame, or the zoomed crop, with OCR boxes."""
     from PIL import Image
 
-    from phi_review.core.dicom.pixels import crop_view, fit
+    from phi_review.core.dicom.view import crop_view, fit
 
     full = render_frame_cached(cache, path, state)
     if boxes:

@@ -171,7 +171,7 @@ class FileController:
         """The frame cache, made at the first render: its module pulls in pydicom and numpy,
         which the first paint of the list does not need."""
         if self.render_cache is None:
-            from phi_review.core.dicom.pixels import PreviewCache
+            from phi_review.core.dicom.view import PreviewCache
 
             self.render_cache = PreviewCache()
 

@@ -432,7 +432,7 @@ class ReviewScreen(FixingKeys, Screen[None]):
         self.query_one(PreviewPane).step_zoom(delta)
 
     def action_window(self) -> None:
-        from phi_review.core.dicom.pixels import PRESETS
+        from phi_review.core.dicom.view import PRESETS
 
         self.query_one(PreviewPane).cycle_preset(tuple(PRESETS))
 
