@@ -70,6 +70,34 @@ class _Span:
         return self.open_end == self.end
 
 
+# One C-level scan of a 139 MB sheet holds the GIL for over 100 ms, and the save runs
+# beside the screen in a thread: scans go in windows so the screen gets its turn.
+WINDOW = 1 << 22
+
+
+def _find(xml: bytes, sub: bytes, start: int = 0, end: int | None = None) -> int:
+    """``xml.find(sub, start, end)`` in windows of at most 4 MB."""
+    end = len(xml) if end is None else end
+    pos = start
+    while pos < end:
+        stop = min(end, pos + WINDOW + len(sub) - 1)
+        at = xml.find(sub, pos, stop)
+        if at >= 0 or stop >= end:
+            return at
+        pos = stop - len(sub) + 1
+    return -1
+
+
+def _count(xml: bytes, sub: bytes, start: int, end: int) -> int:
+    """``xml.count(sub, start, end)`` in windows, for a ``sub`` that cannot overlap itself (a tag)."""
+    total, pos = 0, start
+    while pos < end:
+        stop = min(end, pos + WINDOW)
+        total += xml.count(sub, pos, min(end, stop + len(sub) - 1))
+        pos = stop
+    return total
+
+
 def _number(value: bytes, what: str) -> int:
     try:
         number = int(value)
@@ -115,8 +143,8 @@ class SheetPatcher:
         missing row is inserted): 100,000 rows cost no Python object each.
         """
         start = self._sheet_data(xml)
-        data_end = xml.find(b"</" + self.p + b"sheetData>", start)
-        if data_end >= 0 and all(xml.find(mark, start, data_end) < 0 for mark in (b"<!--", b"<![CDATA[", b"<?")):
+        data_end = _find(xml, b"</" + self.p + b"sheetData>", start)
+        if data_end >= 0 and all(_find(xml, mark, start, data_end) < 0 for mark in (b"<!--", b"<![CDATA[", b"<?")):
             # No comment, CDATA or processing instruction in the cell data: every "<row" is a row
             # ("<" cannot occur in text or attribute values), so a literal search finds them fast.
             if wanted:
@@ -189,19 +217,19 @@ class SheetPatcher:
         a wanted row is missing (it must be inserted: the caller scans).
         """
         opening = b"<" + self.p + b"row"
-        if xml.count(opening, start, data_end) != xml.count(opening + b' r="', start, data_end):
+        if _count(xml, opening, start, data_end) != _count(xml, opening + b' r="', start, data_end):
             return None
         close = b"</" + self.p + b"row>"
         spans: list[_Span] = []
         for number in sorted(wanted):
-            at = xml.find(opening + b' r="%d"' % number, start, data_end)
+            at = _find(xml, opening + b' r="%d"' % number, start, data_end)
             match = self._row_open.match(xml, at) if at >= 0 else None
             if match is None:
                 return None
             start = match.end()  # rows ascend: the next wanted row lies further on
             span = _Span(number, at, match.end(), match.end(), match.end(), match.group(0))
             if match.group(1)[-1:] != b"/":
-                close_at = xml.find(close, match.end(), data_end)
+                close_at = _find(xml, close, match.end(), data_end)
                 if close_at < 0:
                     raise ReportError(f"row {number} is not closed in the sheet; cannot write")
                 span.close_start, span.end = close_at, close_at + len(close)
@@ -243,7 +271,7 @@ class SheetPatcher:
                     continue
             span = _Span(number, match.start(), match.end(), match.end(), match.end(), match.group(0))
             if not empty:
-                close_at = xml.find(close, match.end(), data_end)
+                close_at = _find(xml, close, match.end(), data_end)
                 if close_at < 0:
                     raise ReportError(f"row {number} is not closed in the sheet; cannot write")
                 span.close_start, span.end = close_at, close_at + len(close)
@@ -394,7 +422,7 @@ class SheetPatcher:
 
     def _dimension_edit(self, xml: bytes, max_column: int) -> tuple[int, int, bytes] | None:
         """(start, end, new tag) widening ``<dimension ref>`` to ``max_column``, or None when it covers it."""
-        data = xml.find(b"<" + self.p + b"sheetData")  # <dimension> comes before the cell data
+        data = _find(xml, b"<" + self.p + b"sheetData")  # <dimension> comes before the cell data
         for match in self._dimension.finditer(xml, 0, data if data >= 0 else len(xml)):
             if match.group(2) is None or match.group(1):
                 continue
