@@ -201,6 +201,11 @@ class Journal:
         return cls(path, fd, next_seq, sheet)
 
     @property
+    def next_seq(self) -> int:
+        """The seq the next record gets: a save started now holds every record before it."""
+        return self._next_seq
+
+    @property
     def closed(self) -> bool:
         return self._fd is None
 

@@ -536,8 +536,8 @@ class ReviewSession:
             self._saving = None
 
     def _journal_seq(self) -> int:
-        """The seq the journal gives its next record (Journal keeps it private; read, never written)."""
-        return int(getattr(self._journal, "_next_seq", 0))
+        """The seq the journal gives its next record."""
+        return self._journal.next_seq if self._journal is not None else 0
 
     def close(self) -> None:
         """Release the journal and the lock (safe to call twice)."""
