@@ -108,7 +108,7 @@ async def groups_paint(count: int) -> tuple[float, float]:
     from textual.widgets import OptionList
     from textual.widgets.option_list import Option
 
-    from phi_review.core.review.session import Group
+    from phi_review.core.review.query import Group
     from phi_review.tui.widgets.groups_list import GroupsList, group_text
 
     groups = [Group("Possible PHI/PII in Header", f"DOE^JANE {n}", [n], 0) for n in range(count)]
