@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import random
 
-from phi_review.core.report import sheet_patch
+from phi_review.core.report import byte_scan
 
 
 def test_windowed_scans_agree_with_bytes_methods(monkeypatch):
-    monkeypatch.setattr(sheet_patch, "WINDOW", 7)  # tiny windows: every match straddles an edge somewhere
+    monkeypatch.setattr(byte_scan, "WINDOW", 7)  # tiny windows: every match straddles an edge somewhere
     rng = random.Random(20261126)
     for _ in range(3000):
         n = rng.randint(0, 80)
@@ -17,6 +17,6 @@ def test_windowed_scans_agree_with_bytes_methods(monkeypatch):
         sub = rng.choice([b"<row", b'<row r="', b"</row>", b"ab"])
         start = rng.randint(0, n)
         end = rng.randint(start, n)
-        assert sheet_patch._find(xml, sub, start, end) == xml.find(sub, start, end)
+        assert byte_scan.find(xml, sub, start, end) == xml.find(sub, start, end)
         if sub != b"ab":
-            assert sheet_patch._count(xml, sub, start, end) == xml.count(sub, start, end)
+            assert byte_scan.count(xml, sub, start, end) == xml.count(sub, start, end)

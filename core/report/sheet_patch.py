@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.action_list import column_index, column_letter
 from phi_review.core.report.cell_text import MAX_COLUMNS, xml_cell_text
+from phi_review.core.report.byte_scan import count as _count, find as _find
 from phi_review.core.report.xlsx_parts import check_sheet_xml
 
 _ATTR = re.compile(rb"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF = re.compile(rb"^\s*\$?([A-Za-z]{1,3})\$?(\d+)\s*$")
 _SKIP = rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE(?:[^>\[]|\[[^\]]*\])*>"
-
-
 _SKIP_AFTER_LT = rb"!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|!DOCTYPE(?:[^>\[]|\[[^\]]*\])*>"
 _R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
@@ -68,34 +67,6 @@ class _Span:
     @property
     def self_closing(self) -> bool:
         return self.open_end == self.end
-
-
-# One C-level scan of a 139 MB sheet holds the GIL for over 100 ms, and the save runs
-# beside the screen in a thread: scans go in windows so the screen gets its turn.
-WINDOW = 1 << 22
-
-
-def _find(xml: bytes, sub: bytes, start: int = 0, end: int | None = None) -> int:
-    """``xml.find(sub, start, end)`` in windows of at most 4 MB."""
-    end = len(xml) if end is None else end
-    pos = start
-    while pos < end:
-        stop = min(end, pos + WINDOW + len(sub) - 1)
-        at = xml.find(sub, pos, stop)
-        if at >= 0 or stop >= end:
-            return at
-        pos = stop - len(sub) + 1
-    return -1
-
-
-def _count(xml: bytes, sub: bytes, start: int, end: int) -> int:
-    """``xml.count(sub, start, end)`` in windows, for a ``sub`` that cannot overlap itself (a tag)."""
-    total, pos = 0, start
-    while pos < end:
-        stop = min(end, pos + WINDOW)
-        total += xml.count(sub, pos, min(end, stop + len(sub) - 1))
-        pos = stop
-    return total
 
 
 def _number(value: bytes, what: str) -> int:

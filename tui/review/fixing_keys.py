@@ -11,7 +11,7 @@ from typing import Any
 from textual.binding import Binding
 
 from phi_review.tui.review.fixes import WorkDone
-from phi_review.tui.review.remedy import CopiesWritten, CopyConfirmed, CopyVerified, ScopesReady
+from phi_review.tui.review.messages import CopiesWritten, CopyConfirmed, CopyVerified, ScopesReady
 
 
 class FixingKeys:

@@ -6,6 +6,7 @@ row the reviewer has already left is dropped.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.message import Message
@@ -48,4 +49,43 @@ class OcrDone(Message):
         self.token = token
         self.key = key
         self.lines = lines
+        self.error = error
+
+
+# ----- corrected copies (tui/review/remedy.py) ---------------------------------
+class ScopesReady(Message):
+    def __init__(self, original: Path, scopes: dict[str, tuple[list[Path], int]], frame: int, error: str) -> None:
+        super().__init__()
+        self.original = original
+        self.scopes = scopes
+        self.frame = frame
+        self.error = error
+
+
+class CopiesWritten(Message):
+    def __init__(self, original: Path, written: list[Any], failed: list[str], boxes: list[Any],
+                 frames: list[int] | None, scope: str, confirm_clean: bool = False) -> None:
+        super().__init__()
+        self.confirm_clean = confirm_clean
+        self.original = original
+        self.written = written
+        self.failed = failed
+        self.boxes = boxes
+        self.frames = frames
+        self.scope = scope
+
+
+class CopyConfirmed(Message):
+    def __init__(self, original: Path, result: Any, error: str) -> None:
+        super().__init__()
+        self.original = original
+        self.result = result
+        self.error = error
+
+
+class CopyVerified(Message):
+    def __init__(self, copy: Path, result: Any, error: str) -> None:
+        super().__init__()
+        self.copy = copy
+        self.result = result
         self.error = error

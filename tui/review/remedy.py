@@ -14,10 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual.message import Message
-
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
+from phi_review.tui.review.messages import CopiesWritten, CopyConfirmed, CopyVerified, ScopesReady
 from phi_review.tui.screens.box_edit import BoxEditScreen
 from phi_review.tui.screens.dialogs import ConfirmScreen, PickScreen
 from phi_review.tui.widgets.preview_pane import PreviewPane
@@ -32,44 +31,6 @@ SCOPE_LABELS = {
     "series": "every file of this series",
     "device": "every file in the report with the same device signature",
 }
-
-
-class ScopesReady(Message):
-    def __init__(self, original: Path, scopes: dict[str, tuple[list[Path], int]], frame: int, error: str) -> None:
-        super().__init__()
-        self.original = original
-        self.scopes = scopes
-        self.frame = frame
-        self.error = error
-
-
-class CopiesWritten(Message):
-    def __init__(self, original: Path, written: list[Any], failed: list[str], boxes: list[Any],
-                 frames: list[int] | None, scope: str, confirm_clean: bool = False) -> None:
-        super().__init__()
-        self.confirm_clean = confirm_clean
-        self.original = original
-        self.written = written
-        self.failed = failed
-        self.boxes = boxes
-        self.frames = frames
-        self.scope = scope
-
-
-class CopyConfirmed(Message):
-    def __init__(self, original: Path, result: Any, error: str) -> None:
-        super().__init__()
-        self.original = original
-        self.result = result
-        self.error = error
-
-
-class CopyVerified(Message):
-    def __init__(self, copy: Path, result: Any, error: str) -> None:
-        super().__init__()
-        self.copy = copy
-        self.result = result
-        self.error = error
 
 
 @dataclass
