@@ -49,3 +49,26 @@ def test_black_out_from_the_review_screen_in_tmux(tmp_path):
     assert hashlib.sha256(original.read_bytes()).hexdigest() == before
     manifest = [json.loads(line) for line in next((demo / "corrected").glob("*manifest*")).read_text().splitlines()]
     assert manifest[-1]["original_sha256"] == before and manifest[-1]["copy_sha256"]
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed")
+def test_fix_then_diff_on_the_demo_in_tmux(tmp_path):
+    demo = tmp_path / "demo"
+    subprocess.run([str(SCRIPT), "demo", str(demo), "--no-screen"], check=True, capture_output=True)
+    original = next(demo.rglob("US_00001.dcm"))
+    before = hashlib.sha256(original.read_bytes()).hexdigest()
+    out = tmp_path / "fixed"
+    copy = out / original.relative_to(demo)
+    env = {**os.environ, "TERM": "xterm-256color", "PHI_REVIEW_FIX_SECRET": "smoke-test-secret"}
+    name = f"fixdiff-{os.getpid()}"
+    command = (f"{SCRIPT} fix {original} --root {demo} --out {out} --reviewer smoke; echo FIX $?; "
+               f"{SCRIPT} diff {original} {copy}; echo DIFF $?; sleep 30")
+    subprocess.run([TMUX, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", command], check=True, env=env)
+    try:
+        screen = _wait_for_text(name, "DIFF ", timeout=60)
+    finally:
+        _tmux("kill-session", "-t", name)
+    assert "FIX 0" in screen and "DIFF 0" in screen and "Traceback" not in screen
+    assert "PatientName" in screen and "modified" in screen
+    assert copy.exists() and hashlib.sha256(original.read_bytes()).hexdigest() == before

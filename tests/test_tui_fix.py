@@ -30,11 +30,13 @@ async def test_blank_a_tag_diff_then_profile_into_one_copy(tmp_path, monkeypatch
         await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
         await pilot.press("enter")  # blank
         await wait_for(pilot, lambda: isinstance(app.screen, PickScreen) and app.screen.title_text == "Apply to:")
-        await pilot.press("enter")  # this file
+        assert app.screen.choices[1].startswith("every file of this row's group (3 files)")
+        await pilot.press("down", "enter")  # the row's group: the three files flagged with this institution
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30)
-        assert "blank InstitutionName in 1 file" in app.screen.question
+        assert "blank InstitutionName in 3 file(s)" in app.screen.question
         await pilot.press("y")
         await wait_for(pilot, lambda: str(original) in screen.remedy.fixed, timeout=30)
+        assert len(screen.remedy.fixed) == 3
         copy = screen.remedy.fixed[str(original)]
         assert pydicom.dcmread(copy).InstitutionName == ""
         assert hashlib.sha256(original.read_bytes()).hexdigest() == before

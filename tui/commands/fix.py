@@ -159,7 +159,8 @@ def run_fix(args: argparse.Namespace) -> int:
             if not path.is_file():
                 raise PhiReviewError(f"{inert(path)}: no such file")
         parents = [str(p.resolve().parent) for p in files]
-        roots = [Path(os.path.commonpath(parents))]
+        # Copies mirror each file's path below --root (as redact does); else below the files' common folder.
+        roots = list(args.root) or [Path(os.path.commonpath(parents))]
     out = args.out
     planned = {}
     for path in files:
