@@ -183,20 +183,27 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     start, plan.matched_save = _replay_window(lines, sha256, sheet)
     by_row = {(finding.source, finding.row): index for index, finding in enumerate(findings)}
     by_file: dict[tuple[str, str], list[int]] = {}
+    keys: dict[int, str] = {}  # row_key per finding, hashed once however many records name the row
+
+    def key_of(index: int) -> str:
+        found = keys.get(index)
+        if found is None:
+            found = keys[index] = row_key(findings[index])
+        return found
 
     def place(record: dict) -> int | None:
         """The finding a record belongs to: its row if that still names its file, else the file's row wherever it moved."""
         row, file, source = record.get("row"), record.get("file"), str(record.get("source") or "")
         key = record.get("key")
         index = by_row.get((source, row)) if isinstance(row, int) else None
-        if index is not None and findings[index].file == file and (not key or row_key(findings[index]) == key):
+        if index is not None and findings[index].file == file and (not key or key_of(index) == key):
             return index
         if not by_file:
             for number, finding in enumerate(findings):
                 by_file.setdefault((finding.source, finding.file), []).append(number)
         candidates = by_file.get((source, file), []) if isinstance(file, str) else []
         if key:
-            keyed = [i for i in candidates if row_key(findings[i]) == key]
+            keyed = [i for i in candidates if key_of(i) == key]
             candidates = keyed or candidates
         if index is not None and index in candidates:
             return index
