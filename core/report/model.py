@@ -51,7 +51,7 @@ class Finding:
     note: str = ""
     reviewer: str = ""
     reviewed_at: str = ""
-    cells: Sequence[object] = ()  # every cell of the row as read, header order (report_reader.display_cells)
+    cells: Sequence[object] = ()  # every cell of the row as read, header order (core.report.reader.display_cells)
     # Where the row came from when the report is several CSV files: the source's
     # name (Report.sources[i].name, one shared str per file); "" for one file.
     source: str = ""

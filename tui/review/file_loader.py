@@ -23,8 +23,8 @@ class LoadedFile:
     path: Path | None
     candidates: list[Path] = field(default_factory=list)
     message: str = ""  # why there is no path or header, or ""
-    header: Any = None  # core.dicom_header.HeaderResult
-    info: Any = None  # core.pixels.ImageInfo
+    header: Any = None  # core.dicom.header.HeaderResult
+    info: Any = None  # core.dicom.pixels.ImageInfo
     image_error: str | None = None
 
 
