@@ -69,6 +69,21 @@ class _Span:
         return self.open_end == self.end
 
 
+def _row_number(attrs: bytes, previous: int) -> int:
+    """A row's number: its ``r`` (rows ascend), else one more than the row before (the spec's rule)."""
+    if attrs[:4] == b' r="' and b'"' in attrs[4:16]:  # the usual spelling, without a regex
+        value = attrs[4 : attrs.index(b'"', 4)]
+    else:
+        ref = _R_ATTR.search(attrs)
+        if ref is None:
+            return previous + 1
+        value = ref.group(1) if ref.group(1) is not None else ref.group(2)
+    following = _number(value, "row")
+    if following <= previous:
+        raise ReportError(f"the sheet's rows are out of order (row {following} after row {previous}); cannot write")
+    return following
+
+
 def _number(value: bytes, what: str) -> int:
     try:
         number = int(value)
@@ -128,7 +143,6 @@ class SheetPatcher:
         k = 0
         number = 0
         current: _Span | None = None
-        r_search = _R_ATTR.search
         for match in self._rows.finditer(xml, start):
             close, name, attrs, empty = match.group(1, 2, 3, 4)
             if name is None:
@@ -150,19 +164,7 @@ class SheetPatcher:
                 continue
             if current is not None:
                 raise ReportError("the sheet's cell data is malformed (a row inside a row); cannot write")
-            if attrs[:4] == b' r="' and b'"' in attrs[4:16]:  # the usual spelling, without a regex
-                ref, value = True, attrs[4 : attrs.index(b'"', 4)]
-            else:
-                ref = r_search(attrs)
-                if ref is not None:
-                    value = ref.group(1) if ref.group(1) is not None else ref.group(2)
-            if ref is not None:
-                following = _number(value, "row")
-                if following <= number:
-                    raise ReportError(f"the sheet's rows are out of order (row {following} after row {number}); cannot write")
-                number = following
-            else:
-                number += 1
+            number = _row_number(attrs, number)
             if pending is not None:
                 keep = k < len(pending) and pending[k] <= number
                 while k < len(pending) and pending[k] <= number:
@@ -215,23 +217,10 @@ class SheetPatcher:
         k = 0
         number = 0
         close = b"</" + self.p + b"row>"
-        r_search = _R_ATTR.search
         for match in self._row_open.finditer(xml, start, data_end):
             attrs = match.group(1)
             empty = attrs[-1:] == b"/"
-            if attrs[:4] == b' r="' and b'"' in attrs[4:16]:
-                ref, value = True, attrs[4 : attrs.index(b'"', 4)]
-            else:
-                ref = r_search(attrs)
-                if ref is not None:
-                    value = ref.group(1) if ref.group(1) is not None else ref.group(2)
-            if ref is not None:
-                following = _number(value, "row")
-                if following <= number:
-                    raise ReportError(f"the sheet's rows are out of order (row {following} after row {number}); cannot write")
-                number = following
-            else:
-                number += 1
+            number = _row_number(attrs, number)
             if pending is not None:
                 keep = k < len(pending) and pending[k] <= number
                 while k < len(pending) and pending[k] <= number:
