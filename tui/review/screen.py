@@ -34,7 +34,7 @@ from phi_review.tui.review.ocr import OcrController, is_pixel_issue
 from phi_review.tui.review.remedy import RemedyController
 from phi_review.tui.screens.dialogs import AskTextScreen, TextScreen
 from phi_review.tui.terminal.graphics import widget_class
-from phi_review.tui.widgets.findings_list import FindingsList
+from phi_review.tui.widgets.findings_list import FindingsList, shown_value
 from phi_review.tui.widgets.header_pane import HeaderPane
 from phi_review.tui.widgets.preview_pane import PreviewPane
 
@@ -243,11 +243,16 @@ class ReviewScreen(FixingKeys, Screen[None]):
         preview = self.query_one(PreviewPane)
         finding = self.session.findings[index]
         context = [
-            f"Row {finding.row} · {inert(finding.issue)} · detected: {inert(finding.value) or '-'}"
+            f"Row {finding.row}" + (f" of {inert(finding.source)}" if finding.source else "")
+            + f" · {inert(finding.issue)} · detected: {inert(shown_value(finding)) or '-'}"
             + (f" · tag: {inert(finding.tag)}" if finding.tag else "")
             + f" · action: {inert(finding.action) if finding.action else 'unreviewed'}",
         ]
-        context += [f"{inert(name)}: {inert(text)}" for name, text in other_cells(self.session.report, finding)]
+        cells = [f"{inert(name)}: {inert(text)}" for name, text in other_cells(self.session.report, finding)]
+        short = [cell for cell in cells if len(cell) <= 40]  # Site, Event, Score, Profile: one line together
+        if short:
+            context.append(" · ".join(short))
+        context += [cell for cell in cells if len(cell) > 40]  # Details and other long cells: whole, wrapped
         if index in self.files.candidates and loaded.path is not None:
             count = len(self.files.candidates[index])
             context.append(f"File chosen among {count} with this name: {inert(self.display_path(loaded.path))} "

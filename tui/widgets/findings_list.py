@@ -41,6 +41,16 @@ def issue_label(issue: str, kind: str = "") -> str:
     return KIND_LABELS.get(kind) or inert(issue)[:7].upper() or "-"
 
 
+def shown_value(finding: Finding) -> str:
+    """The detected value, else what the validator's Details name (value, else tag): only visible rows pay."""
+    if finding.value or not finding.details:
+        return finding.value
+    from phi_review.core.report.pointer import pointer_of
+
+    pointer = pointer_of(finding)
+    return pointer.value or " ".join(pointer.tags)
+
+
 def _fit(text: str, width: int) -> str:
     if width <= 0:
         return ""
@@ -190,7 +200,7 @@ class FindingsList(CursorActions, ScrollView, can_focus=True):
             " ",
             _fit(file_text, file_w),
             " ",
-            _fit(inert(finding.value), value_w),
+            _fit(inert(shown_value(finding)), value_w),
         ]
         return "".join(parts)
 
