@@ -349,3 +349,16 @@ async def test_after_a_group_decision_the_row_under_the_cursor_is_repainted(tmp_
         row = str(app.session.findings[current].row)
         lines = [line for line in painted.splitlines() if re.match(rf"\s*▶?\s*{row} ", line)]
         assert lines and "unreviewed" not in lines[0], lines
+
+
+def test_a_validator_row_shows_and_matches_the_value_its_details_name():
+    from phi_review.core.report.model import Finding
+    from phi_review.tui.widgets.findings_list import shown_value
+
+    pixel = Finding(row=13, file="long_cine.dcm", issue="🖼️ Possible Burned-in PHI/PII (Pixels)",
+                    details="MRN:7212121, Detected with pattern MRN_like at frame index 3")
+    missing = Finding(row=8, file="bad_tags.dcm", issue="⚠️ Missing Required Tags",
+                      details="(0020,0052) (FrameOfReferenceUID), «tag missing», Failed core tag validation: x")
+    assert shown_value(pixel) == "MRN:7212121"
+    assert shown_value(missing) == "(0020,0052)"  # a placeholder is never shown as a value
+    assert shown_value(Finding(row=2, file="a.dcm", value="DOE^JANE")) == "DOE^JANE"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.tui.review.messages import OcrDone
+from phi_review.tui.widgets.findings_list import shown_value
 from phi_review.tui.widgets.preview_pane import PreviewPane
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ class OcrController:
         files = self.screen.files
         loaded = files.current()
         values = dict(getattr(loaded.header, "values", {}) or {}) if loaded is not None and loaded.header else {}
-        value = self.screen.session.findings[files.current_index].value if files.current_index is not None else ""
+        # The detected value, or the one the validator's Details name: OCR lines that match it are likely PHI.
+        value = shown_value(self.screen.session.findings[files.current_index]) if files.current_index is not None else ""
         self._preview().show_text_lines(f"Reading text in frame {frame + 1}…")
         work = partial(self._run, token, path, frame, values, value)
         self.screen.run_worker(work, thread=True, exclusive=True, group="ocr")
