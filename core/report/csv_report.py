@@ -360,17 +360,7 @@ def split_records_exact(text: str, delimiter: str) -> list[tuple[int, int, int]]
     i, n, start = 0, len(text), 0
     while i < n:
         if text[i] == '"':
-            i += 1
-            while True:
-                j = text.find('"', i)
-                if j < 0:
-                    i = n
-                    break
-                if j + 1 < n and text[j + 1] == '"':
-                    i = j + 2
-                    continue
-                i = j + 1
-                break
+            i = _after_quoted(text, i + 1)
         match = stop.search(text, i)
         if match is None:
             break
@@ -386,6 +376,20 @@ def split_records_exact(text: str, delimiter: str) -> list[tuple[int, int, int]]
     return records
 
 
+def _after_quoted(text: str, i: int) -> int:
+    """Just past the quote closing a quoted field whose text starts at ``i`` ("" is a quote inside it)."""
+    n = len(text)
+    while i < n:
+        j = text.find('"', i)
+        if j < 0:
+            return n
+        if j + 1 < n and text[j + 1] == '"':
+            i = j + 2
+            continue
+        return j + 1
+    return n
+
+
 def field_spans(record: str, delimiter: str) -> list[tuple[int, int]]:
     """(start, end) of each field of one record, as the csv module splits it."""
     spans: list[tuple[int, int]] = []
@@ -393,17 +397,7 @@ def field_spans(record: str, delimiter: str) -> list[tuple[int, int]]:
     while True:
         start = i
         if i < n and record[i] == '"':
-            i += 1
-            while i < n:
-                j = record.find('"', i)
-                if j < 0:
-                    i = n
-                    break
-                if j + 1 < n and record[j + 1] == '"':
-                    i = j + 2
-                    continue
-                i = j + 1
-                break
+            i = _after_quoted(record, i + 1)
         j = record.find(delimiter, i)
         if j < 0:
             spans.append((start, n))

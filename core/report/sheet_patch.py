@@ -69,6 +69,14 @@ class _Span:
         return self.open_end == self.end
 
 
+def _wanted(pending: list[int], k: int, number: int) -> tuple[bool, int]:
+    """Whether row ``number`` is kept (a wanted row, or the first row after a gap holding one), and the next k."""
+    keep = k < len(pending) and pending[k] <= number
+    while k < len(pending) and pending[k] <= number:
+        k += 1
+    return keep, k
+
+
 def _row_number(attrs: bytes, previous: int) -> int:
     """A row's number: its ``r`` (rows ascend), else one more than the row before (the spec's rule)."""
     if attrs[:4] == b' r="' and b'"' in attrs[4:16]:  # the usual spelling, without a regex
@@ -166,9 +174,7 @@ class SheetPatcher:
                 raise ReportError("the sheet's cell data is malformed (a row inside a row); cannot write")
             number = _row_number(attrs, number)
             if pending is not None:
-                keep = k < len(pending) and pending[k] <= number
-                while k < len(pending) and pending[k] <= number:
-                    k += 1
+                keep, k = _wanted(pending, k, number)
                 if not keep:
                     if stop_after is not None and number > stop_after:
                         return spans, None
@@ -222,9 +228,7 @@ class SheetPatcher:
             empty = attrs[-1:] == b"/"
             number = _row_number(attrs, number)
             if pending is not None:
-                keep = k < len(pending) and pending[k] <= number
-                while k < len(pending) and pending[k] <= number:
-                    k += 1
+                keep, k = _wanted(pending, k, number)
                 if not keep:
                     if stop_after is not None and number > stop_after:
                         return spans, None
