@@ -7,7 +7,6 @@ before it is written, and is written by ``core.remedy`` in a worker.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -122,8 +121,7 @@ class FixController:
             if choice is None:
                 return
             _, chosen, same = options[choice]
-            targets = chosen if chosen is not None else self.screen.remedy.report_paths()
-            self._plan(row.tag, op, value, targets, same)
+            self._plan(row.tag, op, value, chosen if chosen is not None else self.screen.remedy.report_paths, same)
 
         self.screen.app.push_screen(PickScreen("Apply to:", labels), picked)
 
@@ -135,7 +133,9 @@ class FixController:
         rows = [i for i, f in enumerate(session.findings) if (f.issue.strip(), f.value.strip().casefold()) == key]
         return self.screen.remedy.report_paths(rows)
 
-    def _plan(self, tag: str, op: str, value: str | None, paths: list[Path], only_value: str | None) -> None:
+    def _plan(self, tag: str, op: str, value: str | None, paths: list[Path] | Callable[[], list[Path]],
+              only_value: str | None) -> None:
+        """Count what the edit changes, in a worker (``paths`` may be a callable resolving the whole report there)."""
         from phi_review.core.remedy.tag_edit import plan_tag_edit
 
         def planned(plan: Any, error: str) -> None:
@@ -149,7 +149,8 @@ class FixController:
                         "The original files stay untouched.")
             self.screen.app.push_screen(ConfirmScreen(question), lambda yes: yes and self._apply_plan(plan))
 
-        self._run(lambda: plan_tag_edit(paths, tag, op, value, only_value=only_value), planned)
+        self._run(lambda: plan_tag_edit(paths() if callable(paths) else paths, tag, op, value, only_value=only_value),
+                  planned)
 
     def _apply_plan(self, plan: Any) -> None:
         reviewer = self.screen.session.reviewer
@@ -247,15 +248,22 @@ class FixController:
         """Every distinct identifying or free-text value across the report's files, once."""
         from phi_review.core.remedy.values import distinct_values
 
-        paths = self.screen.remedy.report_paths()
-        if not paths:
-            self.screen.notify("No file of the report is found yet.", markup=False)
-            return
-        self.screen.notify(f"Reading the headers of {len(paths)} file(s)…", markup=False)
+        remedy = self.screen.remedy
+        self.screen.notify("Reading the headers of the report's files…", markup=False)
 
-        def show(result: Any, error: str) -> None:
+        def work() -> Any:
+            # Resolving every row and reading every header: all in the worker, never on the screen's thread.
+            row_paths = remedy.row_paths()
+            paths = list({str(p): p for p in row_paths.values()}.values())
+            return distinct_values(paths, free_text=True, private=True, identifying=True), row_paths
+
+        def show(found: Any, error: str) -> None:
             if error:
                 self.screen.notify(f"Cannot read the values: {inert(error)}", severity="error", markup=False)
+                return
+            result, row_paths = found
+            if not result.files:
+                self.screen.notify("No file of the report is found yet.", markup=False)
                 return
             entries = [(attr, seen) for attr in result.attributes for seen in attr.sorted_values() if seen.value]
             if not entries:
@@ -267,13 +275,14 @@ class FixController:
                       for attr, seen in entries]
             title = (f"Every distinct value in {result.files} file(s): free text and private first. "
                      "Enter: decide its rows or fix its files")
-            self.screen.app.push_screen(PickScreen(title, labels), lambda n: n is not None and self._value_chosen(*entries[n]))
+            self.screen.app.push_screen(
+                PickScreen(title, labels), lambda n: n is not None and self._value_chosen(*entries[n], row_paths))
 
-        self._run(lambda: distinct_values(paths, free_text=True, private=True, identifying=True), show)
+        self._run(work, show)
 
-    def _value_chosen(self, attr: Any, seen: Any) -> None:
+    def _value_chosen(self, attr: Any, seen: Any, row_paths: dict[int, Path]) -> None:
         files = {str(p) for p in seen.files}
-        rows = [i for i, p in self.screen.remedy.row_paths().items() if str(p) in files]
+        rows = [i for i, p in row_paths.items() if str(p) in files]
         actions = list(self.screen.session.actions[:9])
         labels = [f"Set its {len(rows)} row(s) to: {a}" for a in actions]
         labels.append(f"Fix the {len(seen.files)} file(s) that hold it (blank, remove, replace)")

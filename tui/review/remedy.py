@@ -9,6 +9,7 @@ OCR and the panel says what text, if any, is left inside the boxes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -248,8 +249,8 @@ class RemedyController:
             return
         frame = self.screen.query_one(PreviewPane).state.frame
         self.screen.notify("Finding the files each scope covers…", markup=False)
-        paths = self.report_paths()
-        work = partial(self._scopes_in_worker, current[1], paths, frame)
+        # Resolving every row of a large report takes seconds: in the worker, never on the screen's thread.
+        work = partial(self._scopes_in_worker, current[1], self.report_paths, frame)
         self.screen.run_worker(work, thread=True, exclusive=True, group="remedy")
 
     def row_paths(self, rows: list[int] | None = None) -> dict[int, Path]:
@@ -278,11 +279,12 @@ class RemedyController:
             return state.copy
         return self.fixed.get(str(original))
 
-    def _scopes_in_worker(self, original: Path, paths: list[Path], frame: int) -> None:
+    def _scopes_in_worker(self, original: Path, report_paths: Callable[[], list[Path]], frame: int) -> None:
         from phi_review.core.remedy.regions import SCOPES, count_frames, scope_files, scope_frames
 
         scopes: dict[str, tuple[list[Path], int]] = {}
         try:
+            paths = report_paths()
             for scope in SCOPES:
                 chosen = scope_files(original, paths, scope)
                 frames = scope_frames(original, scope, frame)
