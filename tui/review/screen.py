@@ -314,7 +314,11 @@ class ReviewScreen(FixingKeys, Screen[None]):
         if self.session.read_only:
             return
         original = str(result.original)
-        rows = [i for i, path in self.remedy.row_paths().items() if str(path) == original]
+        # Only rows naming a file of that name can resolve to it: resolve those, not the whole report.
+        name = Path(original).name.lower()
+        named = [i for i, f in enumerate(self.session.findings)
+                 if f.file.replace("\\", "/").rsplit("/", 1)[-1].lower() in (name, name.removesuffix(".dcm"))]
+        rows = [i for i, path in self.remedy.row_paths(named).items() if str(path) == original]
         copy = self.display_path(Path(result.copy))
         try:
             changed = self.session.set_corrected_copy(rows, copy, result.record(action=what,
