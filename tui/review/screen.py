@@ -316,8 +316,9 @@ class ReviewScreen(FixingKeys, Screen[None]):
         original = str(result.original)
         # Only rows naming a file of that name can resolve to it: resolve those, not the whole report.
         name = Path(original).name.lower()
+        wanted = {name, name.removesuffix(".dcm"), name + ".dcm"}
         named = [i for i, f in enumerate(self.session.findings)
-                 if f.file.replace("\\", "/").rsplit("/", 1)[-1].lower() in (name, name.removesuffix(".dcm"))]
+                 if f.file.replace("\\", "/").rsplit("/", 1)[-1].lower() in wanted]
         rows = [i for i, path in self.remedy.row_paths(named).items() if str(path) == original]
         copy = self.display_path(Path(result.copy))
         try:
