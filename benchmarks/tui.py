@@ -165,10 +165,15 @@ async def child_screen(report: Path, quit_mark: Path) -> dict:
     """First paint, a save of 1,000 decisions (stall and memory), the first filter, then q."""
     import shutil
 
+    from phi_review.tui.commands.review import prepare_review
+
     work = report.with_name(f"screen_{report.name}")
     shutil.copyfile(report, work)
+    os.environ["PHI_REVIEW_FORCE_SCREEN"] = "1"  # the screen runs headless here (run_test)
     start = time.monotonic()
-    app = _app(work)
+    # What `phi-review review` runs before its first paint: the report read in a thread
+    # beside the imports of the screens, then the app.
+    _, app = prepare_review(work, roots=[], sheet=None, reviewer="bench", graphics="halfcell", read_only=False)
     out: dict = {}
     async with app.run_test(size=(160, 50)) as pilot:
         while app.review.first_paint_at is None:
@@ -237,12 +242,8 @@ def child_main(kind: str, rows: int, mark: Path) -> None:
         mark.write_text(repr(time.time()))
         CHILD_HELD.extend(held)
         return
-    import gc
-
     from phi_review.tui.commands.review import _leave_now
 
-    gc.collect()
-    gc.freeze()  # as open_review does
     result = asyncio.run(child_screen(report, mark))
     print(json.dumps(result), flush=True)
     _leave_now()

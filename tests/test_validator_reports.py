@@ -516,7 +516,16 @@ def test_our_columns_never_overwrite_a_field_without_a_header(tmp_path: Path) ->
 
 
 def test_review_takes_several_csv_files(folder: Path, capsys, monkeypatch) -> None:
+    from phi_review.tui.commands.review import prepare_review
+
+    files = [folder / "SiteA.csv", folder / "SiteB-2000001.csv"]
+    monkeypatch.setenv("PHI_REVIEW_FORCE_SCREEN", "1")
+    session, app = prepare_review(files, roots=[], sheet=None, reviewer="rev", graphics="none", read_only=True)
+    try:
+        assert [source.path for source in session.report.sources] == files  # opened as one report
+        assert app.session is session
+    finally:
+        session.close()
     monkeypatch.delenv("PHI_REVIEW_FORCE_SCREEN", raising=False)
-    files = [str(folder / "SiteA.csv"), str(folder / "SiteB-2000001.csv")]
-    assert main(["review", *files, "--read-only"]) == 2  # opened as one report, then: no terminal here
+    assert main(["review", *map(str, files), "--read-only"]) == 2  # no terminal here: said before any read
     assert "needs a terminal" in capsys.readouterr().err

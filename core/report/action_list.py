@@ -2,16 +2,17 @@
 
 Excel keeps list validations in the sheet XML after the cell data, either as
 ``<dataValidation>`` or, when the list lives on another sheet in files written
-by Excel 2010+, as ``<x14:dataValidation>`` inside ``<extLst>``. Only the tail
-of the sheet XML (after ``</sheetData>``) is parsed, so a 100,000-row sheet
-costs no more than a small one.
+by Excel 2010+, as ``<x14:dataValidation>`` inside ``<extLst>``. The sheet XML
+is streamed out of the zip and the cell data (``<sheetData>`` ... ``</sheetData>``)
+is dropped as it passes, so a 500,000-row sheet is never held whole (its 139 MB
+of XML used to be) and only what is around the cells is parsed.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from lxml import etree
 
@@ -59,18 +60,68 @@ def sheet_paths(archive: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str
     return paths, names
 
 
+_DATA_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData(?=[\s/>])[^>]*?(/?)>")
+_DATA_CLOSE = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?sheetData\s*>")
+_NAME = b"sheetData"
+_OVERLAP = 256  # a tag split across two chunks is still found (names and spaces are short)
+
+
+def without_cells(chunks: Iterable[bytes]) -> bytes:
+    """The sheet XML with the contents of ``<sheetData>`` dropped, kept in memory a chunk at a time.
+
+    What stays is well-formed XML: the root, sheet views, columns, validations,
+    extLst... Cell text cannot hold a literal ``</sheetData>`` (``<`` is escaped
+    in XML text), so the first closing tag after the opening one ends the cells.
+    """
+    chunks = iter(chunks)  # the tail is taken from the same stream once the cells end
+    kept: list[bytes] = []
+    pending = b""  # bytes not yet judged: the end of the last chunk, where a tag may be cut
+    inside = False
+    for chunk in chunks:
+        buffer = pending + chunk
+        if not inside:
+            at = buffer.find(_NAME)
+            match = _DATA_OPEN.search(buffer, max(0, at - 64)) if at >= 0 else None
+            if match is None:
+                keep = max(0, len(buffer) - _OVERLAP)
+                kept.append(buffer[:keep])
+                pending = buffer[keep:]
+                continue
+            kept.append(buffer[: match.start()])
+            if match.group(1):  # <sheetData/>: no cells at all
+                kept.append(buffer[match.start() : match.end()])
+                pending = buffer[match.end() :]
+                continue
+            inside, buffer = True, buffer[match.end() :]
+        at = buffer.find(_NAME)
+        close = _DATA_CLOSE.search(buffer, max(0, at - 64)) if at >= 0 else None
+        if close is None:
+            pending = buffer[-_OVERLAP:]
+            continue
+        inside = False
+        kept.append(buffer[close.end() :])
+        pending = b""
+        # The rest of the part is the tail: keep it as it comes.
+        for rest in chunks:
+            kept.append(rest)
+        return b"".join(kept)
+    if inside:
+        raise ValueError("the sheet's cell data never ends")
+    kept.append(pending)
+    return b"".join(kept)
+
+
+def read_without_cells(archive: zipfile.ZipFile, part: str, chunk: int = 1 << 20) -> bytes:
+    """Stream one sheet part out of the zip, dropping its cells (see without_cells)."""
+    with archive.open(part) as stream:
+        return without_cells(iter(lambda: stream.read(chunk), b""))
+
+
 def _tail(xml: bytes) -> etree._Element | None:
-    """Parse only what follows the cell data, wrapped in the sheet's own root tag."""
-    end = xml.rfind(b"sheetData>")
-    if end < 0:
-        return etree.fromstring(xml)
-    root_start = xml.find(b"<", xml.find(b"?>") + 2 if xml.startswith(b"<?xml") else 0)
-    root_end = xml.find(b">", root_start)
-    root_open = xml[root_start : root_end + 1]
-    if root_open.endswith(b"/>"):
+    """Parse what surrounds the cell data (the cells themselves are dropped first)."""
+    if not xml.strip():
         return None
-    body_start = end + len(b"sheetData>")
-    return etree.fromstring(root_open + xml[body_start:])
+    return etree.fromstring(without_cells([xml]) if _NAME in xml else xml)
 
 
 def _covers(sqref: str, column: int) -> bool:

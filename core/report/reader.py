@@ -1,8 +1,8 @@
 """Open a reconciliation report (.xlsx/.xlsm or .csv) fast.
 
 Cells come from python-calamine (Rust): no openpyxl full load. The action
-vocabulary comes from the sheet's own list validation, read from the tail of
-the sheet XML only. The bytes are read once: hashed for the fingerprint that
+vocabulary comes from the sheet's own list validation, read from the sheet XML
+without its cells, in a thread beside calamine. The bytes are read once: hashed for the fingerprint that
 later stops us overwriting a report someone changed meanwhile.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from phi_review.core.report.action_list import list_formulas, resolve_formula, sheet_paths
+from phi_review.core.report.action_list import list_formulas, read_without_cells, resolve_formula, sheet_paths
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.columns import column_map, find_header, looked_for, seen_columns
 from phi_review.core.report.csv_report import read_csv_report, sniff_delimiter, sources_changed  # noqa: F401
@@ -161,6 +161,8 @@ def display_cells(finding: Finding) -> list[str]:
 
 
 def _read_xlsx(path: Path, data: bytes, wanted: str | None) -> Report:
+    from concurrent.futures import ThreadPoolExecutor
+
     from python_calamine import CalamineWorkbook
 
     from phi_review.core.report.xlsx_parts import check_workbook
@@ -184,18 +186,24 @@ def _read_xlsx(path: Path, data: bytes, wanted: str | None) -> Report:
         return cache[name]
 
     candidates = [wanted] if wanted else names
-    chosen: tuple[str, int, dict[str, int]] | None = None
-    for name in candidates:
-        header = find_header(read_sheet(name))
-        if header is not None:
-            chosen = (name, header[0], header[1])
-            break
-    if chosen is None:
-        where = f"sheet {wanted!r}" if wanted else f"any sheet of {path.name}"
-        seen = seen_columns(read_sheet(wanted or names[0])) if (wanted or names) else "no sheets"
-        raise ReportError(f"no header row found in {where}; {seen}; looked for {looked_for()}")
-    name, header_index, found = chosen
-    actions = _actions_from_validation(path, data, name, found.get("action"), read_sheet)
+    # The action list lies after the cells: inflate that part in a thread while calamine
+    # parses the cells (both leave the GIL), so the list costs no time of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        guess = candidates[0] if candidates else None
+        around = pool.submit(_sheet_surroundings, data, guess) if guess is not None else None
+        chosen: tuple[str, int, dict[str, int]] | None = None
+        for name in candidates:
+            header = find_header(read_sheet(name))
+            if header is not None:
+                chosen = (name, header[0], header[1])
+                break
+        if chosen is None:
+            where = f"sheet {wanted!r}" if wanted else f"any sheet of {path.name}"
+            seen = seen_columns(read_sheet(wanted or names[0])) if (wanted or names) else "no sheets"
+            raise ReportError(f"no header row found in {where}; {seen}; looked for {looked_for()}")
+        name, header_index, found = chosen
+        surroundings = around.result() if around is not None and name == guess else _sheet_surroundings(data, name)
+    actions = _actions_from_validation(surroundings, name, found.get("action"), read_sheet)
     report = _build(path, "xlsx", name, read_sheet(name), header_index, found, actions, data, names)
     _warn_no_room(report)
     return report
@@ -213,20 +221,24 @@ def _warn_no_room(report: Report) -> None:
         )
 
 
-def _actions_from_validation(path: Path, data: bytes, sheet: str, column: int | None, read_sheet: Any) -> list[str]:
-    if column is None:
-        return []
+def _sheet_surroundings(data: bytes, sheet: str) -> tuple[bytes, dict[str, str]] | None:
+    """The sheet's XML without its cells, and the workbook's defined names; None when unreadable."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             paths, defined = sheet_paths(archive)
             part = paths.get(sheet)
             if part is None:
-                return []
-            xml = archive.read(part)
-    except (KeyError, zipfile.BadZipFile, OSError):
+                return None
+            return read_without_cells(archive, part), defined
+    except Exception:  # a malformed part must not stop the review: the default list is used
+        return None
+
+
+def _actions_from_validation(surroundings: tuple[bytes, dict[str, str]] | None, sheet: str, column: int | None,
+                             read_sheet: Any) -> list[str]:
+    if column is None or surroundings is None:
         return []
-    except Exception:  # a malformed part must not stop the review: fall back to the default list
-        return []
+    xml, defined = surroundings
     try:
         formulas = list_formulas(xml, column)
     except Exception:  # malformed XML after the cell data: the review goes on with the default list

@@ -14,6 +14,7 @@ from phi_review.core.common.errors import PhiReviewError
 
 if TYPE_CHECKING:
     from phi_review.core.review.session import ReviewSession
+    from phi_review.tui.app import ReviewApp
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -77,38 +78,12 @@ def _take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewS
 def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
                 graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False,
                 out_dir: Path | None = None) -> int:
-    from phi_review.core.common.config import load_config
-    from phi_review.core.review.session import ReviewSession
+    from phi_review.tui.terminal import input_guard
 
-    config = load_config()
-    if config.ocr_passes or config.ocr_threads:
-        from phi_review.core.ocr.engine import configure_shared
-
-        configure_shared(config.ocr_passes, config.ocr_threads)
-    for root in roots:
-        if not root.is_dir():
-            raise PhiReviewError(f"--root {root} is not a folder")
-    def reopen() -> ReviewSession:
-        return ReviewSession.open(report, sheet=sheet, reviewer=reviewer or config.reviewer, read_only=read_only)
-
-    session = reopen()
-    if session.read_only and not read_only:
-        session = _take_over_if_wanted(session, reopen, take_over)
-    import gc
-
-    gc.collect()
-    gc.freeze()  # the report's rows live until exit: later collections never walk them (no stall on screen)
+    session, app = prepare_review(report, roots=roots, sheet=sheet, reviewer=reviewer, graphics=graphics,
+                                  read_only=read_only, take_over=take_over, out_dir=out_dir)
     try:
-        if not sys.stdout.isatty() and not os.environ.get("PHI_REVIEW_FORCE_SCREEN"):
-            raise PhiReviewError("the review screen needs a terminal; use 'phi-review summary' for scripts")
-        from phi_review.tui.terminal import input_guard
-        from phi_review.tui.terminal.graphics import choose_graphics
-
-        choice = choose_graphics(graphics or config.graphics or "auto")
         input_guard.install()
-        from phi_review.tui.app import ReviewApp
-
-        app = ReviewApp(session, roots=roots, graphics=choice, keymap=config.keys, out_dir=out_dir)
         app.run(mouse=mouse)
     finally:
         session.close()
@@ -124,6 +99,77 @@ def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | No
     print(f"{inert(session.report.path)}: {reviewed}/{total} reviewed, {state}.")
     _leave_now()
     return 0
+
+
+def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
+                   graphics: str | None, read_only: bool, take_over: bool = False,
+                   out_dir: Path | None = None) -> "tuple[ReviewSession, ReviewApp]":
+    """Open the session and build the app, side by side: what runs between the command and the first paint.
+
+    The report is read in a thread while this one imports the screens and probes
+    the terminal: calamine parses the cells without the GIL, so the start-up costs
+    little more than the read (benchmarks/tui.py measures this very function).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from phi_review.core.common.config import load_config
+
+    config = load_config()
+    if config.ocr_passes or config.ocr_threads:
+        from phi_review.core.ocr.engine import configure_shared
+
+        configure_shared(config.ocr_passes, config.ocr_threads)
+    for root in roots:
+        if not root.is_dir():
+            raise PhiReviewError(f"--root {root} is not a folder")
+    if not sys.stdout.isatty() and not os.environ.get("PHI_REVIEW_FORCE_SCREEN"):
+        raise PhiReviewError("the review screen needs a terminal; use 'phi-review summary' for scripts")
+
+    # Imported here, not in the thread: two threads importing one cycle of modules can deadlock.
+    from phi_review.core.review.session import ReviewSession
+
+    def reopen() -> ReviewSession:
+        return ReviewSession.open(report, sheet=sheet, reviewer=reviewer or config.reviewer, read_only=read_only)
+
+    import gc
+
+    # The report's rows live until exit and hold no cycles: the collector stays off
+    # while they are built, then they are frozen, so no later pass walks them (no
+    # stall on screen, and no full collection before the first paint).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-report") as pool:
+            opening = pool.submit(reopen)
+            from phi_review.tui.terminal.graphics import choose_graphics
+
+            choice = choose_graphics(graphics or config.graphics or "auto")
+            from phi_review.tui.app import ReviewApp
+
+            _warm_first_paint()
+            session = opening.result()
+        if session.read_only and not read_only:
+            session = _take_over_if_wanted(session, reopen, take_over)
+        gc.freeze()
+    finally:
+        if was_enabled:
+            gc.enable()
+    try:
+        app = ReviewApp(session, roots=roots, graphics=choice, keymap=config.keys, out_dir=out_dir)
+    except BaseException:
+        session.close()
+        raise
+    return session, app
+
+
+def _warm_first_paint() -> None:
+    """Import, while the report is read, what the first paint needs besides the screens.
+
+    The list shows each row's kind, which names a tag from its keyword through
+    pydicom's dictionary, and the first preview decodes with pydicom: importing it
+    here (one thread imports, the other reads) keeps 0.2 s off the first paint.
+    """
+    import pydicom.datadict  # noqa: F401
 
 
 def _leave_now() -> None:
