@@ -11,7 +11,6 @@ value from blocking every later save.
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape
 
 from phi_review.core.common.errors import PhiReviewError
 
@@ -47,4 +46,9 @@ def xml_cell_text(text: str) -> str:
     escaped as ``_x005F_``; CR is written ``&#13;`` because XML parsers turn a
     raw CR into LF.
     """
-    return escape(_ESCAPE_LIKE.sub(r"_x005F_\1", text)).replace("\r", "&#13;")
+    return _escape(_ESCAPE_LIKE.sub(r"_x005F_\1", text)).replace("\r", "&#13;")
+
+
+def _escape(text: str) -> str:
+    """XML text escaping (what xml.sax.saxutils.escape does, without its 20 ms import of urllib)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
