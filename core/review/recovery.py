@@ -12,23 +12,30 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from phi_review.core.report.cell_text import cell_text_problem
-from phi_review.core.report.model import EDITABLE_FIELDS, Finding
+from phi_review.core.report.model import Finding
 from phi_review.core.review.journal import (
     _SAVED_MARK,
-    Change,
+    BLANK,
     Step,
     MATCH_FIELDS,
     STEP_KINDS,
     Values,
+    _FIELD_KEYS,
+    _fast_decode,
     _parse,
+    clean_values,
+    is_step_line,
     read_lines,
-    values_of,
 )
+from phi_review.core.review.replay import Placed, build_steps, resolve
 
 
 @dataclass
@@ -46,6 +53,8 @@ class RecoveryPlan:
     unplaced: list[tuple[str, str]] = field(default_factory=list)
     carry: list[int] = field(default_factory=list)
     moved: int = 0  # records placed on another row than they name (the rows were re-sorted)
+    # The values each index in ``changed`` ends with: what replay sets, one assignment per row.
+    final: dict[int, Values] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- reading
@@ -84,33 +93,47 @@ def row_key(finding: Finding) -> str:
 
 
 _SEQ = re.compile(rb'"seq":(\d+)')
+_STEP_SEQS = re.compile(rb'"step":(\d+),"n":(\d+)')  # a version-2 step line: seqs step .. step + n - 1
 
 
-def _carried(lines: list[bytes], start: int) -> list[bytes]:
-    """Lines before ``start`` that the save at ``start - 1`` carried forward (not yet in a saved report)."""
+def _carried(lines: list[bytes], start: int) -> tuple[list[bytes], set[int]]:
+    """Lines before ``start`` holding seqs the save at ``start - 1`` carried forward, and those seqs."""
     if start == 0:
-        return []
+        return [], set()
     saved = _parse(lines[start - 1])
     carry = saved.get("carry") if saved else None
     if not isinstance(carry, list) or not carry:
-        return []
+        return [], set()
     wanted = {seq for seq in carry if isinstance(seq, int)}
+    ordered = sorted(wanted)
     found = []
     for line in lines[: start - 1]:
         match = _SEQ.search(line)
-        if match and int(match.group(1)) in wanted:
-            found.append(line)
-    return found
+        if match:
+            if int(match.group(1)) in wanted:
+                found.append(line)
+            continue
+        match = _STEP_SEQS.search(line)
+        if match:
+            first, count = int(match.group(1)), int(match.group(2))
+            at = bisect_left(ordered, first)
+            if at < len(ordered) and ordered[at] < first + count:
+                found.append(line)
+    return found, wanted
 
 
 def _complete_steps(records: list[dict]) -> list[dict]:
     """Drop the last step's records when a kill cut it short: a step is applied whole or not at all.
 
     A step goes out in one write, so only the journal's last step can be torn.
+    A version-2 step is one line, whole or torn (and then not read at all); a
+    version-1 step is one line per row, and says in ``n`` how many it needs.
     """
     if not records:
         return records
     last = records[-1]
+    if is_step_line(last):
+        return records
     key, wanted = last.get("step", last.get("seq")), last.get("n")
     if not isinstance(wanted, int):
         return records
@@ -120,36 +143,180 @@ def _complete_steps(records: list[dict]) -> list[dict]:
     return records if tail >= wanted else records[: len(records) - tail]
 
 
-def _clean_values(raw: object) -> Values | None:
-    if raw.__class__ is not dict:
+class _Placer:
+    """Journal rows into a Placed, each on the finding it belongs to, counting what cannot be placed.
+
+    A row usually still sits where its record says (finding ``row - first row``):
+    that is checked first, without building any index of the report.
+    """
+
+    def __init__(self, findings: Sequence[Finding], plan: RecoveryPlan) -> None:
+        self.findings = findings
+        self.plan = plan
+        self.placed = Placed()
+        self.first_row = findings[0].row if findings else 0
+        self.storable: set[str] = {""}  # texts already found storable: actions repeat, each is checked once
+        self._by_row: dict[tuple[str, int], int] | None = None
+        self._by_file: dict[tuple[str, str], list[int]] | None = None
+        self._shared: set[str] | None = None
+        self._keys: dict[int, str] = {}  # row_key per finding, hashed once however many records name the row
+
+    def key_of(self, index: int) -> str:
+        found = self._keys.get(index)
+        if found is None:
+            found = self._keys[index] = row_key(self.findings[index])
+        return found
+
+    def shared_names(self) -> set[str]:
+        """File names on more than one row: only there can a row key pick a different row."""
+        if self._shared is None:
+            counts = Counter(map(attrgetter("file"), self.findings))
+            self._shared = {name for name, count in counts.items() if count > 1} if len(counts) < len(
+                self.findings) else set()
+        return self._shared
+
+    def place(self, source: str, row: object, file: object, key: object) -> int | None:
+        """The finding a record belongs to: its row if that still names its file, else the file's row wherever it moved."""
+        findings = self.findings
+        if self._by_row is None:
+            self._by_row = {(finding.source, finding.row): index for index, finding in enumerate(findings)}
+        index = self._by_row.get((source, row)) if isinstance(row, int) else None  # type: ignore[arg-type]
+        if index is not None and findings[index].file == file and (not key or self.key_of(index) == key):
+            return index
+        if self._by_file is None:
+            self._by_file = {}
+            for number, finding in enumerate(findings):
+                self._by_file.setdefault((finding.source, finding.file), []).append(number)
+        candidates = self._by_file.get((source, file), []) if isinstance(file, str) else []
+        if key:
+            keyed = [i for i in candidates if self.key_of(i) == key]
+            candidates = keyed or candidates
+        if index is not None and index in candidates:
+            return index
+        return candidates[0] if len(candidates) == 1 else None
+
+    def problem(self, values: Values) -> str | None:
+        """Why a cell could not hold the record's action or note, or None."""
+        storable = self.storable
+        for name in MATCH_FIELDS:
+            text = values[name]
+            if text not in storable:
+                problem = cell_text_problem(text, name)
+                if problem:
+                    return problem
+                storable.add(text)
         return None
-    get = raw.get  # type: ignore[attr-defined]
-    action, note, reviewer, reviewed_at = get("action"), get("note"), get("reviewer"), get("reviewed_at")
-    copy = get("corrected_copy", "")  # absent in journals written before corrected copies
-    if (action.__class__ is str and note.__class__ is str and reviewer.__class__ is str
-            and reviewed_at.__class__ is str and copy.__class__ is str):
-        return {"action": action, "note": note, "reviewer": reviewer, "reviewed_at": reviewed_at,
-                "corrected_copy": copy}  # the usual case
-    return {name: str(get(name) or "") for name in EDITABLE_FIELDS}
+
+    def add_record(self, record: dict) -> None:
+        """A version-1 record: one row of a step."""
+        plan, placed = self.plan, self.placed
+        old, new = clean_values(record.get("old")), clean_values(record.get("new"))
+        file = str(record.get("file") or "")
+        if old is None or new is None:
+            plan.damaged += 1
+            return
+        problem = self.problem(new)
+        if problem:
+            plan.unplaced.append((file, problem))
+            return
+        row = record.get("row")
+        index = self.place(str(record.get("source") or ""), row, record.get("file"), record.get("key"))
+        if index is None:
+            plan.unplaced.append((file, "its row is not in the report any more"))
+            if isinstance(record.get("seq"), int):
+                plan.carry.append(record["seq"])
+            return
+        if self.findings[index].row != row:
+            plan.moved += 1
+        step, target = record.get("step", record.get("seq")), record.get("target")
+        start = len(placed.index)
+        placed.index.append(index)
+        placed.old.append(old)
+        placed.new.append(new)
+        placed.groups.append((str(record["kind"]), step if isinstance(step, int) else -1,
+                              target if isinstance(target, int) else None, start, start + 1))
+
+    def add(self, records: list[dict], wanted: set[int] | None = None) -> None:
+        """Place every row of ``records`` (only the ``wanted`` seqs, for carried lines), in order.
+
+        One loop over all version-2 step lines, everything it needs held in
+        locals: a reopen pays it once per line, 100,000 times for a journal of
+        single-row decisions.
+        """
+        plan, placed, findings = self.plan, self.placed, self.findings
+        indexes, olds, news, groups = placed.index, placed.old, placed.new, placed.groups
+        unplaced, carry, storable = plan.unplaced, plan.carry, self.storable
+        first_row, count = self.first_row, len(findings)
+        shared_names = self.shared_names()
+        fields = _FIELD_KEYS
+        for record in records:
+            rows = record.get("rows")
+            if rows.__class__ is not list:
+                self.add_record(record)
+                continue
+            step, shared = record.get("step"), record.get("new", BLANK)
+            if shared.__class__ is not dict or shared.keys() != fields or not _all_text(shared):
+                shared = clean_values(shared)
+            if step.__class__ is not int or record.get("n", len(rows)) != len(rows) or shared is None:
+                plan.damaged += 1
+                continue
+            if shared["action"] in storable and shared["note"] in storable:
+                step_problem = None
+            else:
+                step_problem = self.problem(shared)
+            start = len(indexes)
+            for offset, entry in enumerate(rows):
+                if wanted is not None and step + offset not in wanted:
+                    continue
+                if entry.__class__ is not dict:
+                    plan.damaged += 1
+                    continue
+                old, own = entry.get("old", BLANK), entry.get("new")
+                if old.__class__ is not dict or (old and (old.keys() != fields or not _all_text(old))):
+                    old = clean_values(old)  # None when not an object
+                elif not old:
+                    old = BLANK
+                new = shared if own is None else clean_values(own, shared)
+                file = entry.get("file")
+                if old is None or new is None:
+                    plan.damaged += 1
+                    continue
+                problem = step_problem if own is None else self.problem(new)
+                if problem:
+                    unplaced.append((str(file or ""), problem))
+                    continue
+                row, source, key = entry.get("row"), entry.get("source", ""), entry.get("key")
+                index = -1
+                if row.__class__ is int:
+                    guess = row - first_row
+                    if 0 <= guess < count:
+                        finding = findings[guess]
+                        if finding.row == row and finding.file == file and finding.source == source and (
+                                not key or file not in shared_names or self.key_of(guess) == key):
+                            index = guess
+                if index < 0:
+                    found = self.place(str(source or ""), row, file, key)
+                    if found is None:
+                        unplaced.append((str(file or ""), "its row is not in the report any more"))
+                        carry.append(step + offset)
+                        continue
+                    index = found
+                    if findings[index].row != row:
+                        plan.moved += 1
+                indexes.append(index)
+                olds.append(old)
+                news.append(new)
+            target = record.get("target")
+            groups.append((record["kind"], step, target if target.__class__ is int else None, start, len(indexes)))
 
 
-assert EDITABLE_FIELDS == ("action", "note", "reviewer", "reviewed_at", "corrected_copy") and MATCH_FIELDS == (
-    "action", "note")
-
-
-def _same(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-    return a["action"] == b["action"] and a["note"] == b["note"]
-
-
-@dataclass
-class _Entry:
-    kind: str
-    step: int
-    target: int | None
-    index: int
-    old: Values
-    new: Values
-    status: str = "conflict"  # "apply", "already" (the file holds it) or "conflict"
+def _all_text(values: dict) -> bool:
+    """Every value is a str (join refuses anything else, at C speed)."""
+    try:
+        "".join(values.values())
+    except TypeError:
+        return False
+    return True
 
 
 def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: str = "") -> RecoveryPlan:
@@ -175,117 +342,35 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     ``saved`` line never reached the disk replays nothing twice), and goes on
     while each record's old value matches; a record that does not fit the
     chain is a conflict (the row was changed outside phi-review) and is skipped.
+    The walk itself is replay.py's, over rows placed here.
     """
     lines = read_lines(path)
     plan = RecoveryPlan()
     if not lines:
         return plan
     start, plan.matched_save = _replay_window(lines, sha256, sheet)
-    by_row = {(finding.source, finding.row): index for index, finding in enumerate(findings)}
-    by_file: dict[tuple[str, str], list[int]] = {}
-    keys: dict[int, str] = {}  # row_key per finding, hashed once however many records name the row
-
-    def key_of(index: int) -> str:
-        found = keys.get(index)
-        if found is None:
-            found = keys[index] = row_key(findings[index])
-        return found
-
-    def place(record: dict) -> int | None:
-        """The finding a record belongs to: its row if that still names its file, else the file's row wherever it moved."""
-        row, file, source = record.get("row"), record.get("file"), str(record.get("source") or "")
-        key = record.get("key")
-        index = by_row.get((source, row)) if isinstance(row, int) else None
-        if index is not None and findings[index].file == file and (not key or key_of(index) == key):
-            return index
-        if not by_file:
-            for number, finding in enumerate(findings):
-                by_file.setdefault((finding.source, finding.file), []).append(number)
-        candidates = by_file.get((source, file), []) if isinstance(file, str) else []
-        if key:
-            keyed = [i for i in candidates if key_of(i) == key]
-            candidates = keyed or candidates
-        if index is not None and index in candidates:
-            return index
-        return candidates[0] if len(candidates) == 1 else None
-
+    carried_lines, wanted = _carried(lines, start)
     carried: list[dict] = []
     records: list[dict] = []
-    for part, target in ((_carried(lines, start), carried), (lines[start:], records)):
+    for part, target in ((carried_lines, carried), (lines[start:], records)):
         for line in part:
-            record = _parse(line)
-            if record is None:
-                plan.damaged += 1
-                continue
-            if record.get("kind") in STEP_KINDS and _same_sheet(record, sheet):
+            try:  # orjson's loads itself: _parse's checks and fallback only where it refuses the line
+                record = _fast_decode(line)  # type: ignore[misc]
+                kind = record.get("kind")
+            except (TypeError, ValueError, AttributeError):
+                kind = None
+            if kind.__class__ is not str:
+                record = _parse(line)  # json's turn (a lone surrogate), else a damaged line
+                if record is None:
+                    plan.damaged += 1
+                    continue
+                kind = record["kind"]
+            if kind in STEP_KINDS and (record.get("sheet", "") == sheet or _same_sheet(record, sheet)):
                 target.append(record)  # not "saved", another sheet's record, or a kind from a newer version
-    entries: list[_Entry] = []
-    chains: dict[int, list[_Entry]] = {}
-    conflicted: set[object] = set()
-    storable: set[str] = {""}
-    for record in carried + _complete_steps(records):
-        kind = str(record.get("kind"))
-        old, new = _clean_values(record.get("old")), _clean_values(record.get("new"))
-        file = str(record.get("file") or "")
-        if old is None or new is None:
-            plan.damaged += 1
-            continue
-        problem = None
-        for name in MATCH_FIELDS:
-            text = new[name]
-            if text not in storable:  # actions repeat: each distinct text is checked once
-                problem = cell_text_problem(text, name)
-                if problem:
-                    break
-                storable.add(text)
-        if problem:
-            plan.unplaced.append((file, problem))
-            continue
-        index = place(record)
-        if index is None:
-            plan.unplaced.append((file, "its row is not in the report any more"))
-            if isinstance(record.get("seq"), int):
-                plan.carry.append(record["seq"])
-            continue
-        if findings[index].row != record.get("row"):
-            plan.moved += 1
-        step = record.get("step", record.get("seq"))
-        target = record.get("target")
-        entry = _Entry(kind, step if isinstance(step, int) else -1, target if isinstance(target, int) else None,
-                       index, old, new)
-        entries.append(entry)
-        chains.setdefault(index, []).append(entry)
-
-    for index, chain in chains.items():
-        disk = values_of(findings[index])
-        held = [position for position, entry in enumerate(chain) if _same(entry.new, disk)]
-        first = held[-1] + 1 if held else 0
-        for entry in chain[:first]:
-            entry.status = "already"
-        current = disk
-        for entry in chain[first:]:
-            if _same(entry.old, current):
-                entry.status = "apply"
-                current = entry.new
-            else:
-                conflicted.add(index)
-        if current != disk:
-            plan.changed.add(index)
-    plan.conflicts = len(conflicted)
-
-    for entry in entries:
-        if entry.status == "conflict":
-            continue
-        finding = findings[entry.index]
-        change = Change(entry.index, finding.row, finding.file, entry.old, entry.new, entry.status == "apply",
-                        finding.source)
-        last = plan.steps[-1] if plan.steps else None
-        if last is not None and last.step == entry.step and last.kind == entry.kind:
-            last.changes.append(change)
-        else:
-            plan.steps.append(Step(entry.kind, entry.step, [change], entry.target))
+    placer = _Placer(findings, plan)
+    placer.add(carried, wanted)
+    placer.add(_complete_steps(records))
+    status, plan.final, plan.conflicts = resolve(placer.placed, findings)
+    plan.changed = set(plan.final)
+    plan.steps = build_steps(placer.placed, status, findings)
     return plan
-
-
-# --------------------------------------------------------------------------- writing
-

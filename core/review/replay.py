@@ -1,0 +1,111 @@
+"""Replay in bulk: which placed journal rows the report already holds, which apply, which conflict.
+
+recovery.py reads and places the journal's rows into flat lists (one slot per
+row: finding index, old values, new values) and this module walks them in a
+few tight loops, so 100,000 rows cost no per-row objects beyond the Change
+each undo step keeps. The rules are recovery.py's (see ``_plan_recovery``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
+
+from phi_review.core.report.model import EDITABLE_FIELDS, Finding
+from phi_review.core.review.journal import Change, Step, Values
+
+_OF_FINDING = attrgetter(*EDITABLE_FIELDS)  # a finding's editable values as a tuple, at C speed
+_OF_VALUES = itemgetter(*EDITABLE_FIELDS)
+_APPLY, _ALREADY = 1, 2  # a slot's status; 0 is a conflict
+_make_change = tuple.__new__  # Change's own __new__ is Python code: this skips it, 100,000 times
+
+
+@dataclass
+class Placed:
+    """Journal rows placed in the report, in journal order, as parallel lists (no object per row)."""
+
+    index: list[int] = field(default_factory=list)  # finding index of each slot
+    old: list[Values] = field(default_factory=list)
+    new: list[Values] = field(default_factory=list)
+    # One per journal step (or per version-1 record): kind, step id, target, its slots start:end.
+    groups: list[tuple[str, int, int | None, int, int]] = field(default_factory=list)
+
+
+def resolve(placed: Placed, findings: Sequence[Finding]) -> tuple[bytearray, dict[int, Values], int]:
+    """Each slot's status, the values each changed finding ends with, and how many rows conflict.
+
+    A row's slots form a chain: those up to the last one whose new action and
+    note the file holds are already there; after it, a slot applies when its
+    old action and note match the row's current ones, else it conflicts and
+    is skipped. A row ends changed when its last applied values differ from
+    the file's in any field.
+    """
+    index, old, new = placed.index, placed.old, placed.new
+    status = bytearray(len(index))
+    current: dict[int, Values] = {}
+    conflicted: set[int] = set()
+    if len(set(index)) == len(index):  # each row once (the usual case): one pass, no chain
+        for position, number in enumerate(index):
+            finding = findings[number]
+            action, note = finding.action, finding.note
+            values = new[position]
+            if values["action"] == action and values["note"] == note:
+                status[position] = _ALREADY
+                continue
+            before = old[position]
+            if before["action"] == action and before["note"] == note:
+                status[position] = _APPLY
+                current[number] = values
+            else:
+                conflicted.add(number)
+    else:
+        held: dict[int, int] = {}  # row -> its last slot whose new values the file holds
+        for position in range(len(index) - 1, -1, -1):
+            number = index[position]
+            if number not in held:
+                finding, values = findings[number], new[position]
+                if values["action"] == finding.action and values["note"] == finding.note:
+                    held[number] = position
+        for position, number in enumerate(index):
+            if position <= held.get(number, -1):
+                status[position] = _ALREADY
+                continue
+            now = current.get(number)
+            if now is None:
+                finding = findings[number]
+                action, note = finding.action, finding.note
+            else:
+                action, note = now["action"], now["note"]
+            before = old[position]
+            if before["action"] == action and before["note"] == note:
+                status[position] = _APPLY
+                current[number] = new[position]
+            else:
+                conflicted.add(number)
+    final = {number: values for number, values in current.items()
+             if _OF_VALUES(values) != _OF_FINDING(findings[number])}
+    return status, final, len(conflicted)
+
+
+def build_steps(placed: Placed, status: bytearray, findings: Sequence[Finding]) -> list[Step]:
+    """Undo steps of the slots that are not conflicts; one step's rows stay one Step."""
+    steps: list[Step] = []
+    index, old, new = placed.index, placed.old, placed.new
+    for kind, number, target, start, end in placed.groups:
+        changes: list[Change] = []
+        for position in range(start, end):
+            state = status[position]
+            if state:
+                at = index[position]
+                finding = findings[at]
+                changes.append(_make_change(Change, (at, finding.row, finding.file, old[position], new[position],
+                                                     state == _APPLY, finding.source, "")))
+        if not changes:
+            continue
+        last = steps[-1] if steps else None
+        if last is not None and last.step == number and last.kind == kind:
+            last.changes.extend(changes)  # a version-1 step: one record per row
+        else:
+            steps.append(Step(kind, number, changes, target))
+    return steps
