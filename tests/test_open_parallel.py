@@ -119,3 +119,41 @@ def test_prepare_review_freezes_the_rows_and_leaves_the_collector_as_it_was(tmp_
     finally:
         session.close()
         gc.unfreeze()
+
+
+def test_ctrl_c_while_the_report_is_read_leaves_no_lock(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C during start-up: the session the thread goes on opening is closed, so the report opens writable again."""
+    import threading
+
+    from phi_review.core.review.session import ReviewSession
+    from phi_review.sample_reports.make_workbook import build_report_workbook, generate_rows
+    from phi_review.tui.commands import review as command
+
+    monkeypatch.setenv("PHI_REVIEW_FORCE_SCREEN", "1")
+    path = build_report_workbook(tmp_path / "r.xlsx", generate_rows(200))
+    opened = threading.Event()
+    real_open = ReviewSession.open
+
+    def slow_open(*args, **kwargs):
+        session = real_open(*args, **kwargs)
+        opened.set()
+        return session
+
+    def interrupted() -> None:
+        opened.wait(30)  # the thread holds the lock now
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ReviewSession, "open", slow_open)
+    monkeypatch.setattr(command, "_warm_first_paint", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        command.prepare_review(path, roots=[], sheet=None, reviewer="rev", graphics="none", read_only=False)
+    monkeypatch.setattr(ReviewSession, "open", real_open)
+    import time
+
+    deadline = time.monotonic() + 10  # the thread may still be returning its session: it is closed when it does
+    while True:
+        with ReviewSession.open(path, reviewer="rev") as again:
+            if not again.read_only or time.monotonic() > deadline:
+                break
+        time.sleep(0.05)
+    assert not again.read_only

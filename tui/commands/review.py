@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from phi_review.core.common.errors import PhiReviewError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from phi_review.core.review.session import ReviewSession
     from phi_review.tui.app import ReviewApp
 
@@ -139,8 +141,10 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-report") as pool:
-            opening = pool.submit(reopen)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-report")
+        opening = pool.submit(reopen)
+        pool.shutdown(wait=False)
+        try:
             from phi_review.tui.terminal.graphics import choose_graphics
 
             choice = choose_graphics(graphics or config.graphics or "auto")
@@ -148,6 +152,9 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
 
             _warm_first_paint()
             session = opening.result()
+        except BaseException:  # Ctrl-C or a failed probe while the report is read: its lock must not stay
+            opening.add_done_callback(_close_opened)
+            raise
         if session.read_only and not read_only:
             session = _take_over_if_wanted(session, reopen, take_over)
         gc.freeze()
@@ -160,6 +167,12 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
         session.close()
         raise
     return session, app
+
+
+def _close_opened(opening: "Future[ReviewSession]") -> None:
+    """A session that finished opening after the command gave up: release its lock and journal."""
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
 
 
 def _warm_first_paint() -> None:
