@@ -51,7 +51,6 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 from pathlib import Path
 
@@ -115,9 +114,8 @@ class Change(NamedTuple):
     path: str = ""  # the DICOM file the reviewer was shown for the row (audit), "" when unknown
 
 
-@dataclass(slots=True)
-class Step:
-    """One undoable unit: a decision on one or many rows, or a note."""
+class Step(NamedTuple):
+    """One undoable unit: a decision on one or many rows, or a note (a tuple, like Change: one per keypress)."""
 
     kind: str
     step: int
@@ -127,16 +125,25 @@ class Step:
 
 def read_lines(path: Path) -> list[bytes]:
     """The complete lines of the journal; a torn last line (no newline) is dropped."""
+    return split_lines(read_data(path))
+
+
+def read_data(path: Path) -> bytes:
+    """The journal's bytes (b"" when there is none yet)."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except FileNotFoundError:
-        return []
+        return b""
     except OSError as error:
         raise ReportError(f"cannot read the journal {path.name} ({error.strerror})") from None
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """The complete, non-blank lines of journal bytes; a torn last line (no newline) is dropped."""
     lines = data.split(b"\n")
     lines.pop()  # either b"" after the final newline, or a torn, unacknowledged record
-    return [line for line in lines if line.strip()]
+    return [line for line in lines if line and not line.isspace()]  # isspace stops at a record's "{": no copy
 
 
 _decode = json.JSONDecoder().decode

@@ -33,7 +33,8 @@ from phi_review.core.review.journal import (
     _parse,
     clean_values,
     is_step_line,
-    read_lines,
+    read_data,
+    split_lines,
 )
 from phi_review.core.review.replay import Placed, build_steps, resolve
 
@@ -65,17 +66,19 @@ def _same_sheet(record: dict, sheet: str) -> bool:
     return str(record.get("sheet") or "") == sheet
 
 
-def _replay_window(lines: list[bytes], sha256: str, sheet: str) -> tuple[int, bool]:
+def _replay_window(lines: list[bytes], sha256: str, sheet: str, saves: bool = True) -> tuple[int, bool]:
     """Index of the first line to replay, and whether a matching save was found.
 
     Only saves of the same sheet count: a save of another sheet of the
     workbook did not write this sheet's decisions. Only ``saved`` lines are
     parsed to find it, so opening a report with a long audit history stays fast.
+    ``saves`` False: the caller found no ``saved`` mark in the whole journal.
     """
     last_saved: int | None = None
-    for position in range(len(lines) - 1, -1, -1):
-        if _SAVED_MARK not in lines[position]:
-            continue
+    if not saves:
+        return 0, False
+    marked = [position for position, line in enumerate(lines) if _SAVED_MARK in line]  # one fast pass
+    for position in reversed(marked):
         record = _parse(lines[position])
         if record is None or record.get("kind") != "saved" or not _same_sheet(record, sheet):
             continue
@@ -344,11 +347,12 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     chain is a conflict (the row was changed outside phi-review) and is skipped.
     The walk itself is replay.py's, over rows placed here.
     """
-    lines = read_lines(path)
+    data = read_data(path)
+    lines = split_lines(data)
     plan = RecoveryPlan()
     if not lines:
         return plan
-    start, plan.matched_save = _replay_window(lines, sha256, sheet)
+    start, plan.matched_save = _replay_window(lines, sha256, sheet, _SAVED_MARK in data)  # one search, C speed
     carried_lines, wanted = _carried(lines, start)
     carried: list[dict] = []
     records: list[dict] = []

@@ -18,7 +18,7 @@ from phi_review.core.review.journal import Change, Step, Values
 _OF_FINDING = attrgetter(*EDITABLE_FIELDS)  # a finding's editable values as a tuple, at C speed
 _OF_VALUES = itemgetter(*EDITABLE_FIELDS)
 _APPLY, _ALREADY = 1, 2  # a slot's status; 0 is a conflict
-_make_change = tuple.__new__  # Change's own __new__ is Python code: this skips it, 100,000 times
+_make_change = tuple.__new__  # Change's and Step's own __new__ is Python code: this skips it, 100,000 times
 
 
 @dataclass
@@ -46,19 +46,16 @@ def resolve(placed: Placed, findings: Sequence[Finding]) -> tuple[bytearray, dic
     current: dict[int, Values] = {}
     conflicted: set[int] = set()
     if len(set(index)) == len(index):  # each row once (the usual case): one pass, no chain
-        for position, number in enumerate(index):
-            finding = findings[number]
+        for position, (finding, before, values) in enumerate(zip(map(findings.__getitem__, index), old, new)):
             action, note = finding.action, finding.note
-            values = new[position]
             if values["action"] == action and values["note"] == note:
                 status[position] = _ALREADY
                 continue
-            before = old[position]
             if before["action"] == action and before["note"] == note:
                 status[position] = _APPLY
-                current[number] = values
+                current[index[position]] = values
             else:
-                conflicted.add(number)
+                conflicted.add(index[position])
     else:
         held: dict[int, int] = {}  # row -> its last slot whose new values the file holds
         for position in range(len(index) - 1, -1, -1):
@@ -107,5 +104,5 @@ def build_steps(placed: Placed, status: bytearray, findings: Sequence[Finding]) 
         if last is not None and last.step == number and last.kind == kind:
             last.changes.extend(changes)  # a version-1 step: one record per row
         else:
-            steps.append(Step(kind, number, changes, target))
+            steps.append(_make_change(Step, (kind, number, changes, target)))
     return steps
