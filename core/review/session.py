@@ -13,6 +13,7 @@ report opens read-only (or is refused when the caller asks for that).
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
 import re
@@ -201,7 +202,20 @@ class ReviewSession(QueryMixin, SavingMixin):
         )
 
     def _recover(self) -> None:
-        """Replay journal records the report on disk lacks, and rebuild undo/redo."""
+        """Replay journal records the report on disk lacks, and rebuild undo/redo.
+
+        The cyclic collector waits until the end (as in plan_recovery): its
+        passes over the 100,000 new undo entries would cost more than making them.
+        """
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._replay()
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _replay(self) -> None:
         plan = self._plan()
         self._apply_final(plan.final)
         for step in plan.steps:
