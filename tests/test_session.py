@@ -332,6 +332,33 @@ def test_recovery_skips_records_that_no_longer_match(csv_report: Path) -> None:
         assert any("no longer match" in message for message in again.messages)
 
 
+def test_bulk_replay_keeps_progress_dirt_and_undo_as_the_session_left_them(report: Path) -> None:
+    """Recovery sets each row once, in bulk: counts, unsaved rows, baselines and undo match the crashed session."""
+    first = ReviewSession.open(report, reviewer="ann")
+    first.decide([0], DELETE)  # one-row steps, as keys decide
+    first.decide([1], DELETE)
+    first.decide([0, 2, 3], METADATA)  # a step of three rows, one of them decided a step before
+    first.decide([4], "")  # clears a decision the file holds
+    first.set_note(5, "look again")
+    first.undo()  # the note
+    expected = ([f.action for f in first.findings], [f.note for f in first.findings], first.progress(),
+                first.unsaved)
+    first.close()  # no save: a crash
+    with ReviewSession.open(report, reviewer="ann") as again:
+        assert ([f.action for f in again.findings], [f.note for f in again.findings], again.progress(),
+                again.unsaved) == expected
+        assert again.progress()[0] == 4 and again.unsaved == 5
+        assert again.redo() == [5] and again.findings[5].note == "look again"
+        assert again.undo() == [5]
+        assert sorted(again.undo()) == [4]
+        assert sorted(again.undo()) == [0, 2, 3] and again.findings[0].action == DELETE
+        assert again.unsaved == 2 and again.progress()[0] == 3
+        again.save()
+    with ReviewSession.open(report, reviewer="ann") as saved:
+        assert [f.action for f in saved.findings][:5] == [DELETE, DELETE, "", "", NO_ISSUE]
+        assert saved.recovered == 0 and saved.unsaved == 0
+
+
 def test_journal_has_the_reports_permission_bits(csv_report: Path) -> None:
     os.chmod(csv_report, 0o600)
     with ReviewSession.open(csv_report, reviewer="ann") as session:
