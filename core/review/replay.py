@@ -8,15 +8,17 @@ each undo step keeps. The rules are recovery.py's (see ``_plan_recovery``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, MutableMapping, MutableSet, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding
-from phi_review.core.review.journal import Change, Step, Values
+from phi_review.core.review.journal import Change, Step, Values, values_of
 
 _OF_FINDING = attrgetter(*EDITABLE_FIELDS)  # a finding's editable values as a tuple, at C speed
 _OF_VALUES = itemgetter(*EDITABLE_FIELDS)
+_ACTION_OF = attrgetter("action")
 _APPLY, _ALREADY = 1, 2  # a slot's status; 0 is a conflict
 _make_change = tuple.__new__  # Change's and Step's own __new__ is Python code: this skips it, 100,000 times
 
@@ -106,3 +108,38 @@ def build_steps(placed: Placed, status: bytearray, findings: Sequence[Finding]) 
         else:
             steps.append(_make_change(Step, (kind, number, changes, target)))
     return steps
+
+
+def count_reviewed(findings: Sequence[Finding]) -> int:
+    """How many findings have an action (``Finding.reviewed``), counted at C speed: 500,000 rows in milliseconds."""
+    return sum(count for action, count in Counter(map(_ACTION_OF, findings)).items() if action.strip())
+
+
+def apply_final(findings: Sequence[Finding], baselines: MutableMapping[int, Mapping[str, str]],
+                dirty: MutableSet[int], final: Mapping[int, Mapping[str, str]]) -> int:
+    """Give each finding in ``final`` its values (each has every field); returns the change in reviewed rows.
+
+    ``baselines`` (values on disk) and ``dirty`` follow as the session's _apply keeps them. At open no
+    row has a baseline yet and every row in ``final`` differs from the file: those are set at C speed,
+    rows with the same values on disk sharing one baseline dict (never changed in place).
+    """
+    touched = list(map(findings.__getitem__, final))
+    before = count_reviewed(touched)
+    if not baselines:
+        disks = list(map(_OF_FINDING, touched))
+        shared = {disk: dict(zip(EDITABLE_FIELDS, disk)) for disk in set(disks)}
+        baselines.update(zip(final, map(shared.__getitem__, disks)))
+        dirty.update(final)
+    else:
+        for finding, (index, values) in zip(touched, final.items()):
+            baseline = baselines.get(index)
+            if baseline is None:
+                baselines[index] = values_of(finding)
+                dirty.add(index)
+            elif values == baseline:
+                dirty.discard(index)
+            else:
+                dirty.add(index)
+    for finding, values in zip(touched, map(_OF_VALUES, final.values())):
+        finding.action, finding.note, finding.reviewer, finding.reviewed_at, finding.corrected_copy = values
+    return count_reviewed(touched) - before

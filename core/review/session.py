@@ -17,9 +17,7 @@ import gc
 import getpass
 import os
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from phi_review.core.common.errors import LockedError, PhiReviewError, ReportError
@@ -33,16 +31,14 @@ from phi_review.core.review.journal import (
 )
 from phi_review.core.review.query import Group, QueryMixin, _Column, _file_key  # noqa: F401 - Group is public here
 from phi_review.core.review.recovery import RecoveryPlan, plan_recovery, row_key
+from phi_review.core.review.replay import apply_final, count_reviewed
 from phi_review.core.review.saving import SavePlan, SavingMixin  # noqa: F401 - SavePlan is public here
-from phi_review.core.report.model import EDITABLE_FIELDS, Finding, Report
+from phi_review.core.report.model import Finding, Report
 from phi_review.core.report.lock import ReportLock
 from phi_review.core.report.cell_text import cell_text_problem
 from phi_review.core.common.atomic_file import remove_stale_temps
 from phi_review.core.common.inert import inert, shorten
 
-_EDITABLE_OF = attrgetter(*EDITABLE_FIELDS)  # a finding's editable values as a tuple, at C speed
-_VALUES_OF = itemgetter(*EDITABLE_FIELDS)  # the same from a values dict (recovery's have every field)
-_ACTION_OF = attrgetter("action")
 # Characters a spreadsheet (XML 1.0) cannot store; refused when typed, not at save time.
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -97,7 +93,7 @@ class ReviewSession(QueryMixin, SavingMixin):
         self._baseline: dict[int, dict[str, str]] = {}  # values on disk, for touched rows
         self._dirty: set[int] = set()
         self._carry: list[int] = []  # journal seqs not placed in the report: every save carries them on
-        self._reviewed = _count_reviewed(self.findings)
+        self._reviewed = count_reviewed(self.findings)
         self._saving: SavePlan | None = None
         # Filter and search: fixed columns lowercased once into one string each (found at C speed),
         # the two a decision changes (action, note) as lists kept in step by _apply.
@@ -291,36 +287,12 @@ class ReviewSession(QueryMixin, SavingMixin):
             self._changing["note"][index] = finding.note.lower()
 
     def _apply_final(self, final: Mapping[int, Mapping[str, str]]) -> None:
-        """Set each finding's values at once (replay: only a row's last state matters), as _apply would.
-
-        One assignment per row and no per-row comparison: 100,000 recovered rows stay cheap.
-        """
-        findings, baselines, dirty = self.findings, self._baseline, self._dirty
-        touched = list(map(findings.__getitem__, final))
-        reviewed = -sum(count for action, count in Counter(map(_ACTION_OF, touched)).items() if action.strip())
-        if not baselines:  # at open: every row is as on disk, which recovery found ``final`` differs from
-            disks = list(map(_EDITABLE_OF, touched))
-            shared = {disk: dict(zip(EDITABLE_FIELDS, disk)) for disk in set(disks)}  # one baseline per distinct
-            baselines.update(zip(final, map(shared.__getitem__, disks)))
-            dirty.update(final)
-        else:
-            for finding, (index, values) in zip(touched, final.items()):
-                baseline = baselines.get(index)
-                if baseline is None:
-                    baselines[index] = values_of(finding)
-                    dirty.add(index)
-                elif values == baseline:
-                    dirty.discard(index)
-                else:
-                    dirty.add(index)
-        for finding, values in zip(touched, map(_VALUES_OF, final.values())):
-            finding.action, finding.note, finding.reviewer, finding.reviewed_at, finding.corrected_copy = values
-        reviewed += sum(count for action, count in Counter(map(_ACTION_OF, touched)).items() if action.strip())
-        self._reviewed += reviewed
+        """Set each recovered row once (only its last state matters), keeping counts, dirt and caches as _apply."""
+        self._reviewed += apply_final(self.findings, self._baseline, self._dirty, final)
         if self._changing is not None:
             for index in final:
-                self._changing["action"][index] = findings[index].action.lower()
-                self._changing["note"][index] = findings[index].note.lower()
+                self._changing["action"][index] = self.findings[index].action.lower()
+                self._changing["note"][index] = self.findings[index].note.lower()
 
     def _record(self, kind: str, changes: list[Change], target: int | None = None) -> int:
         """Journal first (durable), then apply: a change the disk refused is not shown as made."""
@@ -482,12 +454,6 @@ class ReviewSession(QueryMixin, SavingMixin):
 
     def clear_marks(self) -> None:
         self.marks.clear()
-
-
-def _count_reviewed(findings: Sequence[Finding]) -> int:
-    """How many findings have an action (``Finding.reviewed``), counted at C speed: 500,000 rows in milliseconds."""
-    counts = Counter(map(_ACTION_OF, findings))
-    return sum(count for action, count in counts.items() if action.strip())
 
 
 def _changed_since(path: Path, report: Report) -> bool:
