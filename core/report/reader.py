@@ -122,20 +122,19 @@ def _build(path: Path, kind: str, sheet: str, rows: list[list[Any]], header_inde
     )
 
 
-def _column(body: list[list[Any]], index: int | None, strip: bool = True) -> list[str]:
-    """One column as display text; column-wise maps keep a 500k-row open fast."""
+def _column(body: list[list[Any]], index: int | None, strip: bool = True) -> list[str] | None:
+    """One column as display text (None when the report lacks it); column-wise maps keep a 500k-row open fast."""
     if index is None:
-        return [""] * len(body)
+        return None
     try:
-        values = list(map(itemgetter(index), body))  # calamine's rows are rectangular: the fast case
-    except IndexError:
+        if strip:
+            return list(map(str.strip, map(itemgetter(index), body)))  # rectangular text: the fast case
+        values = list(map(itemgetter(index), body))
+    except (IndexError, TypeError):  # a short row, or a number, date or empty cell among the text
         values = [row[index] if index < len(row) else "" for row in body]
-    try:
-        return list(map(str.strip, values)) if strip else values if all(map(_is_str, values)) else _texts(values)
-    except TypeError:  # a number, a date or an empty cell among the text
         if strip:
             return [v.strip() if v.__class__ is str else ("" if v is None else display(v).strip()) for v in values]
-        return _texts(values)
+    return values if all(map(_is_str, values)) else _texts(values)
 
 
 def _is_str(value: object) -> bool:
@@ -161,16 +160,18 @@ def _findings_from(body: list[list[Any]], first: int, columns: Any, source: str)
         for start in range(0, len(body), _CHUNK):
             findings += _findings_from(body[start : start + _CHUNK], first + start, columns, source)
         return findings
-    files = _column(body, columns.file)
-    issue, value, tag = _column(body, columns.issue), _column(body, columns.value), _column(body, columns.tag)
-    action, note = _column(body, columns.action), _column(body, columns.note, strip=False)
-    reviewer, reviewed_at = _column(body, columns.reviewer), _column(body, columns.reviewed_at)
-    numbers = range(first, first + len(body))
-    site, event = _column(body, columns.site), _column(body, columns.event)
-    details, profile = _column(body, columns.details, strip=False), _column(body, columns.profile)
-    corrected = _column(body, columns.corrected_copy)
-    findings = list(map(Finding, numbers, files, issue, value, tag, action, note, reviewer, reviewed_at, body,
-                        repeat(source), site, event, details, profile, corrected))
+    files = _column(body, columns.file) or [""] * len(body)
+    fields = [
+        range(first, first + len(body)), files, _column(body, columns.issue), _column(body, columns.value),
+        _column(body, columns.tag), _column(body, columns.action), _column(body, columns.note, strip=False),
+        _column(body, columns.reviewer), _column(body, columns.reviewed_at), body, [source] * len(body) if source else None,
+        _column(body, columns.site), _column(body, columns.event), _column(body, columns.details, strip=False),
+        _column(body, columns.profile), _column(body, columns.corrected_copy),
+    ]
+    while fields[-1] is None:  # columns the report lacks keep Finding's defaults: fewer arguments per row
+        fields.pop()
+    blank = repeat("")
+    findings = list(map(Finding, *(blank if field is None else field for field in fields)))
     return findings if all(files) else [f for f in findings if f.file]
 
 

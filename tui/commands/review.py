@@ -161,6 +161,9 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
     finally:
         if was_enabled:
             gc.enable()
+    from phi_review.core.common.memory import release_freed_memory
+
+    release_freed_memory()
     try:
         app = ReviewApp(session, roots=roots, graphics=choice, keymap=config.keys, out_dir=out_dir)
     except BaseException:
