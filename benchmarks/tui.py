@@ -66,8 +66,10 @@ async def next_preview(report: Path, steps: int) -> tuple[list[float], list[floa
     bare: list[float] = []
     async with app.run_test(size=(160, 50)) as pilot:
         async def shown(index: int, after: float) -> None:
+            # Poll with a bare sleep: pilot.pause would post a callback to every widget on each poll,
+            # loading the very loop being measured.
             while not (app.review.preview_shown and app.review.preview_shown[0] == index and app.review.preview_shown[1] >= after):
-                await pilot.pause(0.002)
+                await asyncio.sleep(0.002)
 
         await shown(0, 0)
         for _ in range(steps):
