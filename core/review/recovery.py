@@ -18,6 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 from phi_review.core.report.cell_text import cell_text_problem
 from phi_review.core.report.model import Finding
@@ -59,6 +63,71 @@ class RecoveryPlan:
 
 
 # --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class ParsedAhead:
+    """Journal lines parsed before the report is known (in a thread beside its read): see parse_ahead."""
+
+    data: bytes  # the journal as it was read: used only if the journal is still exactly this
+    lines: list[bytes]
+    first: int  # lines[first:] are parsed; replay never starts after it
+    records: list[object]  # their parses (a dict), or None where the careful path must look again
+
+
+def parse_ahead(path: Path) -> ParsedAhead | None:
+    """Parse the lines after the journal's last ``saved`` line, while calamine reads the report.
+
+    Replay starts after a save (or at the beginning), so it never needs less than
+    these lines; which save, and which sheet, is settled later by plan_recovery,
+    which takes this work only if the journal has not changed meanwhile.
+    """
+    try:
+        data = read_data(path)
+    except Exception:  # noqa: BLE001 - the careful path reads it again and says what is wrong
+        return None
+    lines = split_lines(data)
+    first = len(lines)
+    while first and _SAVED_MARK not in lines[first - 1]:
+        first -= 1
+    records: list[object] = []
+    append = records.append
+    for line in lines[first:]:
+        try:
+            append(_fast_decode(line))  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - json's turn later (a lone surrogate), or a damaged line
+            append(None)
+    return ParsedAhead(data, lines, first, records)
+
+
+_AHEAD_FROM = 1 << 20  # a journal smaller than this parses in milliseconds: no thread for it
+
+
+@dataclass
+class JournalAhead:
+    """A journal being parsed in a thread (start_parse_ahead), for the plan of the report it belongs to."""
+
+    path: Path
+    future: "Future[ParsedAhead | None]"
+
+    def parsed_for(self, journal: Path) -> ParsedAhead | None:
+        """The parse, when ``journal`` is the one parsed (the report read may sit elsewhere: a folder's first CSV)."""
+        return self.future.result() if journal == self.path else None
+
+
+def start_parse_ahead(journal: Path) -> JournalAhead | None:
+    """Start parsing a big journal in a thread, before the report is read: calamine leaves the GIL meanwhile."""
+    try:
+        if journal.stat().st_size < _AHEAD_FROM:
+            return None
+    except OSError:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-ahead")
+    future = pool.submit(parse_ahead, journal)
+    pool.shutdown(wait=False)
+    return JournalAhead(journal, future)
 
 
 
@@ -322,7 +391,8 @@ def _all_text(values: dict) -> bool:
     return True
 
 
-def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: str = "") -> RecoveryPlan:
+def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: str = "",
+                  ahead: ParsedAhead | None = None) -> RecoveryPlan:
     """Work out which journal records the report on disk lacks (see _plan_recovery).
 
     The cyclic collector is off meanwhile: 100,000 records are as many new
@@ -331,13 +401,14 @@ def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: s
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _plan_recovery(path, findings, sha256, sheet)
+        return _plan_recovery(path, findings, sha256, sheet, ahead)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: str = "") -> RecoveryPlan:
+def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: str = "",
+                   ahead: ParsedAhead | None = None) -> RecoveryPlan:
     """Work out which journal records the report on disk (``findings``, ``sha256``) lacks.
 
     Each row's records form a chain of states. Replay starts after the last
@@ -348,7 +419,9 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     The walk itself is replay.py's, over rows placed here.
     """
     data = read_data(path)
-    lines = split_lines(data)
+    if ahead is not None and ahead.data != data:  # written meanwhile (the lock was not ours yet): parse it here
+        ahead = None
+    lines = ahead.lines if ahead is not None else split_lines(data)
     plan = RecoveryPlan()
     if not lines:
         return plan
@@ -356,13 +429,20 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     carried_lines, wanted = _carried(lines, start)
     carried: list[dict] = []
     records: list[dict] = []
-    for part, target in ((carried_lines, carried), (lines[start:], records)):
-        for line in part:
-            try:  # orjson's loads itself: _parse's checks and fallback only where it refuses the line
-                record = _fast_decode(line)  # type: ignore[misc]
-                kind = record.get("kind")
-            except (TypeError, ValueError, AttributeError):
-                kind = None
+    parsed: list[object] = []  # lines[start:] already parsed ahead, from its first line on
+    if ahead is not None and start <= ahead.first:
+        parsed = [None] * (ahead.first - start) + ahead.records
+    for part, target, known in ((carried_lines, carried, []), (lines[start:], records, parsed)):
+        for position, line in enumerate(part):
+            record = known[position] if known else None
+            if record.__class__ is dict:
+                kind = record.get("kind")  # type: ignore[union-attr]
+            else:
+                try:  # orjson's loads itself: _parse's checks and fallback only where it refuses the line
+                    record = _fast_decode(line)  # type: ignore[misc]
+                    kind = record.get("kind")
+                except (TypeError, ValueError, AttributeError):
+                    kind = None
             if kind.__class__ is not str:
                 record = _parse(line)  # json's turn (a lone surrogate), else a damaged line
                 if record is None:

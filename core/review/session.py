@@ -30,7 +30,7 @@ from phi_review.core.review.journal import (
     values_of,
 )
 from phi_review.core.review.query import Group, QueryMixin, _Column, _file_key  # noqa: F401 - Group is public here
-from phi_review.core.review.recovery import RecoveryPlan, plan_recovery, row_key
+from phi_review.core.review.recovery import JournalAhead, RecoveryPlan, plan_recovery, row_key, start_parse_ahead
 from phi_review.core.review.replay import apply_final, count_reviewed
 from phi_review.core.review.saving import SavePlan, SavingMixin  # noqa: F401 - SavePlan is public here
 from phi_review.core.report.model import Finding, Report
@@ -130,12 +130,13 @@ class ReviewSession(QueryMixin, SavingMixin):
             wanted = wanted.resolve()  # a linked report: read, lock, journal and write the shared target
         reviewer = (reviewer or "").strip() or default_reviewer()
         check_storable(reviewer, "reviewer name")
+        ahead = start_parse_ahead(journal_path(wanted)) if isinstance(wanted, Path) else None
         # Read before locking, so bad input (not a spreadsheet, no header) leaves
         # no lock or journal file behind; re-read under the lock if it changed.
         report = read_report(wanted, sheet=sheet)
         path = report.path
         if read_only:
-            return cls._open_read_only(report, reviewer, "opened read-only as asked")
+            return cls._open_read_only(report, reviewer, "opened read-only as asked", ahead)
 
         lock: ReportLock | None = None
         journal: Journal | None = None
@@ -149,7 +150,7 @@ class ReviewSession(QueryMixin, SavingMixin):
                 if isinstance(error, LockedError):
                     raise LockedError(f"{error}; close that session first") from None
                 raise
-            return cls._open_read_only(report, reviewer, str(error))
+            return cls._open_read_only(report, reviewer, str(error), ahead)
 
         try:
             if _changed_since(path, report):
@@ -160,7 +161,7 @@ class ReviewSession(QueryMixin, SavingMixin):
                 stale = remove_stale_temps(report.path)  # under the lock: no save of ours is running
                 if stale:
                     session.messages.append(f"Removed {stale} temporary copies of the report left by an interrupted save.")
-            session._recover()
+            session._recover(ahead)
         except BaseException:
             journal.close()
             lock.release()
@@ -173,14 +174,15 @@ class ReviewSession(QueryMixin, SavingMixin):
             self._lock.touch()
 
     @classmethod
-    def _open_read_only(cls, report: Report, reviewer: str, reason: str) -> "ReviewSession":
+    def _open_read_only(cls, report: Report, reviewer: str, reason: str,
+                        ahead: JournalAhead | None = None) -> "ReviewSession":
         """A session that shows the report and refuses changes; ``reason`` says why, in one line."""
         session = cls(report, reviewer=reviewer, read_only=True)
         session._read_only_reason = reason
         if reason != "opened read-only as asked":
             session.messages.insert(0, f"{reason}; opened read-only, decisions cannot be recorded.")
         try:
-            plan = session._plan()
+            plan = session._plan(ahead)
         except ReportError as error:
             session.messages.append(f"Cannot check the journal: {error}.")
             return session
@@ -192,12 +194,14 @@ class ReviewSession(QueryMixin, SavingMixin):
             )
         return session
 
-    def _plan(self) -> RecoveryPlan:
+    def _plan(self, ahead: JournalAhead | None = None) -> RecoveryPlan:
+        parsed = ahead.parsed_for(journal_path(self.report.path)) if ahead is not None else None
         return plan_recovery(
-            journal_path(self.report.path), self.findings, self.report.fingerprint.sha256, self.report.sheet or ""
+            journal_path(self.report.path), self.findings, self.report.fingerprint.sha256, self.report.sheet or "",
+            parsed,
         )
 
-    def _recover(self) -> None:
+    def _recover(self, ahead: JournalAhead | None = None) -> None:
         """Replay journal records the report on disk lacks, and rebuild undo/redo.
 
         The cyclic collector waits until the end (as in plan_recovery): its
@@ -206,13 +210,13 @@ class ReviewSession(QueryMixin, SavingMixin):
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._replay()
+            self._replay(ahead)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _replay(self) -> None:
-        plan = self._plan()
+    def _replay(self, ahead: JournalAhead | None = None) -> None:
+        plan = self._plan(ahead)
         self._apply_final(plan.final)
         for step in plan.steps:
             if step.kind in ("decide", "note"):
