@@ -28,7 +28,6 @@ from phi_review.core.report.model import Finding
 from phi_review.core.review.journal import (
     _SAVED_MARK,
     BLANK,
-    Step,
     MATCH_FIELDS,
     STEP_KINDS,
     Values,
@@ -40,14 +39,14 @@ from phi_review.core.review.journal import (
     read_data,
     split_lines,
 )
-from phi_review.core.review.replay import Placed, build_steps, resolve
+from phi_review.core.review.replay import Placed, PlannedStep, build_steps, resolve
 
 
 @dataclass
 class RecoveryPlan:
     """What replaying the journal would do, computed without touching the findings."""
 
-    steps: list[Step] = field(default_factory=list)
+    steps: list[PlannedStep] = field(default_factory=list)  # undo history: Change lists made on demand
     changed: set[int] = field(default_factory=set)  # indexes that end up different from the file
     conflicts: int = 0  # rows whose records do not fit the file (changed outside phi-review)
     damaged: int = 0  # lines that are not valid records (other than a torn last line)

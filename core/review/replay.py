@@ -87,26 +87,53 @@ def resolve(placed: Placed, findings: Sequence[Finding]) -> tuple[bytearray, dic
     return status, final, len(conflicted)
 
 
-def build_steps(placed: Placed, status: bytearray, findings: Sequence[Finding]) -> list[Step]:
-    """Undo steps of the slots that are not conflicts; one step's rows stay one Step."""
-    steps: list[Step] = []
-    index, old, new = placed.index, placed.old, placed.new
+class PlannedStep:
+    """A recovered undo step whose Change list is made when first asked for.
+
+    A reopen rebuilds the whole undo history (100,000 steps after a crash of a long
+    session) but the reviewer undoes a few: each step keeps only where its slots are.
+    It reads like a Step (kind, step, changes, target).
+    """
+
+    __slots__ = ("kind", "step", "target", "_ranges", "_plan", "_changes")
+
+    def __init__(self, kind: str, step: int, target: int | None, start: int, end: int,
+                 plan: tuple[Placed, bytearray, Sequence[Finding]]) -> None:
+        self.kind, self.step, self.target = kind, step, target
+        self._ranges = [(start, end)]
+        self._plan = plan
+        self._changes: list[Change] | None = None
+
+    @property
+    def changes(self) -> list[Change]:
+        if self._changes is None:
+            placed, status, findings = self._plan
+            index, old, new = placed.index, placed.old, placed.new
+            changes: list[Change] = []
+            for start, end in self._ranges:
+                for position in range(start, end):
+                    state = status[position]
+                    if state:
+                        at = index[position]
+                        finding = findings[at]
+                        changes.append(_make_change(Change, (at, finding.row, finding.file, old[position],
+                                                             new[position], state == _APPLY, finding.source, "")))
+            self._changes = changes
+        return self._changes
+
+
+def build_steps(placed: Placed, status: bytearray, findings: Sequence[Finding]) -> list[PlannedStep]:
+    """Undo steps of the slots that are not conflicts; one step's rows stay one step (see PlannedStep)."""
+    steps: list[PlannedStep] = []
+    plan = (placed, status, findings)
     for kind, number, target, start, end in placed.groups:
-        changes: list[Change] = []
-        for position in range(start, end):
-            state = status[position]
-            if state:
-                at = index[position]
-                finding = findings[at]
-                changes.append(_make_change(Change, (at, finding.row, finding.file, old[position], new[position],
-                                                     state == _APPLY, finding.source, "")))
-        if not changes:
-            continue
+        if status.count(0, start, end) == end - start:
+            continue  # every row of it conflicts: nothing to undo
         last = steps[-1] if steps else None
         if last is not None and last.step == number and last.kind == kind:
-            last.changes.extend(changes)  # a version-1 step: one record per row
+            last._ranges.append((start, end))  # a version-1 step: one record per row
         else:
-            steps.append(_make_change(Step, (kind, number, changes, target)))
+            steps.append(PlannedStep(kind, number, target, start, end, plan))
     return steps
 
 

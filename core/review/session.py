@@ -31,7 +31,7 @@ from phi_review.core.review.journal import (
 )
 from phi_review.core.review.query import Group, QueryMixin, _Column, _file_key  # noqa: F401 - Group is public here
 from phi_review.core.review.recovery import JournalAhead, RecoveryPlan, plan_recovery, row_key, start_parse_ahead
-from phi_review.core.review.replay import apply_final, count_reviewed
+from phi_review.core.review.replay import PlannedStep, apply_final, count_reviewed
 from phi_review.core.review.saving import SavePlan, SavingMixin  # noqa: F401 - SavePlan is public here
 from phi_review.core.report.model import Finding, Report
 from phi_review.core.report.lock import ReportLock
@@ -88,8 +88,8 @@ class ReviewSession(QueryMixin, SavingMixin):
         self._lock = lock
         self._journal = journal
         self._read_only_reason = "opened read-only as asked"
-        self._undo: list[Step] = []
-        self._redo: list[Step] = []
+        self._undo: list[Step | PlannedStep] = []  # PlannedStep: recovered from the journal at open
+        self._redo: list[Step | PlannedStep] = []
         self._baseline: dict[int, dict[str, str]] = {}  # values on disk, for touched rows
         self._dirty: set[int] = set()
         self._carry: list[int] = []  # journal seqs not placed in the report: every save carries them on
