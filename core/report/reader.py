@@ -134,11 +134,7 @@ def _column(body: list[list[Any]], index: int | None, strip: bool = True) -> lis
         values = [row[index] if index < len(row) else "" for row in body]
         if strip:
             return [v.strip() if v.__class__ is str else ("" if v is None else display(v).strip()) for v in values]
-    return values if all(map(_is_str, values)) else _texts(values)
-
-
-def _is_str(value: object) -> bool:
-    return value.__class__ is str
+    return values if all(map(isinstance, values, repeat(str))) else _texts(values)
 
 
 def _texts(values: list[Any]) -> list[str]:
