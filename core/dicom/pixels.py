@@ -337,14 +337,29 @@ def render_frame(
     preset: str = "file",
     invert: bool = False,
     overlays: bool = False,
+    window: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Frame ``frame`` as uint8 at full resolution: (H, W) grey or (H, W, 3) RGB.
 
     Any failure is a one-line DicomError: a damaged LUT or window value must not
     become a traceback after the pixels decoded.
     """
+    return render_frame_window(path, frame, preset=preset, invert=invert, overlays=overlays, window=window)[0]
+
+
+def render_frame_window(
+    path: str | Path,
+    frame: int = 0,
+    *,
+    preset: str = "file",
+    invert: bool = False,
+    overlays: bool = False,
+    window: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """``render_frame`` and the grey range it used (None for colour): ``window`` draws another file,
+    e.g. a corrected copy, with exactly this one's window."""
     try:
-        return _render_frame(path, frame, preset=preset, invert=invert, overlays=overlays)
+        return _render_frame(path, frame, preset=preset, invert=invert, overlays=overlays, window=window)
     except DicomError:
         raise
     except MemoryError:
@@ -353,10 +368,12 @@ def render_frame(
         raise DicomError(f"cannot show frame {frame + 1}: {_reasons(error)}") from None
 
 
-def _render_frame(path: str | Path, frame: int, *, preset: str, invert: bool, overlays: bool) -> np.ndarray:
+def _render_frame(path: str | Path, frame: int, *, preset: str, invert: bool, overlays: bool,
+                  window: tuple[float, float] | None = None) -> tuple[np.ndarray, tuple[float, float] | None]:
     if preset not in PRESETS:
         raise DicomError(f"unknown window preset {preset!r}; choose one of {', '.join(PRESETS)}")
     array, ds = decode_frame(path, frame)
+    used: tuple[float, float] | None = None
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2").upper()
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
@@ -370,7 +387,7 @@ def _render_frame(path: str | Path, frame: int, *, preset: str, invert: bool, ov
     else:
         if array.ndim == 3:  # a multi-sample grey frame: take the first sample
             array = array[..., 0]
-        image = _grey(array, ds, preset)
+        image, used = _grey(array, ds, preset, window)
         if photometric == "MONOCHROME1":
             image = 255 - image
     if overlays:
@@ -378,4 +395,4 @@ def _render_frame(path: str | Path, frame: int, *, preset: str, invert: bool, ov
         image = _draw_overlays(image, _header(Path(path)).dataset)
     if invert:
         image = 255 - image
-    return np.ascontiguousarray(image)
+    return np.ascontiguousarray(image), used

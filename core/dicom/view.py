@@ -56,15 +56,25 @@ def _to_uint8(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
-def _grey(array: np.ndarray, ds: Dataset, preset: str) -> np.ndarray:
+Window = tuple[float, float]
+
+
+def _grey(array: np.ndarray, ds: Dataset, preset: str, window: Window | None = None) -> tuple[np.ndarray, Window]:
+    """8-bit grey and the (lo, hi) range mapped to black..white.
+
+    ``window`` forces that range: the split view draws a corrected copy with
+    its original's, since a blacked-out box shifts min/max and percentiles and
+    the copy would otherwise look brighter or darker where nothing changed.
+    """
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
     values = apply_modality_lut(array, ds) if ("RescaleSlope" in ds or "ModalityLUTSequence" in ds) else array
     if preset == "file" and "VOILUTSequence" in ds and "WindowWidth" not in ds:
         values = apply_voi_lut(values, ds)
-        return _to_uint8(values, float(values.min()), float(values.max()))
-    lo, hi = window_range(values, ds, preset)
-    return _to_uint8(values, lo, hi)
+        lo, hi = window or (float(values.min()), float(values.max()))
+    else:
+        lo, hi = window or window_range(values, ds, preset)
+    return _to_uint8(values, lo, hi), (lo, hi)
 
 
 def _colour(array: np.ndarray, ds: Dataset) -> np.ndarray:

@@ -60,17 +60,42 @@ def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_erro
     return loaded
 
 
-def render_frame_cached(cache: Any, path: Path, state: ViewState) -> Any:
+def render_frame_cached(cache: Any, path: Path, state: ViewState, window: tuple[float, float] | None = None) -> Any:
     """The full-resolution 8-bit frame for this view, from the cache when it is there."""
-    from phi_review.core.dicom.pixels import render_frame
+    return render_window_cached(cache, path, state, window)[0]
 
-    key = (str(path), state.frame, state.preset, state.invert, state.overlays)
+
+def render_window_cached(cache: Any, path: Path, state: ViewState,
+                         window: tuple[float, float] | None = None) -> tuple[Any, tuple[float, float] | None]:
+    """The frame and the grey range it was drawn with (None for colour), through the cache.
+
+    ``window`` forces the range (the split view draws the copy with the
+    original's). The key holds the file's inode, size and modification time:
+    a corrected copy is rewritten in place (R again, C), and the preview must
+    never show the old one.
+    """
+    import os
+
+    import numpy as np
+
+    from phi_review.core.dicom.pixels import render_frame_window
+
+    try:
+        stat = os.stat(path)
+        version: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None  # render_frame says why in one line
+    key = (str(path), version, state.frame, state.preset, state.invert, state.overlays, window)
     full = cache.get(key) if cache is not None else None
-    if full is None:
-        full = render_frame(path, state.frame, preset=state.preset, invert=state.invert, overlays=state.overlays)
-        if cache is not None:
-            cache.put(key, full)
-    return full
+    used = cache.get((key, "window")) if cache is not None else None
+    if full is not None and used is not None:
+        return full, (float(used[0]), float(used[1])) if used.size == 2 else None
+    full, range_used = render_frame_window(path, state.frame, preset=state.preset, invert=state.invert,
+                                           overlays=state.overlays, window=window)
+    if cache is not None:
+        cache.put(key, full)
+        cache.put((key, "window"), np.asarray(range_used if range_used is not None else (), dtype=np.float64))
+    return full, range_used
 
 
 BoxMark = tuple[tuple[int, int, int, int], "bool | str"]

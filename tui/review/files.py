@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
+from phi_review.tui.review.compare import SPLIT_CAPTION, render_split, separator
 from phi_review.tui.review.file_loader import LoadedFile, load_file, render_frame_cached, render_view
 from phi_review.tui.review.messages import FileLoaded, IndexProgress, IndexReady, PreviewRendered
 from phi_review.tui.widgets.findings_list import FindingsList
@@ -47,6 +49,7 @@ class FileController:
         self.candidates: dict[int, list[Path]] = {}  # kept after a pick, so the reviewer can choose again
         self.render_cache: Any = None
         self.render_seq = 0
+        self.render_box: tuple[int, int] | None = None  # the pixel box the latest render was asked for
         self._debounce: Any = None
 
     @property
@@ -148,8 +151,12 @@ class FileController:
         self.loaded.pop(index, None)
 
     # ----- rendering --------------------------------------------------------------
-    def request_render(self, token: int, boxes: list[Any], path: Path | None = None) -> None:
-        """Render the row's frame (or ``path``, e.g. its corrected copy) with these boxes drawn."""
+    def request_render(self, token: int, boxes: list[Any], path: Path | None = None,
+                       split: tuple[Path, list[Any]] | None = None) -> None:
+        """Render the row's frame (or ``path``, e.g. its corrected copy) with these boxes drawn.
+
+        ``split``: (corrected copy, its boxes) to draw beside the original (``S``), in one image.
+        """
         preview = self.screen.query_one(PreviewPane)
         mode = self.screen.graphics.mode
         if not preview.display or mode == "none":
@@ -163,8 +170,16 @@ class FileController:
             return
         self._ensure_cache()
         self.render_seq += 1
-        work = partial(self._render_in_worker, token, path or loaded.path, preview.state, preview.pixel_box(), boxes,
-                       self.render_seq)
+        self.render_box = preview.pixel_box()
+        if split is not None:
+            gap = separator(preview.mode, preview.cell_size)
+            render = partial(render_split, self.render_cache, loaded.path, split[0], preview.state,
+                             preview.pixel_box(), boxes, split[1], gap)
+            note = SPLIT_CAPTION
+        else:
+            render = partial(self.render_now, path or loaded.path, preview.state, preview.pixel_box(), boxes)
+            note = ""
+        work = partial(self._render_in_worker, token, render, self.render_seq, note)
         self.screen.run_worker(work, thread=True, exclusive=True, group="render")
 
     def _ensure_cache(self) -> None:
@@ -178,18 +193,17 @@ class FileController:
     def render_now(self, path: Path, state: ViewState, box: tuple[int, int], boxes: list[Any] | None = None) -> Any:
         return render_view(self.render_cache, path, state, box, boxes)
 
-    def _render_in_worker(self, token: int, path: Path, state: ViewState, box: tuple[int, int],
-                          boxes: list[Any] | None, seq: int) -> None:
+    def _render_in_worker(self, token: int, render: Callable[[], Any], seq: int, note: str = "") -> None:
         try:
-            image = self.render_now(path, state, box, boxes)
+            image = render()
         except PhiReviewError as error:
-            self.screen.post_message(PreviewRendered(token, None, str(error), seq=seq))
+            self.screen.post_message(PreviewRendered(token, None, str(error), note=note, seq=seq))
             return
         except Exception as error:  # noqa: BLE001 - a bad file must never take the app down
             self.screen.post_message(PreviewRendered(token, None, f"cannot decode: {type(error).__name__}: {error}",
-                                                     seq=seq))
+                                                     note=note, seq=seq))
             return
-        self.screen.post_message(PreviewRendered(token, image, None, seq=seq))
+        self.screen.post_message(PreviewRendered(token, image, None, note=note, seq=seq))
 
     def is_current_render(self, message: PreviewRendered) -> bool:
         return message.token == self.token and message.seq >= self.render_seq

@@ -19,6 +19,7 @@ class FixingKeys:
 
     remedy: Any
     fixes: Any
+    split: Any
 
     FIXING_BINDINGS = [
         Binding("m", "mask_line", "Mask text line", show=False, id="app.mask_line"),
@@ -28,6 +29,7 @@ class FixingKeys:
         Binding("x", "list_masks", "Masks (remove)", show=False, id="app.list_masks"),
         Binding("R", "redact", "Black out into a copy", show=False, id="app.redact"),
         Binding("X", "flip_copy", "Original / copy", show=False, id="app.flip_copy"),
+        Binding("S", "split_view", "Original | copy side by side", show=False, id="app.split_view"),
         Binding("C", "confirm_clean", "Confirm copy clean", show=False, id="app.confirm_clean"),
         Binding("E", "edit_tag", "Fix this header attribute", show=False, id="app.edit_tag"),
         Binding("A", "profile", "Apply the Basic Profile", show=False, id="app.profile"),
@@ -55,6 +57,9 @@ class FixingKeys:
 
     def action_flip_copy(self) -> None:
         self.remedy.flip()
+
+    def action_split_view(self) -> None:
+        self.split.toggle()
 
     def action_confirm_clean(self) -> None:
         self.remedy.confirm_clean()

@@ -100,6 +100,8 @@ class RemedyController:
         state = self.copies.get(path)
         if state is not None:
             shown = "COPY shown (X: original)" if self.showing_copy else "original shown (X: copy)"
+            if self.screen.split.on:
+                shown = "side by side: original | corrected copy (S: one at a time)"
             lines.append(f"Corrected copy: {inert(self.screen.display_path(state.copy))} · {shown}")
             if state.error:
                 lines.append(f"Verification failed: {inert(state.error)}")
@@ -124,7 +126,8 @@ class RemedyController:
 
     def _redraw(self) -> None:
         self.screen.ocr.show_panel()
-        self.screen.request_render()
+        # After the layout: the panel's new height decides the image's box (else it is squeezed to fit).
+        self.screen.call_after_refresh(self.screen.request_render)
 
     # ----- masks ------------------------------------------------------------------------
     def _add(self, path: Path, boxes: list[Any]) -> int:

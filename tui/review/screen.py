@@ -24,6 +24,7 @@ from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.core.report.pointer import first_frame
 from phi_review.core.report.row_view import other_cells
+from phi_review.tui.review.compare import SplitView
 from phi_review.tui.review.decisions import DecisionController
 from phi_review.tui.review.file_loader import LoadedFile
 from phi_review.tui.review.files import FileController
@@ -109,6 +110,7 @@ class ReviewScreen(FixingKeys, Screen[None]):
         self.decisions = DecisionController(self)
         self.remedy = RemedyController(self, self._out_dir)
         self.fixes = FixController(self)
+        self.split = SplitView(self)
         mode = self.graphics.mode
         cell = self.graphics.caps.cell_size or (10, 20)
         with Horizontal(id="main"):
@@ -207,10 +209,13 @@ class ReviewScreen(FixingKeys, Screen[None]):
         if not self.files.is_current_render(message):
             return  # a newer view was asked for meanwhile
         preview = self.query_one(PreviewPane)
+        caption = " · ".join(part for part in (message.note, preview.caption()) if part)  # which side is which first
         if message.error:
-            preview.show_message(f"No preview: {inert(message.error)}", preview.caption())
+            preview.show_message(f"No preview: {inert(message.error)}", caption)
         else:
-            preview.show_image(message.image, preview.caption())
+            preview.show_image(message.image, caption)
+            if message.note:
+                self.split.refit()
         self.preview_shown = (self.files.current_index, time.monotonic())
         if self.files.current_index is not None:
             self.files.prefetch(self.files.current_index)
@@ -300,6 +305,8 @@ class ReviewScreen(FixingKeys, Screen[None]):
         self.request_render()
 
     def request_render(self) -> None:
+        if self.split.request():  # original and copy side by side (S)
+            return
         loaded = self.files.current()
         boxes: list[Any] = []
         copy = self.remedy.view_path()
