@@ -3,7 +3,7 @@
 Reading a big report frees a lot at once (calamine's parsed sheet, per-column
 lists), but glibc keeps freed heap pages for reuse by small objects, while the
 save's one large buffer (the sheet XML, 139 MB at 500,000 rows) is mapped anew:
-the two add up. Trimming after the open returns those pages, so the save's
+the two add up. Trimming after a big read (core.report.reader) returns those pages, so the save's
 peak sits on what the rows really use (593 -> 521 MB at 500,000 rows).
 """
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from phi_review.core.report.action_list import list_formulas, read_without_cells, resolve_formula, sheet_paths
 from phi_review.core.common.errors import ReportError
+from phi_review.core.common.memory import release_freed_memory
 from phi_review.core.report.columns import column_map, find_header, looked_for, seen_columns
 from phi_review.core.report.csv_report import read_csv_report, sniff_delimiter, sources_changed  # noqa: F401
 from phi_review.core.report.model import DEFAULT_ACTIONS, Finding, Fingerprint, Report
@@ -81,11 +82,18 @@ def read_report(path: str | Path | Sequence[str | Path], sheet: str | None = Non
     try:
         if not isinstance(path, (str, os.PathLike)):
             paths = [Path(p) for p in path]
-            return _read_report(paths[0] if len(paths) == 1 else paths, sheet)
-        return _read_report(Path(path), sheet)
+            report = _read_report(paths[0] if len(paths) == 1 else paths, sheet)
+        else:
+            report = _read_report(Path(path), sheet)
     finally:
         if was_enabled:
             gc.enable()
+    if len(report.findings) >= _TRIM_FROM:
+        release_freed_memory()  # calamine's parsed sheet and the column lists: back to the system
+    return report
+
+
+_TRIM_FROM = 20_000  # rows; below, what a read frees is too little to matter
 
 
 def _read_report(path: Path | Sequence[Path], sheet: str | None) -> Report:

@@ -163,7 +163,7 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
             gc.enable()
     from phi_review.core.common.memory import release_freed_memory
 
-    release_freed_memory()
+    release_freed_memory()  # and what start-up freed beside it (imports, the recovery's parse)
     try:
         app = ReviewApp(session, roots=roots, graphics=choice, keymap=config.keys, out_dir=out_dir)
     except BaseException:
