@@ -109,7 +109,18 @@ async def test_split_view_shows_original_and_copy_side_by_side_in_step(tmp_path)
         assert not np.array_equal(second[:, slot + gap :], first[:, slot + gap :])
         assert "frame 2/12" in _caption(preview)
 
-        # S again: one image at a time.
+        # X from side by side: one image again, flipped as X always flips.
+        before = screen.remedy.showing_copy
+        await pilot.press("X")
+        assert not screen.split.on and screen.remedy.showing_copy is not before
+        await wait_for(pilot, lambda: SPLIT_CAPTION not in _caption(preview), timeout=30)
+        await pilot.press("X")
+        assert screen.remedy.showing_copy is before
+
+        # S twice: side by side, then one image at a time.
+        await pilot.press("S")
+        assert screen.split.on
+        await wait_for(pilot, lambda: SPLIT_CAPTION in _caption(preview), timeout=30)
         await pilot.press("S")
         assert not screen.split.on
         await wait_for(pilot, lambda: SPLIT_CAPTION not in _caption(preview), timeout=30)

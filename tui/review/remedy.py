@@ -426,6 +426,8 @@ class RemedyController:
         if current is None or str(current[1]) not in self.copies:
             self.screen.notify("No corrected copy of this file yet (R writes one).", markup=False)
             return
+        if self.screen.split.on:  # X from side by side: one image again, the one X names
+            self.screen.split.on = False
         self.showing_copy = not self.showing_copy
         self._redraw()
 
