@@ -16,7 +16,8 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, eq, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -307,6 +308,9 @@ class _Placer:
         placed.groups.append((str(record["kind"]), step if isinstance(step, int) else -1,
                               target if isinstance(target, int) else None, start, start + 1))
 
+    def _add_in_place(self, rows: list, shared: Values) -> bool:
+        return len(rows) >= _IN_PLACE_FROM and _add_in_place_rows(self, rows, shared)
+
     def add(self, records: list[dict], wanted: set[int] | None = None) -> None:
         """Place every row of ``records`` (only the ``wanted`` seqs, for carried lines), in order.
 
@@ -336,6 +340,9 @@ class _Placer:
             else:
                 step_problem = self.problem(shared)
             start = len(indexes)
+            if wanted is None and step_problem is None and self._add_in_place(rows, shared):
+                groups.append((record["kind"], step, _int_or_none(record.get("target")), start, len(indexes)))
+                continue
             for offset, entry in enumerate(rows):
                 if wanted is not None and step + offset not in wanted:
                     continue
@@ -379,6 +386,45 @@ class _Placer:
                 news.append(new)
             target = record.get("target")
             groups.append((record["kind"], step, target if target.__class__ is int else None, start, len(indexes)))
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if value.__class__ is int else None  # type: ignore[return-value]
+
+
+_IN_PLACE_FROM = 16  # rows in a step; for fewer, the passes' own cost is more than the loop's
+_PLAIN_ENTRY = frozenset(("row", "file", "key", "old"))
+_ROW, _FILE, _OLD = itemgetter("row"), itemgetter("file"), itemgetter("old")
+_ROW_OF, _FILE_OF, _SOURCE_OF = attrgetter("row"), attrgetter("file"), attrgetter("source")
+
+
+def _add_in_place_rows(placer: "_Placer", rows: list, shared: Values) -> bool:
+    """The usual step, placed with C-level passes, or False for add's per-row loop.
+
+    Usual: each entry is ``{"row", "file", "key", "old": {}}`` (a first decision of
+    the row, nothing of its own), its row still where the journal saw it, naming
+    the same file, in a one-file report, the name on no other row (so the key
+    cannot pick another). That is add's loop for such rows, result for result.
+    """
+    count = len(rows)
+    if (set(map(type, rows)) != {dict} or not all(map(eq, map(dict.keys, rows), repeat(_PLAIN_ENTRY)))
+            or not all(map(eq, map(_OLD, rows), repeat({})))):
+        return False
+    numbers, files = list(map(_ROW, rows)), list(map(_FILE, rows))
+    if set(map(type, numbers)) != {int}:
+        return False
+    first, findings = placer.first_row, placer.findings
+    guesses = [number - first for number in numbers]
+    if min(guesses) < 0 or max(guesses) >= len(findings) or not placer.shared_names().isdisjoint(files):
+        return False
+    found = list(map(findings.__getitem__, guesses))
+    if list(map(_ROW_OF, found)) != numbers or list(map(_FILE_OF, found)) != files or any(map(_SOURCE_OF, found)):
+        return False
+    placed = placer.placed
+    placed.index.extend(guesses)
+    placed.old.extend(repeat(BLANK, count))
+    placed.new.extend(repeat(shared, count))
+    return True
 
 
 def _all_text(values: dict) -> bool:
