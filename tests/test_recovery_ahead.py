@@ -110,3 +110,25 @@ def test_big_steps_placed_in_place_give_what_the_row_loop_gives(tmp_path: Path, 
     monkeypatch.setattr(recovery, "_IN_PLACE_FROM", 10**9)
     assert _plan_shape(path) == fast
     assert fast[0]  # something was recovered
+
+
+def test_the_one_pass_walk_equals_the_chain_walk_on_random_rows() -> None:
+    """Rows with one slot each: the C-level passes give the slot-by-slot walk's statuses, values and conflicts."""
+    import random
+
+    from phi_review.core.report.model import Finding
+    from phi_review.core.review import replay
+
+    rng = random.Random(15)
+    texts = ["", "A", "B", "a", "A "]
+    for _ in range(200):
+        count = rng.randint(1, 40)
+        findings = [Finding(row=n + 2, file=f"f{n}.dcm", action=rng.choice(texts), note=rng.choice(texts))
+                    for n in range(count)]
+        placed = replay.Placed()
+        for number in rng.sample(range(count), rng.randint(1, count)):
+            placed.index.append(number)
+            for target in (placed.old, placed.new):
+                target.append({"action": rng.choice(texts), "note": rng.choice(texts), "reviewer": rng.choice(texts),
+                               "reviewed_at": "", "corrected_copy": ""})
+        assert replay._each_once(placed, findings) == replay._walk_chains(placed, findings)

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, MutableMapping, MutableSet, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from itertools import compress, repeat
+from operator import add, and_, attrgetter, eq, itemgetter, mul, ne, not_, or_
 
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding
 from phi_review.core.review.journal import Change, Step, Values, values_of
 
 _OF_FINDING = attrgetter(*EDITABLE_FIELDS)  # a finding's editable values as a tuple, at C speed
 _OF_VALUES = itemgetter(*EDITABLE_FIELDS)
-_ACTION_OF = attrgetter("action")
+_ACTION_OF, _NOTE_OF = attrgetter("action"), attrgetter("note")
+_ACTION, _NOTE = itemgetter("action"), itemgetter("note")
 _APPLY, _ALREADY = 1, 2  # a slot's status; 0 is a conflict
 _make_change = tuple.__new__  # Change's and Step's own __new__ is Python code: this skips it, 100,000 times
 
@@ -43,48 +45,60 @@ def resolve(placed: Placed, findings: Sequence[Finding]) -> tuple[bytearray, dic
     is skipped. A row ends changed when its last applied values differ from
     the file's in any field.
     """
+    chained = len(set(placed.index)) != len(placed.index)  # usually each row once: no chain to walk
+    status, current, conflicted = (_walk_chains if chained else _each_once)(placed, findings)
+    numbers, values = list(current), list(current.values())
+    differs = map(ne, map(_OF_VALUES, values), map(_OF_FINDING, map(findings.__getitem__, numbers)))
+    final = dict(compress(zip(numbers, values), differs))
+    return status, final, len(conflicted)
+
+
+_Walk = tuple[bytearray, dict[int, Values], set[int]]  # statuses, each applied row's values, conflicting rows
+
+
+def _each_once(placed: Placed, findings: Sequence[Finding]) -> _Walk:
+    """resolve's walk when every row has one slot, in C-level passes: 100,000 rows in a few ms."""
+    index, old, new = placed.index, placed.old, placed.new
+    found = list(map(findings.__getitem__, index))
+    actions, notes = list(map(_ACTION_OF, found)), list(map(_NOTE_OF, found))
+    already = list(map(and_, map(eq, map(_ACTION, new), actions), map(eq, map(_NOTE, new), notes)))
+    fits = list(map(and_, map(eq, map(_ACTION, old), actions), map(eq, map(_NOTE, old), notes)))
+    applies = list(map(and_, map(not_, already), fits))
+    status = bytearray(map(add, map(mul, already, repeat(_ALREADY)), applies))  # 2 held, 1 applies, 0 conflict
+    current = dict(zip(compress(index, applies), compress(new, applies)))
+    return status, current, set(compress(index, map(not_, map(or_, already, applies))))
+
+
+def _walk_chains(placed: Placed, findings: Sequence[Finding]) -> _Walk:
+    """resolve's walk, slot by slot, for rows with several slots."""
     index, old, new = placed.index, placed.old, placed.new
     status = bytearray(len(index))
     current: dict[int, Values] = {}
     conflicted: set[int] = set()
-    if len(set(index)) == len(index):  # each row once (the usual case): one pass, no chain
-        for position, (finding, before, values) in enumerate(zip(map(findings.__getitem__, index), old, new)):
+    held: dict[int, int] = {}  # row -> its last slot whose new values the file holds
+    for position in range(len(index) - 1, -1, -1):
+        number = index[position]
+        if number not in held:
+            finding, values = findings[number], new[position]
+            if values["action"] == finding.action and values["note"] == finding.note:
+                held[number] = position
+    for position, number in enumerate(index):
+        if position <= held.get(number, -1):
+            status[position] = _ALREADY
+            continue
+        now = current.get(number)
+        if now is None:
+            finding = findings[number]
             action, note = finding.action, finding.note
-            if values["action"] == action and values["note"] == note:
-                status[position] = _ALREADY
-                continue
-            if before["action"] == action and before["note"] == note:
-                status[position] = _APPLY
-                current[index[position]] = values
-            else:
-                conflicted.add(index[position])
-    else:
-        held: dict[int, int] = {}  # row -> its last slot whose new values the file holds
-        for position in range(len(index) - 1, -1, -1):
-            number = index[position]
-            if number not in held:
-                finding, values = findings[number], new[position]
-                if values["action"] == finding.action and values["note"] == finding.note:
-                    held[number] = position
-        for position, number in enumerate(index):
-            if position <= held.get(number, -1):
-                status[position] = _ALREADY
-                continue
-            now = current.get(number)
-            if now is None:
-                finding = findings[number]
-                action, note = finding.action, finding.note
-            else:
-                action, note = now["action"], now["note"]
-            before = old[position]
-            if before["action"] == action and before["note"] == note:
-                status[position] = _APPLY
-                current[number] = new[position]
-            else:
-                conflicted.add(number)
-    final = {number: values for number, values in current.items()
-             if _OF_VALUES(values) != _OF_FINDING(findings[number])}
-    return status, final, len(conflicted)
+        else:
+            action, note = now["action"], now["note"]
+        before = old[position]
+        if before["action"] == action and before["note"] == note:
+            status[position] = _APPLY
+            current[number] = new[position]
+        else:
+            conflicted.add(number)
+    return status, current, conflicted
 
 
 class PlannedStep:
