@@ -394,7 +394,7 @@ def _int_or_none(value: object) -> int | None:
 
 _IN_PLACE_FROM = 16  # rows in a step; for fewer, the passes' own cost is more than the loop's
 _PLAIN_ENTRY = frozenset(("row", "file", "key", "old"))
-_ROW, _FILE, _OLD = itemgetter("row"), itemgetter("file"), itemgetter("old")
+_ROW, _FILE, _KEY, _OLD = itemgetter("row"), itemgetter("file"), itemgetter("key"), itemgetter("old")
 _ROW_OF, _FILE_OF, _SOURCE_OF = attrgetter("row"), attrgetter("file"), attrgetter("source")
 
 
@@ -407,10 +407,14 @@ def _add_in_place_rows(placer: "_Placer", rows: list, shared: Values) -> bool:
     cannot pick another). That is add's loop for such rows, result for result.
     """
     count = len(rows)
-    if (set(map(type, rows)) != {dict} or not all(map(eq, map(dict.keys, rows), repeat(_PLAIN_ENTRY)))
-            or not all(map(eq, map(_OLD, rows), repeat({})))):
+    if set(map(type, rows)) != {dict} or set(map(len, rows)) != {len(_PLAIN_ENTRY)}:
         return False
-    numbers, files = list(map(_ROW, rows)), list(map(_FILE, rows))
+    try:  # four keys each, and these four among them: exactly the plain entry's
+        numbers, files, _keys = list(map(_ROW, rows)), list(map(_FILE, rows)), list(map(_KEY, rows))
+        if not all(map(eq, map(_OLD, rows), repeat({}))):
+            return False
+    except KeyError:
+        return False
     if set(map(type, numbers)) != {int}:
         return False
     first, findings = placer.first_row, placer.findings

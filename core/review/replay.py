@@ -48,7 +48,11 @@ def resolve(placed: Placed, findings: Sequence[Finding]) -> tuple[bytearray, dic
     chained = len(set(placed.index)) != len(placed.index)  # usually each row once: no chain to walk
     status, current, conflicted = (_walk_chains if chained else _each_once)(placed, findings)
     numbers, values = list(current), list(current.values())
-    differs = map(ne, map(_OF_VALUES, values), map(_OF_FINDING, map(findings.__getitem__, numbers)))
+    rows = list(map(findings.__getitem__, numbers))
+    # Changed where the action differs (nearly every row, found in one pass), else where any field does.
+    differs = list(map(ne, map(_ACTION, values), map(_ACTION_OF, rows)))
+    if not all(differs):
+        differs = list(map(or_, differs, map(ne, map(_OF_VALUES, values), map(_OF_FINDING, rows))))
     final = dict(compress(zip(numbers, values), differs))
     return status, final, len(conflicted)
 
