@@ -118,7 +118,20 @@ class ReviewSession(QueryMixin, SavingMixin):
         When another session holds the lock (or the folder cannot hold a lock
         and journal), the session opens read-only with a message saying why,
         unless ``allow_read_only_fallback`` is False: then LockedError/ReportError.
+        The cyclic collector is off throughout: the rows and the recovered steps
+        hold no cycles, and its passes over them in between cost more than the rest.
         """
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._open(path, sheet, reviewer, read_only, allow_read_only_fallback)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    @classmethod
+    def _open(cls, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], sheet: str | None,
+              reviewer: str | None, read_only: bool, allow_read_only_fallback: bool) -> "ReviewSession":
         from phi_review.core.report.reader import read_report
 
         # Several CSV files (or a folder of them) are one report: lock and journal go
