@@ -281,22 +281,25 @@ def child_main(kind: str, rows: int, mark: Path) -> None:
     _leave_now()
 
 
-def best_of(kind: str, rows: int, repeat: int) -> dict:
-    """``repeat`` runs of one child (alternating with the others' runs is the caller's): times at
-    their best (this machine is shared, so the best is the least disturbed), memory and stalls at their worst."""
-    runs = [run_child(kind, rows)[0] for _ in range(repeat)]
+def best_of(kinds: tuple[str, ...], rows: int, repeat: int) -> list[dict]:
+    """``repeat`` rounds of the children ``kinds``, taking turns (a slow spell of this shared machine
+    hits each alike); per child, times at their best (the least disturbed run), memory and stalls at their worst."""
+    runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    for _ in range(repeat):
+        for kind in kinds:
+            runs[kind].append(run_child(kind, rows)[0])
     worst = {"peak_mb", "paint_peak_mb", "save_peak_mb", "save_stall_ms"}
-    return {key: (max if key in worst else min)(run[key] for run in runs) for key in runs[0]}
+    return [{key: (max if key in worst else min)(run[key] for run in runs[kind]) for key in runs[kind][0]}
+            for kind in kinds]
 
 
 def scale(sizes: list[int], repeat: int = 3) -> None:
     print(f"{'rows':>8} {'measure':<40} {'phi-review':>11} {'bare':>11} {'ratio':>7}  target")
-    print(f"(each process run {repeat} times: times are the best run, memory and stalls the worst)")
-    floor = best_of("textual", 0, repeat)
+    print(f"(each process run {repeat} times, taking turns: times are the best run, memory and stalls the worst)")
+    (floor,) = best_of(("textual",), 0, repeat)
     for rows in sizes:
         big_report(rows)
-        bare = best_of("calamine", rows, repeat)
-        ours = best_of("screen", rows, repeat)
+        bare, ours = best_of(("calamine", "screen"), rows, repeat)
         def line(measure: str, value: str, base: str = "", ratio: str = "", target: str = "") -> None:
             print(f"{rows:>8,} {measure:<40} {value:>11} {base:>11} {ratio:>7}  {target}")
         paint_ratio = ours["paint_seconds"] / bare["seconds"]
