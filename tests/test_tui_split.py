@@ -109,6 +109,24 @@ async def test_split_view_shows_original_and_copy_side_by_side_in_step(tmp_path)
         assert not np.array_equal(second[:, slot + gap :], first[:, slot + gap :])
         assert "frame 2/12" in _caption(preview)
 
+        # t side by side: the text line is made legible in a half of the pane, not in the whole width.
+        from phi_review.tui.widgets.preview_pane import legible_zoom
+
+        lines = screen.ocr.lines.get((str(original), 1))
+        assert lines, "the cine's second frame has burned-in text"
+        await pilot.press("t")
+        info = screen.files.loaded[cine].info
+        columns, rows = preview.image_cells()
+
+        def zoom_for(view: tuple[int, int]) -> tuple[float, tuple[float, float]]:
+            return legible_zoom(lines[screen.ocr.box].box, (info.columns, info.rows), view, preview.mode,
+                                preview.cell_size)
+
+        half, whole = zoom_for(((columns - 1) // 2, rows)), zoom_for((columns, rows))
+        assert (preview.state.zoom, preview.state.center) == half
+        assert half != whole  # the half's line starts further left: its beginning must be on screen
+        await pilot.press("0")  # back to the fitted view
+
         # X from side by side: one image again, flipped as X always flips.
         before = screen.remedy.showing_copy
         await pilot.press("X")

@@ -154,5 +154,7 @@ class OcrController:
             return
         self.box = (self.box + 1) % len(lines)
         # Zoom until the line is legible in this renderer (half-cell needs far more than sixel).
-        self._preview().text_zoom(lines[self.box].box, (loaded.info.columns, loaded.info.rows))
+        # Side by side, each frame has half the width: the line must be legible in its half.
+        halves = 2 if self.screen.split.pair() is not None else 1
+        self._preview().text_zoom(lines[self.box].box, (loaded.info.columns, loaded.info.rows), halves)
         self.show_panel()

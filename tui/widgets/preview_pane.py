@@ -167,9 +167,12 @@ class PreviewPane(Container, can_focus=True):
         cols, rows = self.image_cells()
         return cols, rows * 2
 
-    def text_zoom(self, text_box: tuple[int, int, int, int], image_size: tuple[int, int]) -> None:
-        """Zoom to a burned-in text box so its line is legible in this renderer (``t``)."""
-        zoom, center = legible_zoom(text_box, image_size, self.image_cells(), self.mode, self.cell_size)
+    def text_zoom(self, text_box: tuple[int, int, int, int], image_size: tuple[int, int], halves: int = 1) -> None:
+        """Zoom to a burned-in text box so its line is legible in this renderer (``t``); ``halves``: 2 when
+        the pane shows two frames side by side (the separator takes a column)."""
+        columns, rows = self.image_cells()
+        view = (max(1, (columns - (halves - 1)) // halves), rows)
+        zoom, center = legible_zoom(text_box, image_size, view, self.mode, self.cell_size)
         self.zoom_to(zoom, center)
 
     def on_resize(self, _event: Any) -> None:
