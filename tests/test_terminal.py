@@ -255,3 +255,35 @@ async def test_sixel_image_waits_until_start_up_messages_over_the_pane_are_gone(
                 break
             await pilot.pause(0.1)
         assert pane.image_widget.display and not pane.toasts_over_image()
+
+
+async def test_a_sixel_image_is_sent_whole_again_after_a_toast_over_it_goes():
+    """Seen in xterm -ti vt340: a toast over a shown sixel picture left a hole when it went (only its
+    cells were repainted); the picture is refreshed whole once the toast is gone."""
+    from PIL import Image
+
+    from phi_review.tui.widgets.preview_pane import PreviewPane
+
+    app = _pane_app("sixel", 24)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        pane = app.query_one(PreviewPane)
+        pane.show_image(Image.new("RGB", pane.pixel_box(), (90, 90, 90)), "caption")
+        await pilot.pause()
+        assert pane.image_widget.display
+        impl = pane.image_widget.children[0]
+        refreshed: list[object] = []
+        real_refresh = impl.refresh
+        impl.refresh = lambda *args, **kwargs: refreshed.append(args) or real_refresh(*args, **kwargs)
+        app.notify("No rows match this filter (Esc clears it).", timeout=0.6)
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if pane.toasts_over_image():
+                break
+        assert pane.toasts_over_image()
+        refreshed.clear()  # what the toast's own arrival repainted does not count
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if not pane.toasts_over_image() and refreshed:
+                break
+        assert not pane.toasts_over_image()
+        assert refreshed, "the picture was not sent again after the toast went"

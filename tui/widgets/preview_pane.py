@@ -207,6 +207,25 @@ class PreviewPane(Container, can_focus=True):
             return False
         return any(toast.region.overlaps(self.region) for toast in self.screen.query(Toast))
 
+    _toast_was_over = False
+
+    def on_mount(self) -> None:
+        if self.mode in ("sixel", "kitty"):
+            self.set_interval(0.25, self._after_toasts)
+
+    def _after_toasts(self) -> None:
+        """Draw the picture again once the notifications over it are gone.
+
+        A sixel or Kitty picture is sent once, from its first cell: when a toast
+        over it disappears, Textual repaints only the cells under the toast, and a
+        hole stays in the picture (seen in xterm -ti vt340). A full refresh sends it whole.
+        """
+        over = self.toasts_over_image()
+        if self._toast_was_over and not over and self.image_widget is not None and self.image_widget.display:
+            for widget in (self.image_widget, *self.image_widget.walk_children()):
+                widget.refresh()
+        self._toast_was_over = over
+
     def _show_pending(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
