@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from phi_review.core.review import recovery
+from phi_review.core.review import journal_ahead, recovery
 from phi_review.core.review.journal import journal_path
-from phi_review.core.review.recovery import parse_ahead, plan_recovery
+from phi_review.core.review.journal_ahead import parse_ahead
+from phi_review.core.review.recovery import plan_recovery
 from phi_review.core.review.session import ReviewSession
 from phi_review.sample_reports.make_workbook import build_report_workbook, generate_rows
 
@@ -58,12 +59,12 @@ def test_open_recovers_the_same_with_and_without_the_thread(decided: Path, monke
             session._lock.release()
             return result
 
-    monkeypatch.setattr(recovery, "_AHEAD_FROM", 10**12)  # no thread
+    monkeypatch.setattr(journal_ahead, "_AHEAD_FROM", 10**12)  # no thread
     without = reopened()
     started: list[Path] = []
-    real = recovery.parse_ahead
-    monkeypatch.setattr(recovery, "_AHEAD_FROM", 0)
-    monkeypatch.setattr(recovery, "parse_ahead", lambda path: started.append(path) or real(path))
+    real = journal_ahead.parse_ahead
+    monkeypatch.setattr(journal_ahead, "_AHEAD_FROM", 0)
+    monkeypatch.setattr(journal_ahead, "parse_ahead", lambda path: started.append(path) or real(path))
     assert reopened() == without
     assert started == [journal_path(decided)]
 

@@ -19,10 +19,6 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import attrgetter, eq, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 from phi_review.core.report.cell_text import cell_text_problem
 from phi_review.core.report.model import Finding
@@ -40,6 +36,7 @@ from phi_review.core.review.journal import (
     read_data,
     split_lines,
 )
+from phi_review.core.review.journal_ahead import ParsedAhead
 from phi_review.core.review.replay import Placed, PlannedStep, build_steps, resolve
 
 
@@ -63,72 +60,6 @@ class RecoveryPlan:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-@dataclass
-class ParsedAhead:
-    """Journal lines parsed before the report is known (in a thread beside its read): see parse_ahead."""
-
-    data: bytes  # the journal as it was read: used only if the journal is still exactly this
-    lines: list[bytes]
-    first: int  # lines[first:] are parsed; replay never starts after it
-    records: list[object]  # their parses (a dict), or None where the careful path must look again
-
-
-def parse_ahead(path: Path) -> ParsedAhead | None:
-    """Parse the lines after the journal's last ``saved`` line, while calamine reads the report.
-
-    Replay starts after a save (or at the beginning), so it never needs less than
-    these lines; which save, and which sheet, is settled later by plan_recovery,
-    which takes this work only if the journal has not changed meanwhile.
-    """
-    try:
-        data = read_data(path)
-    except Exception:  # noqa: BLE001 - the careful path reads it again and says what is wrong
-        return None
-    lines = split_lines(data)
-    first = len(lines)
-    while first and _SAVED_MARK not in lines[first - 1]:
-        first -= 1
-    records: list[object] = []
-    append = records.append
-    for line in lines[first:]:
-        try:
-            append(_fast_decode(line))  # type: ignore[misc]
-        except Exception:  # noqa: BLE001 - json's turn later (a lone surrogate), or a damaged line
-            append(None)
-    return ParsedAhead(data, lines, first, records)
-
-
-_AHEAD_FROM = 1 << 20  # a journal smaller than this parses in milliseconds: no thread for it
-
-
-@dataclass
-class JournalAhead:
-    """A journal being parsed in a thread (start_parse_ahead), for the plan of the report it belongs to."""
-
-    path: Path
-    future: "Future[ParsedAhead | None]"
-
-    def parsed_for(self, journal: Path) -> ParsedAhead | None:
-        """The parse, when ``journal`` is the one parsed (the report read may sit elsewhere: a folder's first CSV)."""
-        return self.future.result() if journal == self.path else None
-
-
-def start_parse_ahead(journal: Path) -> JournalAhead | None:
-    """Start parsing a big journal in a thread, before the report is read: calamine leaves the GIL meanwhile."""
-    try:
-        if journal.stat().st_size < _AHEAD_FROM:
-            return None
-    except OSError:
-        return None
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-ahead")
-    future = pool.submit(parse_ahead, journal)
-    pool.shutdown(wait=False)
-    return JournalAhead(journal, future)
-
 
 
 def _same_sheet(record: dict, sheet: str) -> bool:

@@ -30,7 +30,8 @@ from phi_review.core.review.journal import (
     values_of,
 )
 from phi_review.core.review.query import Group, QueryMixin, _Column, _file_key  # noqa: F401 - Group is public here
-from phi_review.core.review.recovery import JournalAhead, RecoveryPlan, plan_recovery, row_key, start_parse_ahead
+from phi_review.core.review.journal_ahead import JournalAhead, start_parse_ahead
+from phi_review.core.review.recovery import RecoveryPlan, plan_recovery, row_key
 from phi_review.core.review.replay import PlannedStep, apply_final, count_reviewed
 from phi_review.core.review.saving import SavePlan, SavingMixin  # noqa: F401 - SavePlan is public here
 from phi_review.core.report.model import Finding, Report
