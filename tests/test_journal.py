@@ -81,7 +81,7 @@ def test_seq_continues_across_opens_and_nothing_is_truncated(report: Path) -> No
     assert kinds == ["decide", "saved", "note"], "records stay after a save: it is the audit trail"
 
 
-def test_journal_and_lock_get_the_reports_permission_bits(report: Path) -> None:
+def test_lock_gets_the_reports_read_bits_and_the_journal_is_private(report: Path) -> None:
     os.chmod(report, 0o640)
     old_umask = os.umask(0o077)  # a strict umask must not narrow them
     try:
@@ -90,7 +90,7 @@ def test_journal_and_lock_get_the_reports_permission_bits(report: Path) -> None:
         lock.release()
     finally:
         os.umask(old_umask)
-    assert stat.S_IMODE(journal_path(report).stat().st_mode) == 0o640
+    assert stat.S_IMODE(journal_path(report).stat().st_mode) == 0o600  # it holds notes: private everywhere
     assert stat.S_IMODE(lock_path(report).stat().st_mode) == 0o640
 
 

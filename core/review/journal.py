@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -304,22 +305,20 @@ class Journal:
         is skipped by readers.
         """
         path = journal_path(report_path)
-        try:
-            # A folder of CSV reports: the journal holds what those files hold, so it is private.
-            mode = 0o600 if os.path.isdir(report_path) else os.stat(report_path).st_mode & 0o666
-        except OSError:
-            mode = 0o600
+        mode = 0o600  # it holds notes and decisions: private, whatever the report's bits (every entry point)
         existed = path.exists()
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK  # FIFO: no hang
         try:
             fd = os.open(path, flags, mode)
         except OSError as error:
             raise ReportError(f"cannot open the journal {path.name} ({error.strerror})") from None
         try:
-            try:
-                os.fchmod(fd, mode)  # the umask may have narrowed it; match the report exactly
-            except OSError:
-                pass  # someone else's file in a shared folder: keep its bits
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
+                # a planted hard link or another user's file: never append to it (closed below)
+                raise ReportError(f"the journal {path.name} is not a regular file of yours; not writing to it")
+            if st.st_mode & 0o077:
+                os.fchmod(fd, mode)  # an older journal made readable like the report: private now
             if not existed:
                 _fsync_dir(path.parent)
             size = os.fstat(fd).st_size

@@ -38,6 +38,7 @@ from phi_review.core.report.model import Finding, Report
 from phi_review.core.report.lock import ReportLock
 from phi_review.core.report.cell_text import cell_text_problem
 from phi_review.core.common.atomic_file import remove_stale_temps
+from phi_review.core.report.csv_encoding import check_holdable
 from phi_review.core.common.inert import inert, shorten
 
 # Characters a spreadsheet (XML 1.0) cannot store; refused when typed, not at save time.
@@ -155,7 +156,7 @@ class ReviewSession(QueryMixin, SavingMixin):
         lock: ReportLock | None = None
         journal: Journal | None = None
         try:
-            lock = ReportLock.acquire(path)
+            lock = ReportLock.acquire(path, [source.path for source in report.sources])  # a folder: every member too
             journal = Journal.open(path, sheet=report.sheet)
         except (LockedError, ReportError) as error:
             if lock is not None:
@@ -340,6 +341,7 @@ class ReviewSession(QueryMixin, SavingMixin):
         check_storable(action, "action")  # a list entry may hold ESC (_x001B_): refuse it now, not at every save
         if note is not None:
             check_storable(note, "note")
+        check_holdable(self.report, indexes, {"note": note, "action": action, "reviewer name": self.reviewer if action else None})
         now = utc_now()
         changes: list[Change] = []
         seen: set[int] = set()
@@ -386,6 +388,7 @@ class ReviewSession(QueryMixin, SavingMixin):
         self._require_writable()
         finding = self._check_index(index)
         check_storable(note, "note")
+        check_holdable(self.report, [index], {"note": note})  # a Latin-1 CSV cannot hold every character
         if finding.note == note:
             return
         old = values_of(finding)
@@ -400,6 +403,7 @@ class ReviewSession(QueryMixin, SavingMixin):
         ``Corrected Copy`` column). Not an undo step: the copy exists on disk whatever the screen does."""
         self._require_writable()
         check_storable(copy, "corrected copy path")
+        check_holdable(self.report, indexes, {"corrected copy path": copy})
         changes = []
         for index in indexes:
             finding = self._check_index(index)
