@@ -16,11 +16,12 @@ UI_MODULES = {"textual", "textual_image", "rich"}
 
 # room -> rooms of phi_review.core it must never import
 FORBIDDEN: dict[str, set[str]] = {
-    "common": {"report", "review", "dicom", "ocr", "remedy"},
-    "dicom": {"report", "review", "ocr", "remedy"},
-    "ocr": {"report", "review", "remedy"},
+    "common": {"report", "review", "dicom", "ocr", "remedy", "proof"},
+    "dicom": {"report", "review", "ocr", "remedy", "proof"},
+    "ocr": {"report", "review", "remedy", "proof"},
     "report": {"review", "remedy"},
     "remedy": {"report", "review"},
+    "proof": {"remedy", "report", "review"},
     "review": set(),
 }
 

@@ -24,7 +24,7 @@ from pydicom.tag import BaseTag
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.dicom.header import parse_tag
-from phi_review.core.remedy.output import CopyResult, append_manifest, copy_path, write_copy
+from phi_review.core.remedy.output import CopyResult, RemedyError, append_manifest, copy_path, sha256_file, write_copy
 from phi_review.core.remedy.profile import shift_date
 
 OPS = ("blank", "remove", "set", "shift")
@@ -203,20 +203,38 @@ class Plan:
 
 
 def write_fixed(path: Path, out_dir: Path, editor: HeaderEdit, *, roots: Sequence[Path] = (), reviewer: str = "",
-                update_existing: bool = False, how: dict[str, Any] | None = None) -> CopyResult:
-    """One corrected copy of ``path`` under ``out_dir`` with ``editor`` applied, and its manifest line."""
+                update_existing: bool = False, how: dict[str, Any] | None = None,
+                accept_residual: str = "") -> CopyResult:
+    """One corrected copy of ``path`` under ``out_dir`` with ``editor`` applied, proved, and its manifest line.
+
+    The copy takes its name only after the proof (``core/proof``) holds for the
+    claims it carries; otherwise it is put under ``residual/`` without them, its
+    line says so, and ``ResidualError`` is raised.
+    """
+    from phi_review.core.remedy.claims import ResidualError, settle, unproven_path
+
     dest = copy_path(Path(path), roots, out_dir)
     record: dict[str, Any] = {"kind": "header", "reviewer": reviewer, **(how or {})}
+    unproven = unproven_path(dest)
     if dest.exists() and update_existing:
-        temp = dest.with_name(f".{dest.name}.edit")
-        result = write_copy(dest, temp, edit_header=editor, overwrite=True)
-        os.replace(temp, dest)
-        result.copy = dest
-        result.original = Path(path)
+        result = write_copy(dest, unproven, edit_header=editor, overwrite=True)
         record["based_on"] = "existing copy"
     else:
-        result = write_copy(Path(path), dest, edit_header=editor)
-    append_manifest(out_dir, result.record(**record))
+        if dest.exists():
+            raise RemedyError(f"{dest.name}: a corrected copy already exists there (use overwrite)")
+        result = write_copy(Path(path), unproven, edit_header=editor, overwrite=True)
+    result.original = Path(path)
+    try:
+        settled = settle(Path(path), unproven, dest, out_dir, options=(how or {}).get("options", ()),
+                         accept_residual=accept_residual, reviewer=reviewer)
+    except ResidualError as error:
+        if error.moved_to is not None:
+            result.copy = error.moved_to
+            result.copy_sha256 = sha256_file(error.moved_to)
+        append_manifest(out_dir, result.record(**record, proof=error.proof.record()))
+        raise
+    result.copy = settled.path
+    append_manifest(out_dir, result.record(**record, **settled.record()))
     return result
 
 
