@@ -611,7 +611,7 @@ def test_item02_a_symlinked_csv_report_stays_a_link(tmp_path):
         session.decide([0], NO_ISSUE)
         session.save()
     assert link.is_symlink() and NO_ISSUE in real.read_text(encoding="utf-8")
-    assert (tmp_path / "real.orig.csv").exists() and not (tmp_path / "link.orig.csv").exists()
+    assert (tmp_path / ".real.csv.orig").exists() and not (tmp_path / ".link.csv.orig").exists()  # CSV backups are hidden
 
 
 def test_item02_atomic_replace_and_backup_through_a_link_write_the_target(tmp_path):

@@ -88,10 +88,12 @@ def test_missing_columns_are_appended_in_the_header_style(tmp_path):
     report = read_report(path)
     save_report(report, {2: {"action": "Needs Metadata Update", "note": "name in header", "reviewer": "me"}})
     sheet = openpyxl.load_workbook(path).active
-    assert [c.value for c in sheet[1]] == ["File Name", "Issue", "Detected Value", "Action", "Comments", "Reviewer"]
-    assert sheet["D1"].font.bold and sheet["F1"].font.bold
-    assert sheet["D2"].value == "Needs Metadata Update"
-    assert b'ref="A1:F2"' in dict(_parts(path))[SHEET]
+    # Every missing decision column, in one fixed order (Action, Reviewer, Reviewed At, Comments).
+    assert [c.value for c in sheet[1]] == ["File Name", "Issue", "Detected Value", "Action", "Reviewer", "Reviewed At",
+                                           "Comments"]
+    assert sheet["D1"].font.bold and sheet["G1"].font.bold
+    assert sheet["D2"].value == "Needs Metadata Update" and sheet["G2"].value == "name in header"
+    assert b'ref="A1:G2"' in dict(_parts(path))[SHEET]
 
 
 def test_save_keeps_mode_backs_up_once_and_refuses_a_changed_file(workbook):

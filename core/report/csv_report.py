@@ -23,9 +23,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from phi_review.core.common.atomic_file import backup_once, replace_atomically
+from phi_review.core.common.atomic_file import replace_atomically
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.columns import find_header, looked_for, match_columns, seen_columns
+from phi_review.core.report.csv_backup import backup_csv_once, leave_out_old_backups
+from phi_review.core.report.csv_encoding import decode_csv, encode_csv, text_of
+from phi_review.core.report.csv_repeats import repeated_headers
 from phi_review.core.report.model import (
     DEFAULT_ACTIONS,
     EDITABLE_FIELDS,
@@ -35,14 +38,13 @@ from phi_review.core.report.model import (
     Report,
     Source,
 )
+from phi_review.core.report.new_columns import APPEND_ORDER, NEW_HEADERS, fields_to_append
 
 # A Details cell can be long (a whole OCR excerpt); Python's csv default (128 KiB) is
 # raised to this bound, beyond which the file is refused in one line.
 FIELD_LIMIT = 16 * 1024 * 1024
 MAX_SOURCES = 10_000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At",
-               "corrected_copy": "Corrected Copy"}
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")
 
 EditKey = int | tuple[str, int]
@@ -74,15 +76,13 @@ def _encode_field(value: str, delimiter: str) -> str:
 # ----------------------------------------------------------------------------- reading
 
 
-def _decode(data: bytes) -> tuple[str, CsvFormat]:
-    bom = data.startswith(b"\xef\xbb\xbf")
-    try:
-        text, encoding = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
+def _decode(data: bytes, name: str) -> tuple[str, CsvFormat]:
+    """The text and its format, detected once (core.report.csv_encoding): saving keeps them exactly."""
+    text, fmt = decode_csv(data, name)
     first = re.search(r"\r\n|\n|\r", text)
-    newline = first.group(0) if first else "\r\n"
-    return text, CsvFormat(delimiter=sniff_delimiter(text), encoding=encoding, bom=bom, newline=newline)
+    fmt.newline = first.group(0) if first else "\r\n"
+    fmt.delimiter = sniff_delimiter(text)
+    return text, fmt
 
 
 def sniff_delimiter(text: str) -> str:
@@ -120,30 +120,34 @@ def _combined(sources: Sequence[Source]) -> Fingerprint:
 
 
 def csv_files_in(folder: Path) -> list[Path]:
-    """The report CSVs in a folder and below, in name order (hidden files and our backups left out)."""
+    """The report CSVs in a folder and below, in name order (hidden files, where our backups live, left out)."""
     found: list[Path] = []
     for directory, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.lower().endswith(".csv") and not name.startswith(".") and not name.lower().endswith(".orig.csv"):
+            if name.lower().endswith(".csv") and not name.startswith("."):
                 found.append(Path(directory) / name)
                 if len(found) > MAX_SOURCES:
                     raise ReportError(f"{folder} holds more than {MAX_SOURCES} CSV files; give the report files")
     return found
 
 
-def report_paths(paths: Sequence[Path]) -> tuple[Path, list[Path], Path]:
-    """(the report's own path, its CSV files, the folder their names are relative to)."""
+def report_paths(paths: Sequence[Path], notes: list[str] | None = None) -> tuple[Path, list[Path], Path]:
+    """(the report's own path, its CSV files, the folder their names are relative to).
+
+    An ``X.orig.csv`` an earlier version kept beside ``X.csv`` is left out (said in ``notes``) only when it
+    holds ``X.csv``'s very rows (core.report.csv_backup); no file is left out by its name alone.
+    """
+    notes = [] if notes is None else notes
     if len(paths) == 1 and paths[0].is_dir():
         folder = paths[0]
-        files = csv_files_in(folder)
+        files, said = leave_out_old_backups(csv_files_in(folder))
+        notes.extend(said)
         if not files:
             raise ReportError(f"no .csv report files in the folder {folder}")
         return folder, files, folder
     files = []
     seen: set[str] = set()
-    if len(paths) > 1:  # a shell glob (out/*.csv) also matches our backups: they are no part of the report
-        paths = [p for p in paths if not p.name.lower().endswith(".orig.csv")] or list(paths)
     for path in paths:
         if path.is_dir():
             raise ReportError(f"{path} is a folder: give it alone, or give CSV files")
@@ -155,6 +159,9 @@ def report_paths(paths: Sequence[Path]) -> tuple[Path, list[Path], Path]:
         if key not in seen:
             seen.add(key)
             files.append(path)
+    if len(files) > 1:
+        files, said = leave_out_old_backups(files)
+        notes.extend(said)
     try:
         base = Path(os.path.commonpath([os.path.abspath(p.parent) for p in files]))
     except ValueError:
@@ -166,7 +173,8 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
     """One report from one CSV, several, or a folder of them."""
     from phi_review.core.report.reader import display
 
-    report_path, files, base = report_paths([Path(p) for p in paths])
+    notes: list[str] = []
+    report_path, files, base = report_paths([Path(p) for p in paths], notes)
     single = len(files) == 1 and not report_path.is_dir()
     parsed: list[tuple[Source, list[list[Any]], int]] = []
     for path in files:
@@ -174,7 +182,7 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
             data = path.read_bytes()
         except OSError as error:
             raise ReportError(f"cannot read {path}: {error.strerror}") from None
-        text, fmt = _decode(data)
+        text, fmt = _decode(data, path.name)
         rows = parse_rows(text, fmt.delimiter, path.name)
         header = find_header(rows)
         if header is None:
@@ -196,6 +204,9 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
     findings = []
     for source, rows, index in parsed:
         body = rows[index + 1 :]
+        found = {field: at for field, at in vars(source.columns).items() if at is not None}
+        for repeat in repeated_headers(body, found, index + 2, source.path.name):
+            body[repeat] = []  # a header, not a finding: no file name, so no row (row numbers stay)
         if source.headers != union[: len(source.headers)]:
             where = [source.headers.index(h) if h in source.headers else None for h in union]
             body = [[row[j] if j is not None and j < len(row) else "" for j in where] for row in body]
@@ -211,7 +222,7 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
     return Report(
         path=report_path, kind="csv", sheet="", header_row=first.header_row, headers=union if not single else first.headers,
         columns=columns if not single else first.columns, actions=list(DEFAULT_ACTIONS), findings=findings,
-        fingerprint=first.fingerprint if single else _combined(sources), sources=sources,
+        fingerprint=first.fingerprint if single else _combined(sources), sources=sources, warnings=notes,
     )
 
 
@@ -298,7 +309,7 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
         planned.append((source, splice_csv(original, source, rows, appended), appended))
     warnings: list[str] = []
     for source, new_bytes, appended in planned:  # every file computed before the first is replaced
-        backup_once(source.path)
+        backup_csv_once(source.path)
         owner_warning = replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))
         if owner_warning:
             warnings.append(owner_warning)
@@ -312,7 +323,7 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
         only = report.sources[0]
         report.columns, report.headers, report.fingerprint = only.columns, only.headers, only.fingerprint
     else:
-        for field in EDITABLE_FIELDS:
+        for field in APPEND_ORDER:
             if getattr(report.columns, field) is None:
                 header = NEW_HEADERS[field]
                 if any(getattr(s.columns, field) is not None for s in report.sources):
@@ -326,10 +337,9 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
 def _plan_columns(source: Source, needed: set[str]) -> dict[str, int]:
     appended: dict[str, int] = {}
     next_index = max(len(source.headers), source.width)  # never over a field that has no header
-    for field in EDITABLE_FIELDS:
-        if field in needed and getattr(source.columns, field) is None:
-            appended[field] = next_index
-            next_index += 1
+    for field in fields_to_append(lambda f: getattr(source.columns, f) is None, needed):
+        appended[field] = next_index
+        next_index += 1
     return appended
 
 
@@ -409,9 +419,10 @@ def field_spans(record: str, delimiter: str) -> list[tuple[int, int]]:
 def splice_csv(original: bytes, source: Source, rows: Mapping[int, Mapping[str, str]], appended: dict[str, int]) -> bytes:
     """The file's bytes with our cells set in the edited rows (and our headers appended); nothing else moves."""
     fmt = source.format
-    text = original.decode("utf-8-sig" if fmt.encoding == "utf-8" else "latin-1")
+    prefix, text = text_of(original, fmt, source.path.name)
     records = split_records(text)
-    parsed_count = len(parse_rows(text, fmt.delimiter, source.path.name))
+    parsed = parse_rows(text, fmt.delimiter, source.path.name)
+    parsed_count = len(parsed)
     if len(records) != parsed_count:  # a stray quote inside an unquoted field (5" disk): split field by field
         records = split_records_exact(text, fmt.delimiter)
     if len(records) != parsed_count:
@@ -431,10 +442,13 @@ def splice_csv(original: bytes, source: Source, rows: Mapping[int, Mapping[str, 
         for field, value in fields.items():
             index = appended.get(field, getattr(source.columns, field))
             changes.setdefault(row - 1, {})[index] = encode(neutralize(value))
-    if appended:
-        header = changes.setdefault(source.header_row - 1, {})
-        for field, index in appended.items():
-            header[index] = encode(NEW_HEADERS[field])
+    if appended:  # the header names our columns, and so does every header line repeated below it
+        found = {field: at for field, at in vars(source.columns).items() if at is not None}
+        repeats = repeated_headers(parsed[source.header_row :], found, 0, source.path.name)
+        for number in [source.header_row - 1] + [source.header_row + i for i in repeats]:
+            header = changes.setdefault(number, {})
+            for field, index in appended.items():
+                header[index] = encode(NEW_HEADERS[field])
     pieces: list[str] = []
     cursor = 0
     for number in sorted(changes):
@@ -445,15 +459,7 @@ def splice_csv(original: bytes, source: Source, rows: Mapping[int, Mapping[str, 
         pieces.append(_set_fields(text[start:body_end], changes[number], fmt.delimiter))
         cursor = body_end
     pieces.append(text[cursor:])
-    out = "".join(pieces)
-    try:
-        data = out.encode(fmt.encoding)
-    except UnicodeEncodeError as error:
-        bad = out[error.start]
-        raise ReportError(
-            f"{source.path.name} is a Latin-1 file and cannot hold U+{ord(bad):04X}; change the note or save the file as UTF-8"
-        ) from None
-    return (b"\xef\xbb\xbf" + data) if fmt.bom else data
+    return encode_csv(prefix, "".join(pieces), fmt, source.path.name)
 
 
 def _set_fields(record: str, values: dict[int, str], delimiter: str) -> str:

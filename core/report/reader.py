@@ -237,7 +237,9 @@ def _warn_no_room(report: Report) -> None:
     """Say at open, not at the first save, when the decision columns cannot be added past column XFD."""
     from phi_review.core.report.cell_text import MAX_COLUMNS
 
-    missing = [name for name in ("action", "reviewer", "reviewed_at") if getattr(report.columns, name) is None]
+    from phi_review.core.report.new_columns import DECISION_FIELDS  # appended together, in this order
+
+    missing = [name for name in DECISION_FIELDS if getattr(report.columns, name) is None]
     if missing and len(report.headers) + len(missing) > MAX_COLUMNS:
         report.warnings.append(
             f"{report.path.name}: the header reaches column XFD, so the {', '.join(missing)} columns cannot be added "

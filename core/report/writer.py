@@ -28,11 +28,10 @@ from phi_review.core.report.sheet_patch import SheetPatcher
 from phi_review.core.report.xlsx_parts import read_part, stream_parts
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.model import EDITABLE_FIELDS, Fingerprint, Report
+from phi_review.core.report.new_columns import NEW_HEADERS, fields_to_append
 from phi_review.core.report.csv_report import save_csv_report
 from phi_review.core.report.reader import changed_on_disk, fingerprint_of
 
-NEW_HEADERS = {"action": "Action", "note": "Comments", "reviewer": "Reviewer", "reviewed_at": "Reviewed At",
-               "corrected_copy": "Corrected Copy"}
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -110,18 +109,17 @@ def save_report(report: Report, edits: Mapping[int, Mapping[str, str]]) -> list[
 
 
 def _plan_new_columns(report: Report, needed: set[str]) -> dict[str, int]:
-    """Columns to append after the last header cell, for fields the report has no column for."""
+    """Columns to append after the last header cell, in the one fixed order (core.report.new_columns)."""
     appended: dict[str, int] = {}
     next_index = len(report.headers)
-    for field in EDITABLE_FIELDS:
-        if field in needed and getattr(report.columns, field) is None:
-            if next_index >= MAX_COLUMNS:
-                raise ReportError(
-                    f"{report.path.name}: the header already reaches the last column XFD, so there is no room "
-                    f"to add a {NEW_HEADERS[field]!r} column; add one inside the header and open the report again"
-                )
-            appended[field] = next_index
-            next_index += 1
+    for field in fields_to_append(lambda f: getattr(report.columns, f) is None, needed):
+        if next_index >= MAX_COLUMNS:
+            raise ReportError(
+                f"{report.path.name}: the header already reaches the last column XFD, so there is no room "
+                f"to add a {NEW_HEADERS[field]!r} column; add one inside the header and open the report again"
+            )
+        appended[field] = next_index
+        next_index += 1
     return appended
 
 
