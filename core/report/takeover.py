@@ -193,16 +193,20 @@ def _signal(pid: int, pidfd: int | None) -> None:
         os.kill(pid, signal.SIGTERM)
 
 
-def request_release(report_path: Path, timeout: float = 10.0, *, force: bool = False) -> tuple[bool, str]:
+def request_release(report_path: Path, timeout: float = 10.0, *, force: bool = False,
+                    pid: int | None = None) -> tuple[bool, str]:
     """Ask the holder to journal, save and exit (SIGTERM), and wait until the lock is free.
 
     The holder is signalled only when proven (see ``prove_holder``), or when
     ``force`` is set by a caller whose user confirmed a prompt naming the pid.
+    ``pid``: the holder the user was shown; another one now is not signalled.
     Returns (released, one line saying what happened).
     """
     holder = holder_of(report_path)
     if holder is None:
         return True, "the report is not held by another session"
+    if pid is not None and holder.pid != pid:
+        return False, f"the report is now held by pid {holder.pid}, not pid {pid}; no signal sent"
     if holder.pid <= 1 or holder.pid == os.getpid():
         return False, f"the lock record names pid {holder.pid}; no signal sent"
     pidfd = _pin(holder.pid)

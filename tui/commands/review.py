@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         help="folder for corrected copies (default: corrected/ beside the report)")
     review.add_argument("--take-over", action="store_true",
                         help="if another session holds the report, ask it to save and exit, then open writable")
+    review.add_argument("--force", action="store_true",
+                        help="with --take-over: when the holder cannot be proven to be a phi-review session, "
+                             "ask (on a terminal) whether to signal it anyway")
     review.set_defaults(func=run_review)
 
     demo = sub.add_parser("demo", help="build a writable demo report and DICOM files, then review them")
@@ -52,38 +54,16 @@ def run_review(args: argparse.Namespace) -> int:
     report = args.report[0] if len(args.report) == 1 else args.report  # several CSVs are one report
     return open_review(report, roots=args.root, sheet=args.sheet, reviewer=args.reviewer,
                        graphics=args.graphics, read_only=args.read_only, mouse=args.mouse,
-                       take_over=args.take_over, out_dir=args.out)
-
-
-def _take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewSession]",
-                         take_over: bool) -> "ReviewSession":
-    """When another session holds the report, say who, and take over if asked (flag or y at the prompt)."""
-    from phi_review.core.common.inert import inert
-    from phi_review.core.report.takeover import holder_of, request_release
-
-    holder = holder_of(session.report.path)
-    if holder is None:
-        return session
-    print(f"{inert(session.report.path.name)} is held by another phi-review session: {inert(holder.describe())}.")
-    if not take_over:
-        if not sys.stdin.isatty():
-            return session
-        answer = input("Take over (it saves, journals and exits; its decisions come back here)? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            return session
-    session.close()
-    released, message = request_release(session.report.path)
-    print(inert(message) + ".")
-    return reopen()  # writable when released; else read-only again, with the reason
+                       take_over=args.take_over, out_dir=args.out, force=args.force)
 
 
 def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
                 graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False,
-                out_dir: Path | None = None) -> int:
+                out_dir: Path | None = None, force: bool = False) -> int:
     from phi_review.tui.terminal import input_guard
 
     session, app = prepare_review(report, roots=roots, sheet=sheet, reviewer=reviewer, graphics=graphics,
-                                  read_only=read_only, take_over=take_over, out_dir=out_dir)
+                                  read_only=read_only, take_over=take_over, out_dir=out_dir, force=force)
     try:
         input_guard.install()
         app.run(mouse=mouse)
@@ -105,7 +85,7 @@ def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | No
 
 def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
                    graphics: str | None, read_only: bool, take_over: bool = False,
-                   out_dir: Path | None = None) -> "tuple[ReviewSession, ReviewApp]":
+                   out_dir: Path | None = None, force: bool = False) -> "tuple[ReviewSession, ReviewApp]":
     """Open the session and build the app, side by side: what runs between the command and the first paint.
 
     The report is read in a thread while this one imports the screens and probes
@@ -156,7 +136,9 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
             opening.add_done_callback(_close_opened)
             raise
         if session.read_only and not read_only:
-            session = _take_over_if_wanted(session, reopen, take_over)
+            from phi_review.tui.commands.take_over import take_over_if_wanted
+
+            session = take_over_if_wanted(session, reopen, take_over, force)
         gc.freeze()
     finally:
         if was_enabled:
