@@ -201,11 +201,15 @@ class DecisionController:
             self.refresh_rows([current])
             self.screen.files.schedule_load(current, delay=0)
 
+        from phi_review.core.report.csv_encoding import cannot_hold
         from phi_review.core.review.session import note_problem
+
+        def problem(text: str) -> str | None:  # a Latin-1 CSV cannot hold every character: say so, keep the text
+            return note_problem(text) or cannot_hold(self.session.report, text, "note", [finding.source])
 
         self.screen.app.push_screen(
             AskTextScreen(f"Note for row {finding.row}", finding.note, "Enter saves the note, Esc cancels.",
-                          validate=note_problem),
+                          validate=problem),
             apply,
         )
 
