@@ -17,7 +17,8 @@ from phi_review.core.proof.identifiers import Identifier
 from phi_review.core.proof.rawwalk import Walk, path_at, span_at
 
 ENCODINGS = ("utf-8", "latin-1", "utf-16-le", "utf-16-be")
-MIN_IN_PIXELS = 6  # shorter strings turn up by chance in megabytes of compressed data
+MIN_IN_PIXELS = 6
+LONG_ENOUGH = 6  # a name or ID this long is a leak wherever it sits, even glued to other letters  # shorter strings turn up by chance in megabytes of compressed data
 _ALNUM = rb"[A-Za-z0-9]"
 _NUMERIC_VRS = {b"TM", b"DS", b"IS", b"UI", b"US", b"UL", b"SS", b"SL", b"FL", b"FD", b"AT", b"AS"}
 
@@ -80,7 +81,9 @@ def _char_at(hay: bytes, pos: int, needle: _Needle) -> int | None:
 
 
 def _bounded(hay: bytes, at: int, needle: _Needle) -> bool:
-    """A match stands alone: not inside a longer word, number or UID."""
+    """A short match stands alone: not inside a longer word, number or UID (a long name is found anywhere)."""
+    if not needle.numeric and len(needle.ident.text) >= LONG_ENOUGH:
+        return True
     before = _char_at(hay, at - needle.unit, needle)
     after = _char_at(hay, at + len(needle.raw), needle)
     if before is not None and (before in _WORD or (needle.numeric and before == 0x2E)):

@@ -4,13 +4,19 @@ Three pixel paths, chosen from the original's transfer syntax:
 
 - native data: the box is filled with the darkest value (the brightest stored
   value for MONOCHROME1, which displays black), bits above BitsStored are
-  cleared on every frame (they can hold an old overlay), YBR_FULL_422 is
-  written back as RGB and relabelled;
+  cleared on every frame (they can hold an old overlay), YBR_FULL_422 stays
+  YBR_FULL_422 with Y lowest and Cb/Cr neutral in the box's pixel pairs;
 - JPEG baseline/extended: blanked in the DCT domain (``jpeg_dct``), transfer
-  syntax kept, every block outside the box bit-identical;
+  syntax kept, every block outside the box bit-identical, the blanked blocks'
+  DC set to the frame's darkest decoded level;
 - other compressed syntaxes: each frame decoded, blanked and re-encoded
   losslessly (RLE, JPEG-LS lossless, JPEG 2000 lossless); a lossy original
   keeps LossyImageCompression 01.
+
+Boxes may differ per frame (``frame_boxes``: OCR reads each frame on its own).
+The new SOP Instance UID is keyed by the de-identification secret (the header
+profile's), never a bare hash of the old one; ``keyed_uid`` marks it so a later
+profile maps it once, not twice.
 
 Overlay planes (60xx) and the Icon Image Sequence are removed from the copy:
 both can carry the same burned-in text and neither is needed for review.
@@ -19,7 +25,7 @@ both can carry the same burned-in text and neither is needed for review.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -42,9 +48,21 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from phi_review.core.remedy.jpeg_dct import JpegDctError, blank_jpeg, mcu_size
-from phi_review.core.remedy.boxes import Box, boxes_from_ocr, parse_frames  # noqa: F401 - public here too
+from phi_review.core.remedy.jpeg_dct import JpegDctError, blank_jpeg, mcu_size, stream_colour
+from phi_review.core.remedy.boxes import Box, boxes_from_ocr, boxes_per_frame, parse_frames  # noqa: F401 - public here too
+from phi_review.core.remedy.keyed_uid import mark_sop, sop_already_keyed
 from phi_review.core.remedy.output import PixelElement, RemedyError, derived_uid, write_pixel_header
+from phi_review.core.remedy.redact_pixels import (
+    clear_high_bits,
+    decodable,
+    decode_frame,
+    fill_ybr422,
+    fill_value,
+    jpeg_dark_levels,
+    lossless_target,
+    strip_hidden_pixels,
+    ybr422_pairs,
+)
 
 CLEAN_PIXEL_CODE = ("113101", "DCM", "Clean Pixel Data Option")
 METHOD_TEXT = "phi-review: burned-in text blacked out (Clean Pixel Data Option)"
@@ -65,8 +83,12 @@ class Redaction:
     """A pixel edit for ``output.write_copy``: these boxes, on these frames (0-based; None = every frame).
 
     ``keep_uids`` keeps the SOP Instance UID (a site replacing an instance in
-    place); otherwise a deterministic new one is derived. ``confirm_clean``
-    records the reviewer's word that the copy is clean (BurnedInAnnotation NO).
+    place); otherwise a new one is derived, keyed by ``secret`` (None: the
+    header profile's ``load_secret()``), the same on every run with the same
+    secret. ``frame_boxes`` gives each frame its own boxes (frames it does not
+    name are left alone); ``boxes`` then only lists them all for the record.
+    ``confirm_clean`` records the reviewer's word that the copy is clean
+    (BurnedInAnnotation NO).
     """
 
     boxes: Sequence[Box]
@@ -74,6 +96,8 @@ class Redaction:
     keep_uids: bool = False
     confirm_clean: bool = False
     uid_root: str | None = None
+    secret: bytes | None = field(default=None, repr=False)
+    frame_boxes: Mapping[int, Sequence[Box]] | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     _mode: str = ""
     _frame_count: int = 1
@@ -89,6 +113,8 @@ class Redaction:
         rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
         if not rows or not columns:
             raise RemedyError("the file has no image (Rows/Columns missing)")
+        if self.frame_boxes is not None:
+            self.boxes = list(dict.fromkeys(b for boxes in self.frame_boxes.values() for b in boxes))
         if not self.boxes:
             raise RemedyError("no box to black out")
         for box in self.boxes:
@@ -98,6 +124,8 @@ class Redaction:
         for frame in chosen:
             if not 0 <= frame < self._frame_count:
                 raise RemedyError(f"frame {frame + 1} is outside the file's {self._frame_count} frame(s)")
+        if self.frame_boxes is not None:
+            chosen = [f for f in chosen if self.frame_boxes.get(f)]
         self._chosen = frozenset(chosen)
         syntax = UID(str(ds.file_meta.TransferSyntaxUID))
         self._source_syntax = syntax
@@ -107,23 +135,20 @@ class Redaction:
             self._out_syntax = ImplicitVRLittleEndian if syntax == ImplicitVRLittleEndian else ExplicitVRLittleEndian
             if int(ds.get("BitsAllocated", 16)) not in (8, 16, 32):
                 raise RemedyError(f"{ds.get('BitsAllocated')}-bit pixel data has no blackout path")
-            if self._in_pi == "YBR_FULL_422":
-                ds.PhotometricInterpretation = "RGB"
-                ds.PlanarConfiguration = 0
-            self._fill = _fill_value(ds, self._in_pi)
+            self._fill = fill_value(ds, self._in_pi)
         elif syntax in DCT_SYNTAXES:
             self._mode = "dct"
             self._out_syntax = syntax
-        elif syntax in REENCODE or _decodable(syntax):
+        elif syntax in REENCODE or decodable(syntax):
             self._mode = "reencode"
-            target = _lossless_target(ds, REENCODE.get(syntax, JPEG2000Lossless))
-            if target is None or not _decodable(syntax):
+            target = lossless_target(ds, REENCODE.get(syntax, JPEG2000Lossless))
+            if target is None or not decodable(syntax):
                 raise RemedyError(f"{syntax.name}: no lossless way to write the blacked-out frames")
             self._out_syntax = target
             if int(ds.get("SamplesPerPixel", 1)) == 3:
                 ds.PhotometricInterpretation = "RGB"
                 ds.PlanarConfiguration = 0
-            self._fill = _fill_value(ds, str(ds.get("PhotometricInterpretation", "")))
+            self._fill = fill_value(ds, str(ds.get("PhotometricInterpretation", "")))
             if target == JPEG2000Lossless and int(ds.get("SamplesPerPixel", 1)) == 3:
                 ds.PhotometricInterpretation = "YBR_RCT"  # PS3.5 8.2.4: colour JPEG 2000 lossless uses the reversible MCT
         else:
@@ -131,12 +156,14 @@ class Redaction:
         ds.file_meta.TransferSyntaxUID = self._out_syntax
         if syntax in LOSSY_SYNTAXES or str(ds.get("LossyImageCompression", "")) == "01":
             ds.LossyImageCompression = "01"
-        _strip_hidden_pixels(ds, self.facts)
+        strip_hidden_pixels(ds, self.facts)
         self._set_tags(ds)
         self.facts.update(
             {
                 "boxes": [list(b.as_tuple()) for b in self.boxes],
                 "frames": sorted(f + 1 for f in self._chosen),
+                **({"frame_boxes": {str(f + 1): [list(b.as_tuple()) for b in self.frame_boxes[f]]
+                                    for f in sorted(self._chosen)}} if self.frame_boxes is not None else {}),
                 "frame_count": self._frame_count,
                 "method": {"native": "fill", "dct": "jpeg-dct-blocks", "reencode": "decode-fill-lossless"}[self._mode],
                 "photometric_in": self._in_pi,
@@ -147,7 +174,12 @@ class Redaction:
 
     def _set_tags(self, ds: Dataset) -> None:
         if not self.keep_uids and "SOPInstanceUID" in ds:
-            ds.SOPInstanceUID = derived_uid(str(ds.SOPInstanceUID), self.uid_root)
+            from phi_review.core.remedy.secret import load_secret
+
+            secret = self.secret or load_secret()
+            if not sop_already_keyed(ds, secret):  # mapped once: a profiled or blacked-out copy keeps its UID
+                ds.SOPInstanceUID = derived_uid(str(ds.SOPInstanceUID), self.uid_root, secret=secret)
+            mark_sop(ds, secret)
         method = ds.get("DeidentificationMethod")
         methods = [str(v) for v in method] if isinstance(method, MultiValue) else ([str(method)] if method else [])
         if METHOD_TEXT not in methods:
@@ -180,7 +212,7 @@ class Redaction:
         planar = int(ds.get("PlanarConfiguration", 0) or 0)
         ybr422 = self._in_pi == "YBR_FULL_422"
         in_frame = rows * columns * (2 if ybr422 else samples) * allocated // 8
-        out_frame = rows * columns * samples * allocated // 8
+        out_frame = in_frame  # every layout, YBR_FULL_422 included, is written back as it was stored
         if (element.length or 0) < in_frame * self._frame_count:
             raise RemedyError("the pixel data is shorter than its frames")
         total = out_frame * self._frame_count
@@ -193,20 +225,21 @@ class Redaction:
             raw = src.read(in_frame)
             if len(raw) < in_frame:
                 raise RemedyError("the pixel data is cut short")
+            frame = np.frombuffer(raw, dtype=dtype_in).astype(dtype_in.newbyteorder("<"), copy=True)
             if ybr422:
-                frame = _ybr422_to_rgb(np.frombuffer(raw, dtype=np.uint8), rows, columns)
+                frame = ybr422_pairs(frame, rows, columns)
+            elif samples == 1:
+                frame = frame.reshape(rows, columns)
+            elif planar == 1:
+                frame = frame.reshape(samples, rows, columns)
             else:
-                frame = np.frombuffer(raw, dtype=dtype_in).astype(dtype_in.newbyteorder("<"), copy=True)
-                if samples == 1:
-                    frame = frame.reshape(rows, columns)
-                elif planar == 1:
-                    frame = frame.reshape(samples, rows, columns)
-                else:
-                    frame = frame.reshape(rows, columns, samples)
-                frame = _clear_high_bits(frame, stored, allocated, signed)
+                frame = frame.reshape(rows, columns, samples)
+            frame = clear_high_bits(frame, stored, allocated, signed)
             if index in self._chosen:
-                for box in self.boxes:
-                    if samples > 1 and planar == 1 and not ybr422:
+                for box in self._boxes_for(index):
+                    if ybr422:
+                        fill_ybr422(frame, box, stored)
+                    elif samples > 1 and planar == 1:
                         for s in range(samples):
                             frame[s, box.y0 : box.y1, box.x0 : box.x1] = self._fill[s]
                     else:
@@ -235,12 +268,13 @@ class Redaction:
                 if self._mode == "dct":
                     try:
                         mcu = mcu or mcu_size(fragment)
-                        fragment, blocks = blank_jpeg(fragment, [b.as_tuple() for b in self.boxes])
+                        levels = jpeg_dark_levels(ds, fragment, self._source_syntax, self._in_pi, stream_colour(fragment))
+                        fragment, blocks = blank_jpeg(fragment, [b.as_tuple() for b in self._boxes_for(index)], levels)
                     except JpegDctError as error:
                         raise RemedyError(f"{error} (frame {index + 1})") from None
                     blanked_blocks += blocks
                 else:
-                    fragment = self._reencode(ds, fragment)
+                    fragment = self._reencode(ds, fragment, boxes=self._boxes_for(index))
             elif self._mode == "reencode" and self._out_syntax != self._source_syntax:
                 fragment = self._reencode(ds, fragment, blank=False)
             if len(fragment) & 1:
@@ -260,16 +294,22 @@ class Redaction:
             self.facts["mcu"] = list(mcu)
             self.facts["mcus_blanked"] = blanked_blocks
 
-    def _reencode(self, ds: Dataset, fragment: bytes, *, blank: bool = True) -> bytes:
+    def _boxes_for(self, index: int) -> Sequence[Box]:
+        """This frame's boxes: its own when OCR read each frame, else the same for every chosen frame."""
+        if self.frame_boxes is not None:
+            return list(self.frame_boxes.get(index, ()))
+        return self.boxes
+
+    def _reencode(self, ds: Dataset, fragment: bytes, *, blank: bool = True, boxes: Sequence[Box] = ()) -> bytes:
         """Decode one frame, fill the boxes, encode it losslessly in the output syntax."""
         from pydicom.pixels import get_encoder
 
-        frame = _decode_frame(ds, fragment, self._source_syntax, self._in_pi)
+        frame = decode_frame(ds, fragment, self._source_syntax, self._in_pi)
         if blank:
-            for box in self.boxes:
+            for box in boxes:
                 frame[box.y0 : box.y1, box.x0 : box.x1] = self._fill
         stored = int(ds.get("BitsStored", ds.BitsAllocated))
-        frame = _clear_high_bits(frame, stored, int(ds.BitsAllocated), int(ds.get("PixelRepresentation", 0)) == 1)
+        frame = clear_high_bits(frame, stored, int(ds.BitsAllocated), int(ds.get("PixelRepresentation", 0)) == 1)
         kwargs: dict[str, Any] = dict(
             rows=int(ds.Rows),
             columns=int(ds.Columns),
@@ -290,206 +330,20 @@ class Redaction:
 
     _source_syntax: UID = ExplicitVRLittleEndian
 
-def _lossless_target(ds: Dataset, preferred: UID) -> UID | None:
-    """The lossless syntax the frames are re-encoded in: the original's own when an encoder takes the layout."""
-    allocated = int(ds.get("BitsAllocated", 8))
-    stored = int(ds.get("BitsStored", allocated))
-    fits = {
-        RLELossless: allocated in (8, 16),
-        JPEGLSLossless: allocated in (8, 16) and 2 <= stored <= 16,
-        JPEG2000Lossless: allocated in (8, 16) and stored <= 24,
-    }
-    for target in (preferred, JPEG2000Lossless, RLELossless):
-        if fits.get(target) and _encoder_ready(target):
-            return target
-    return None
-
-
-def _decodable(syntax: UID) -> bool:
-    from pydicom.pixels import get_decoder
-
-    try:
-        return bool(get_decoder(syntax).is_available)
-    except Exception:
-        return False
-
-
-def _encoder_ready(syntax: UID) -> bool:
-    from pydicom.pixels import get_encoder
-
-    try:
-        return bool(get_encoder(syntax).is_available)
-    except Exception:
-        return False
-
-
-def _decode_frame(ds: Dataset, fragment: bytes, syntax: UID, source_pi: str) -> np.ndarray:
-    """Decode one compressed frame to an array (colour as RGB), through pydicom's decoders."""
-    from pydicom.encaps import encapsulate
-    from pydicom.pixels import get_decoder
-
-    kwargs = dict(
-        rows=int(ds.Rows),
-        columns=int(ds.Columns),
-        samples_per_pixel=int(ds.get("SamplesPerPixel", 1)),
-        bits_allocated=int(ds.BitsAllocated),
-        bits_stored=int(ds.get("BitsStored", ds.BitsAllocated)),
-        pixel_representation=int(ds.get("PixelRepresentation", 0)),
-        photometric_interpretation=source_pi,
-        planar_configuration=0,
-        number_of_frames=1,
-        pixel_keyword="PixelData",
-    )
-    try:
-        array, _meta = get_decoder(syntax).as_array(encapsulate([fragment]), **kwargs)
-    except Exception as error:  # decoders raise many kinds for a damaged frame
-        raise RemedyError(f"{syntax.name}: a frame cannot be decoded ({type(error).__name__})") from None
-    return np.array(array, copy=True)
-
-
-def _fill_value(ds: Dataset, pi: str) -> Any:
-    """The value that displays black: darkest stored value, the brightest for MONOCHROME1, the palette's darkest entry."""
-    stored = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)))
-    signed = int(ds.get("PixelRepresentation", 0)) == 1
-    low, high = (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if signed else (0, (1 << stored) - 1)
-    samples = int(ds.get("SamplesPerPixel", 1))
-    if pi == "MONOCHROME1":
-        return high
-    if pi == "PALETTE COLOR":
-        return _darkest_palette_index(ds)
-    if samples == 3 and pi.startswith("YBR"):
-        mid = 1 << (stored - 1)
-        return np.array([0, mid, mid])
-    if samples == 3:
-        return np.array([0, 0, 0])
-    return low
-
-
-def _darkest_palette_index(ds: Dataset) -> int:
-    try:
-        from pydicom.pixels import apply_color_lut
-
-        descriptor = ds.RedPaletteColorLookupTableDescriptor
-        entries = int(descriptor[0]) or 65536
-        first = int(descriptor[1])
-        indices = np.arange(first, first + entries, dtype=np.uint16 if int(ds.BitsAllocated) > 8 else np.uint8)
-        rgb = apply_color_lut(indices, ds).astype(np.int64).sum(axis=-1)
-        return int(indices[int(np.argmin(rgb))])
-    except Exception:  # a palette pydicom cannot apply: index 0 is the usual black
-        return 0
-
-
-def _clear_high_bits(frame: np.ndarray, stored: int, allocated: int, signed: bool) -> np.ndarray:
-    """Bits above BitsStored can carry an old overlay: clear them (sign-extend signed data)."""
-    if stored >= allocated:
-        return frame
-    shift = allocated - stored
-    if signed:
-        wide = frame.astype(np.int64)
-        mask = (1 << stored) - 1
-        value = wide & mask
-        value = np.where(value >= (1 << (stored - 1)), value - (1 << stored), value)
-        return value.astype(frame.dtype)
-    del shift
-    return frame & frame.dtype.type((1 << stored) - 1)
-
-
-def _ybr422_to_rgb(raw: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """Native YBR_FULL_422 (Y0 Y1 Cb Cr per pixel pair) to RGB: written back labelled RGB."""
-    from pydicom.pixels import convert_color_space
-
-    pairs = raw.reshape(rows, columns // 2, 4)
-    ybr = np.empty((rows, columns, 3), dtype=np.uint8)
-    ybr[:, 0::2, 0] = pairs[:, :, 0]
-    ybr[:, 1::2, 0] = pairs[:, :, 1]
-    ybr[:, :, 1] = np.repeat(pairs[:, :, 2], 2, axis=1)
-    ybr[:, :, 2] = np.repeat(pairs[:, :, 3], 2, axis=1)
-    return np.ascontiguousarray(convert_color_space(ybr, "YBR_FULL", "RGB"))
-
-
-def _strip_hidden_pixels(ds: Dataset, facts: dict[str, Any]) -> None:
-    """Remove overlay planes (60xx) and the icon image: both can repeat the burned-in text."""
-    overlays = sorted({tag.group for tag in ds.keys() if 0x6000 <= tag.group <= 0x601E and tag.group % 2 == 0})
-    for group in overlays:
-        for tag in [t for t in ds.keys() if t.group == group]:
-            del ds[tag]
-    if overlays:
-        facts["overlays_removed"] = [f"{g:04X}" for g in overlays]
-    if "IconImageSequence" in ds:
-        del ds.IconImageSequence
-        facts["icon_removed"] = True
-
 
 # -- the whole job, for the CLI and the review screen -----------------------------------------
 
 
-def redact_file(
-    original: Path,
-    dest: Path,
-    redaction: Redaction,
-    *,
-    edit_header: Any = None,
-    overwrite: bool = False,
-    reviewer: str = "",
-    scope: str = "file",
-    manifest_dir: Path | None = None,
-    update_existing: bool = False,
-) -> Any:
-    """Write the blacked-out copy, then append its manifest line (no PHI); returns the ``CopyResult``.
+def redact_file(original: Path, dest: Path, redaction: "Redaction", **options: Any) -> Any:
+    """Write, prove and record the blacked-out copy (see ``redact_job.redact_file``)."""
+    from phi_review.core.remedy.redact_job import redact_file as job
 
-    ``update_existing``: when ``dest`` already exists (a header fix, an
-    earlier box), black out that copy instead of starting again from the
-    original, so one corrected copy carries every fix.
-    """
-    import os
-
-    from phi_review.core.remedy.output import append_manifest, write_copy
-
-    extra: dict[str, Any] = {}
-    if update_existing and Path(dest).exists():
-        temp = Path(dest).with_name(f".{Path(dest).name}.redact")
-        result = write_copy(Path(dest), temp, edit_header=edit_header, pixel_edit=redaction, overwrite=True)
-        os.replace(temp, dest)
-        result.copy, result.original = Path(dest), Path(original)
-        from phi_review.core.remedy.output import sha256_file
-
-        result.original_sha256 = sha256_file(Path(original))
-        extra["based_on"] = "existing copy"
-    else:
-        result = write_copy(original, dest, edit_header=edit_header, pixel_edit=redaction, overwrite=overwrite)
-    if manifest_dir is not None:
-        append_manifest(
-            manifest_dir,
-            result.record(action="redact", scope=scope, reviewer=reviewer,
-                          confirmed_clean=redaction.confirm_clean, kept_uids=redaction.keep_uids, **extra),
-        )
-    return result
+    return job(original, dest, redaction, **options)
 
 
-def confirm_clean(copy: Path, *, original: Path | None = None, reviewer: str = "",
-                  manifest_dir: Path | None = None) -> Any:
-    """The reviewer's word, after verifying: set Burned In Annotation to NO on an existing corrected copy.
+def confirm_clean(copy: Path, **options: Any) -> Any:
+    """The reviewer's word, refused while the proof finds anything (see ``redact_job.confirm_clean``)."""
+    from phi_review.core.remedy.redact_job import confirm_clean as job
 
-    PS3.15 E.3.1 leaves this to a human, so it is a step of its own (the
-    copy is rewritten atomically, header only) with its own manifest line.
-    """
-    import os
+    return job(copy, **options)
 
-    from phi_review.core.remedy.output import append_manifest, sha256_file, write_copy
-
-    copy = Path(copy)
-
-    def mark(ds: Dataset) -> list[dict[str, Any]]:
-        ds.BurnedInAnnotation = "NO"
-        return [{"tag": "(0028,0301)", "keyword": "BurnedInAnnotation", "action": "set NO"}]
-
-    temp = copy.with_name(f".{copy.name}.clean")
-    result = write_copy(copy, temp, edit_header=mark, overwrite=True)
-    os.replace(temp, copy)
-    result.copy = copy
-    if original is not None:
-        result.original = Path(original)
-        result.original_sha256 = sha256_file(Path(original))
-    if manifest_dir is not None:
-        append_manifest(manifest_dir, result.record(action="confirm-clean", reviewer=reviewer))
-    return result

@@ -11,9 +11,11 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert, shorten
+from phi_review.tui.commands.batch import Failures
 
 DEFAULT_OUT = Path("corrected")
 
@@ -41,7 +43,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                      help="secret for UIDs and date offsets (default: $PHI_REVIEW_FIX_SECRET, "
                           "else ~/.config/phi-review/fix-secret, made once)")
     fix.add_argument("--reviewer", help="name recorded in the manifest (default: login name)")
+    fix.add_argument("--accept-residual", default="", metavar="REASON",
+                     help="keep PatientIdentityRemoved YES even when the proof finds an identifier left; REASON is recorded")
     fix.add_argument("--sheet", help="sheet that holds the findings (with --report)")
+    fix.add_argument("--resume", action="store_true",
+                     help="go on after an interrupted run (the default: copies this job recorded are kept)")
     fix.set_defaults(func=run_fix)
 
     diff = sub.add_parser("diff", help="header differences between an original and its corrected copy")
@@ -68,6 +74,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 def report_files(report: Path, roots: list[Path], sheet: str | None = None) -> tuple[list[Path], int]:
     """The distinct files a report names, resolved as the review screen does; and how many rows did not resolve."""
     from phi_review.core.dicom.locate import FileIndex
+    from phi_review.core.report.pointer import resolve_row
     from phi_review.core.review.session import ReviewSession
 
     for root in roots:
@@ -79,7 +86,7 @@ def report_files(report: Path, roots: list[Path], sheet: str | None = None) -> t
         found: dict[Path, None] = {}
         missing = 0
         for finding in session.findings:
-            resolution = index.resolve(finding.file, finding.site, finding.event)
+            resolution = resolve_row(index, finding)
             if resolution.path is None:
                 missing += 1
             else:
@@ -97,17 +104,13 @@ def _split(text: str, what: str) -> tuple[str, str]:
 
 
 def _check_dicom(path: Path) -> None:
-    """Refuse a file pydicom cannot read before any copy is written."""
-    import warnings
+    """Refuse a file that cannot be read (not regular, not DICOM, damaged) before its copy is written.
 
-    import pydicom
+    Bounded (``core.dicom.bounded``): a FIFO is named, not opened; a zero tail is not read.
+    """
+    from phi_review.core.dicom.bounded import read_header
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
-    except Exception as error:  # noqa: BLE001 - pydicom raises many kinds for a non-DICOM file
-        raise PhiReviewError(f"{inert(path.name)}: not a readable DICOM file ({type(error).__name__})") from None
+    read_header(path)
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -122,7 +125,7 @@ def _folder_files(folder: Path) -> list[Path]:
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from phi_review.core.remedy.output import RemedyError, copy_path
+    from phi_review.core.remedy.output import plan_copies
     from phi_review.core.remedy.profile import ProfileSettings, load_secret, option_keys, profile_editor
     from phi_review.core.remedy.tag_edit import TagEdit, combine, edits_editor, write_fixed
     from phi_review.core.review.session import default_reviewer
@@ -155,38 +158,47 @@ def run_fix(args: argparse.Namespace) -> int:
         files = list(args.files)
         if not files:
             raise PhiReviewError("give DICOM files to fix, or --report REPORT")
-        for path in files:
-            if not path.is_file():
-                raise PhiReviewError(f"{inert(path)}: no such file")
         parents = [str(p.resolve().parent) for p in files]
         # Copies mirror each file's path below --root (as redact does); else below the files' common folder.
         roots = list(args.root) or [Path(os.path.commonpath(parents))]
     out = args.out
-    planned = {}
-    for path in files:
-        dest = copy_path(path, roots, out)
-        if dest.exists():
-            raise PhiReviewError(f"{inert(dest)} already exists: choose another --out or remove the old copy")
-        if dest in planned:
-            raise PhiReviewError(f"{inert(path.name)} and {inert(planned[dest].name)} would both be copied to {inert(dest)}")
-        planned[dest] = path
-        _check_dicom(path)
+    total = len(files)
+    failures = Failures("fix")  # one bad file is named and skipped; the others go on
+    files = _readable(files, failures)
+    planned = plan_copies(files, roots, out)  # two files bound for one copy: refused before anything is written
     reviewer = args.reviewer or default_reviewer()
     how = {"profile": profile, "options": sorted(args.option), "edits": [[e.op, f"({e.tag.group:04X},{e.tag.element:04X})"]
                                                                          for e in edits]}
+    from phi_review.tui.commands.resume import resume_plan  # kill -9 leftovers tidied; copies this job recorded kept
+
+    planned = resume_plan(planned, out, lambda r: r.get("kind") == "header" and all(r.get(k) == v for k, v in how.items()))
     combined = combine(editor, edits_editor(edits) if edits else None)
-    skipped = 0
+    skipped = len(failures)
     for dest, path in planned.items():
         try:
-            result = write_fixed(path, out, combined, roots=roots, reviewer=reviewer, how=how)
-        except RemedyError as error:  # one damaged file does not stop the others; it is named
-            skipped += 1
-            print(f"phi-review: skipped {inert(path)}: {inert(error)}", file=sys.stderr)
+            result = write_fixed(path, out, combined, roots=roots, reviewer=reviewer, how=how,
+                                 accept_residual=args.accept_residual)
+        except Exception as error:  # noqa: BLE001 - one damaged file does not stop the others; it is named
+            failures.add(path, error)
             continue
         print(f"wrote {inert(result.copy)} ({len(result.header_changes)} change(s)) from {inert(path)}")
+    skipped = len(failures) - skipped
     print(f"# {len(planned) - skipped} copy(ies) in {inert(out)}; manifest: {inert(out / 'manifest.jsonl')}"
-          + (f"; {skipped} file(s) skipped" if skipped else ""))
-    return 1 if skipped else 0
+          + (f"; {len(failures)} file(s) skipped" if failures else ""))
+    return failures.finish(total)
+
+
+def _readable(files: list[Path], failures: "Failures") -> list[Path]:
+    """The files that open as DICOM (bounded read); each other one is named in ``failures``."""
+    kept = []
+    for path in files:
+        try:
+            _check_dicom(path)
+        except Exception as error:  # noqa: BLE001 - named, one line, and the batch goes on
+            failures.add(path, error)
+            continue
+        kept.append(path)
+    return kept
 
 
 # ----------------------------------------------------------------------------- diff
@@ -230,10 +242,14 @@ def run_values(args: argparse.Namespace) -> int:
     base = source if source.is_dir() else source.parent
     result = distinct_values(files, free_text=args.free_text, private=args.private, identifying=args.identifying)
     unreadable = [(p, why) for p, why in result.unreadable]
+    status = _values_notes(result, base)  # on stderr: what was skipped and what failed, by name
     if args.json:
         payload = {
             "files": result.files,
-            "unreadable": len(unreadable),
+            "unreadable": len(unreadable) + len(result.not_dicom),
+            "damaged": len(unreadable),
+            "not_dicom": len(result.not_dicom),
+            "unreadable_values": sum(n for _, n in result.damaged),
             "missing": missing,
             "attributes": [{
                 "tag": a.tag, "keyword": inert(a.keyword), "vr": a.vr, "private_creator": inert(a.private_creator),
@@ -243,8 +259,9 @@ def run_values(args: argparse.Namespace) -> int:
             } for a in result.attributes],
         }
         print(json.dumps(payload, ensure_ascii=True))
-        return 0
-    note = f", {len(unreadable)} not DICOM or unreadable" if unreadable else ""
+        return status
+    skipped = len(unreadable) + len(result.not_dicom)
+    note = f", {skipped} not DICOM or unreadable" if skipped else ""
     note += f", {missing} report row(s) whose file was not found" if missing else ""
     print(f"# {result.files} file(s){note}; {len(result.attributes)} attribute(s)")
     for attr in result.attributes:
@@ -256,4 +273,24 @@ def run_values(args: argparse.Namespace) -> int:
             names = ", ".join(inert(os.path.relpath(f, base)) for f in seen.files[:3])
             more = f" and {seen.count - 3} more" if seen.count > 3 else ""
             print(f"  {seen.count:>6}  {inert(shorten(seen.value, 60))!s:<62} {names}{more}")
-    return 0
+    return status
+
+
+def _values_notes(result: Any, base: Path) -> int:
+    """Name on stderr the files skipped (not DICOM, not regular), those with values pydicom cannot convert,
+    and those that failed (listed at the end); 1 when any failed."""
+    def names(paths: list[Path]) -> str:
+        shown = ", ".join(inert(os.path.relpath(p, base)) for p in paths[:20])
+        return shown + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
+
+    if result.not_dicom:
+        print(f"# {len(result.not_dicom)} file(s) skipped, not DICOM or not a regular file: "
+              f"{names(result.not_dicom)}", file=sys.stderr)
+    if result.damaged:
+        count = sum(n for _, n in result.damaged)
+        print(f"# {count} value(s) pydicom cannot read, shown as such, in {len(result.damaged)} file(s): "
+              f"{names([p for p, _ in result.damaged])}", file=sys.stderr)
+    failures = Failures("values")
+    for path, why in result.unreadable:
+        failures.add(path, why)
+    return 1 if failures.finish(len(result.unreadable) + 1) else 0

@@ -206,14 +206,12 @@ class FixController:
         self.screen.app.push_screen(ConfirmScreen(question), yes)
 
     def _profile_over_blackout(self, path: Path, editor: Any, blackout: Any, reviewer: str) -> Any:
-        from phi_review.core.remedy.output import append_manifest, write_copy
-        from phi_review.core.remedy.redact import Redaction
+        from phi_review.core.remedy.redact import Redaction, redact_file
 
+        # Written, proved (bytes and, when confirmed, every frame) and recorded as one step.
         redaction = Redaction(blackout.boxes, blackout.frames, keep_uids=True, confirm_clean=blackout.confirmed_clean)
-        result = write_copy(path, blackout.copy, edit_header=editor, pixel_edit=redaction, overwrite=True)
-        append_manifest(self.out_dir, result.record(action="redact+profile", profile="basic", scope=blackout.scope,
-                                                    reviewer=reviewer, confirmed_clean=blackout.confirmed_clean))
-        return result
+        return redact_file(path, blackout.copy, redaction, edit_header=editor, overwrite=True, reviewer=reviewer,
+                           scope=blackout.scope, manifest_dir=self.out_dir)
 
     # ----- diff -------------------------------------------------------------------------
     def diff(self) -> None:

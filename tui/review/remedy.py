@@ -46,6 +46,7 @@ class CopyState:
     error: str = ""
     confirmed_clean: bool = False
     checked_frames: list[int] = field(default_factory=list)
+    residual: str = ""  # the proof's last refusal (kinds and places, never values)
 
 
 class RemedyController:
@@ -118,10 +119,15 @@ class RemedyController:
                 left = state.verified.phi_left
                 if left:
                     lines.append("Likely PHI still elsewhere: " + "; ".join(inert(line.text) for line in left[:5]))
+                if state.residual:
+                    lines.append(f"Proof refused the claim: {inert(state.residual)}")
                 if state.confirmed_clean:
-                    lines.append("Confirmed clean by the reviewer (BurnedInAnnotation NO in the copy).")
-                elif not inside:
-                    lines.append("C confirms the copy is clean (sets BurnedInAnnotation NO).")
+                    lines.append("Confirmed clean: the proof OCRed every frame and searched the bytes "
+                                 "(BurnedInAnnotation NO in the copy).")
+                elif inside or left or state.residual:
+                    lines.append("C needs a typed reason to confirm while anything likely identifying is left.")
+                else:
+                    lines.append("C confirms the copy is clean once the proof (OCR of every frame) agrees.")
         return lines
 
     def _redraw(self) -> None:
@@ -438,35 +444,22 @@ class RemedyController:
         if current is None or state is None:
             self.screen.notify("No corrected copy of this file yet (R writes one).", markup=False)
             return
-        if state.verified is None or any(check.inside for check in state.verified.frames):
-            self.screen.notify("Not confirmed: the copy is not verified clean inside its boxes.",
+        if state.verified is None:
+            self.screen.notify("Not confirmed: the copy is still being read again (or could not be).",
                                severity="warning", markup=False)
             return
-        question = "Confirm this corrected copy is clean? Its header gets BurnedInAnnotation NO."
-        original = current[1]
-        reviewer = self.screen.session.reviewer
+        from phi_review.tui.review.confirm_clean import ask_and_confirm
 
-        def work() -> None:
-            from phi_review.core.remedy.redact import confirm_clean
-
-            try:
-                result, error = confirm_clean(state.copy, original=original, reviewer=reviewer,
-                                              manifest_dir=self.out_dir), ""
-            except PhiReviewError as problem:
-                result, error = None, str(problem)
-            self.screen.post_message(CopyConfirmed(original, result, error))
-
-        def yes(answer: bool | None) -> None:
-            if answer:
-                self.screen.run_worker(work, thread=True, exclusive=True, group="remedy")
-
-        self.screen.app.push_screen(ConfirmScreen(question), yes)
+        ask_and_confirm(self, state, current[1])
 
     def copy_confirmed(self, message: "CopyConfirmed") -> None:
         state = self.copies.get(str(message.original))
         if message.error or state is None:
+            if state is not None:
+                state.residual = message.error
+                self._redraw()
             self.screen.notify(f"Not confirmed: {inert(message.error)}", severity="error", markup=False)
             return
-        state.confirmed_clean = True
+        state.confirmed_clean, state.residual = True, ""
         self.screen.record_remedy(message.result, "confirm-clean")
         self._redraw()
