@@ -213,7 +213,8 @@ def test_every_bundled_file_follows_the_basic_profile(tmp_path: Path) -> None:
             failures[path.name] = problems
         copies.append(dest)
     assert not failures, json.dumps(failures, indent=1)[:4000]
-    assert refused == ["MR_truncated.dcm"]
+    # rtplan_truncated.dcm: a length runs past the end; pydicom reads it leniently, a copy is not made from that
+    assert sorted(refused) == ["MR_truncated.dcm", "rtplan_truncated.dcm"]
     if shutil.which("dcmdump"):
         done = subprocess.run(["dcmdump", "-q", *map(str, copies)], capture_output=True, text=True, errors="replace")
         assert "E: " not in done.stderr, done.stderr[:2000]

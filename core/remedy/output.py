@@ -40,6 +40,8 @@ from pydicom.uid import (
 from phi_review import __version__
 from phi_review.core.common.atomic_file import fsync_dir
 from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.remedy.damage import structural_problem
+from phi_review.core.remedy.file_meta import fresh_meta
 
 MANIFEST_NAME = "manifest.jsonl"
 PIXEL_DATA = 0x7FE00010
@@ -329,6 +331,8 @@ def write_copy(
         raise RemedyError(f"{original.name}: the copy would overwrite the original")
     if dest.exists() and not overwrite:
         raise RemedyError(f"{dest.name}: a corrected copy already exists there (use overwrite)")
+    if problem := structural_problem(original):  # a lenient parse of a damaged stream would hide what it swallowed
+        raise RemedyError(f"{original.name}: {problem}")
     original_sha = sha256_file(original)
     with open(original, "rb") as src:
         try:
@@ -358,15 +362,10 @@ def write_copy(
         if pixel_edit is not None and element is not None:
             pixel_facts = pixel_edit.prepare(ds, element) or {}  # the edit may add facts while it writes
         changes = list(edit_header(ds) or []) if edit_header is not None else []
-        meta = ds.file_meta if isinstance(ds.file_meta, FileMetaDataset) else FileMetaDataset(ds.file_meta)
-        syntax_out = UID(str(meta.get("TransferSyntaxUID", syntax_in)))
+        syntax_out = UID(str(ds.file_meta.get("TransferSyntaxUID", syntax_in)))
         if syntax_out in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian):
             syntax_out = ExplicitVRLittleEndian
-        meta.TransferSyntaxUID = syntax_out
-        if "SOPInstanceUID" in ds:
-            meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        meta.ImplementationVersionName = f"PHIREVIEW_{__version__}"[:16]
-        ds.file_meta = meta
+        meta = ds.file_meta = fresh_meta(ds, syntax_out)  # from scratch: no AE title or private info survives
         implicit, little = output_encoding(syntax_out)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)

@@ -18,6 +18,18 @@ this module only decides how each action letter is carried out:
 - Overlay data (60xx,3000) is removed with the rest of its overlay group, so no
   Overlay Plane module is left incomplete.
 - Sequences are recursed: every item is de-identified by the same rules.
+- Content Sequence (SR, KO, RT content items) has its own row: ``D`` keeps the
+  tree's structure (value types, relationships, codes, references with mapped
+  UIDs) and puts a dummy in every Text Value; with Clean Structured Content
+  (``C``, also Acquisition Context and Specimen Preparation) Text Values are
+  cleaned instead. Person Name, Date, Time, DateTime and UID items follow
+  their own rows. Inside content, other free text (code meanings) is cleaned.
+- What no row names is allowed only if the current pydicom dictionary knows it
+  (as CTP's "remove unspecified elements"): unknown public elements, group
+  lengths and any UN value are removed; an unnamed PN is replaced by a dummy.
+- Cleaned text loses the file's identifiers (every person name in the file
+  among them) and its dates: moved by the patient's offset with Retain Modified
+  Dates, kept with Retain Full Dates, else removed.
 - Private attributes are removed; with Retain Safe Private, a private attribute
   is kept only if its creator is kept and its value is numeric (US, SS, UL, SL,
   FL, FD, DS, IS, AT) or its (creator, element) pair is in ``safe_private``.
@@ -33,14 +45,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import os
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from pydicom.datadict import get_entry
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
@@ -48,16 +58,19 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
 
-from phi_review.core.common.config import config_path
 from phi_review.core.remedy.profile_table import (  # noqa: F401 - the profile's public names
     OPTION_NAMES,
     TABLE_FILE,
     ProfileError,
     Table,
     action_for,
+    code_meaning,
     load_table,
+    method_codes,
     option_keys,
 )
+from phi_review.core.remedy.secret import SECRET_ENV, SECRET_FILE, load_secret  # noqa: F401 - re-exported
+from phi_review.core.remedy.text_dates import rewrite_dates
 
 DEFAULT_UID_ROOT = "2.25"
 MAX_SHIFT_DAYS = 3650
@@ -72,6 +85,10 @@ DUMMIES: dict[str, Any] = {
     "OV": b"\x00" * 8, "UN": b"",
 }
 NUMERIC_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "DS", "IS", "AT", "UV", "SV"})
+FREE_TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC"})
+TEXT_VALUE = 0x0040A160
+# sequences whose items are content items (PS3.3 C.17.3): the modes their rows give
+CONTENT_TREES = frozenset({0x0040A730, 0x00400555, 0x00400610})
 @dataclass(frozen=True)
 class ProfileSettings:
     """What to apply: the options, the UID root and the secret behind UIDs and date offsets."""
@@ -89,44 +106,6 @@ class ProfileSettings:
             raise ProfileError(f"unknown option {sorted(unknown)[0]!r}")
         if not self.secret:
             raise ProfileError("the de-identification secret is empty")
-
-
-SECRET_ENV = "PHI_REVIEW_FIX_SECRET"
-SECRET_FILE = "fix-secret"
-
-
-def load_secret(path: str | os.PathLike[str] | None = None) -> bytes:
-    """The secret behind UID mapping and date offsets.
-
-    ``path`` (a file), else ``$PHI_REVIEW_FIX_SECRET``, else
-    ``~/.config/phi-review/fix-secret``, created once with 32 random bytes
-    (mode 0600). Keep it to get the same UIDs and offsets in later runs; with
-    it, and a patient's ID, the offset can be recomputed, so guard it like
-    the originals.
-    """
-    if path is not None:
-        try:
-            data = Path(path).read_bytes().strip()
-        except OSError as error:
-            raise ProfileError(f"cannot read the secret file ({error.strerror})") from None
-        if not data:
-            raise ProfileError("the secret file is empty")
-        return data
-    env = os.environ.get(SECRET_ENV, "")
-    if env:
-        return env.encode("utf-8")
-    target = config_path().parent / SECRET_FILE
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return target.read_bytes().strip()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_hex(32).encode("ascii"))
-            handle.flush()
-            os.fsync(handle.fileno())
-    return target.read_bytes().strip()
 
 
 def map_uid(uid: str, settings: ProfileSettings) -> str:
@@ -177,6 +156,11 @@ def _identifiers(ds: Dataset) -> list[str]:
     name = ds.get("PatientName")
     if name:
         found += [p for p in re.split(r"[\^=\s,]+", str(name)) if len(p) >= 2]
+    for elem in ds.iterall():  # every person in the file (observers, physicians) is an identifier too
+        if elem.VR == "PN":
+            for value in _values(elem):
+                text = str(value).strip()
+                found += ([text] if len(text) >= 2 else []) + [p for p in re.split(r"[\^=\s,]+", text) if len(p) >= 3]
     for kw in ("PatientID", "OtherPatientIDs", "AccessionNumber", "InstitutionName",
                "ReferringPhysicianName", "PatientBirthDate", "StudyID", "OperatorsName",
                "PerformingPhysicianName", "InstitutionAddress", "StationName"):
@@ -206,6 +190,14 @@ class _Context:
     offset_days: int
     identifiers: list[str]
     changes: list[dict[str, Any]]
+    content: str = ""  # inside a content tree: "D" (dummy text) or "C" (Clean Structured Content)
+
+    def clean(self, text: str) -> str:
+        """Free text without the file's identifiers, its dates moved (or removed) as the header's are."""
+        options = self.settings.options
+        if "retain_full_dates" not in options:
+            text = rewrite_dates(text, self.offset_days if "retain_modified_dates" in options else None)
+        return clean_text(text, self.identifiers)
 
 
 def _row_for(tag: BaseTag, table: Table) -> dict[str, Any] | None:
@@ -256,7 +248,7 @@ def _apply_c(elem: DataElement, ctx: _Context) -> str:
         elem.value = shifted if len(shifted) > 1 else shifted[0]
         return "shift"
     if elem.VR in ("LO", "SH", "LT", "ST", "UT", "UC", "PN", "CS"):
-        cleaned = [clean_text(str(v), ctx.identifiers) for v in values]
+        cleaned = [ctx.clean(str(v)) for v in values]
         if cleaned != [str(v) for v in values]:
             elem.value = cleaned if len(cleaned) > 1 else cleaned[0]
             return "C"
@@ -301,16 +293,45 @@ def _walk(ds: Dataset, ctx: _Context, prefix: str) -> None:
             del ds[tag]
             continue
         row = _row_for(tag, ctx.table)
+        if elem.VR == "UN" or (row is None and (tag.element == 0 or not _known(tag))):
+            _record(ctx, path, elem, "X")  # what no dictionary knows may hold anything (a sequence, a name)
+            del ds[tag]
+            continue
         if row is None:
             if elem.VR == "SQ":
                 for i, item in enumerate(elem.value or []):
                     _walk(item, ctx, f"{path}[{i}].")
+            else:
+                _unnamed(elem, ctx, path)
             continue
         action = action_for(row, options)
         _apply(ds, elem, action, ctx, path)
     if ctx.settings.options and "retain_safe_private" in options:
         _drop_empty_creators(ds, ctx, prefix)
     _drop_orphan_overlays(ds, ctx, prefix)
+
+
+def _known(tag: BaseTag) -> bool:
+    try:
+        get_entry(tag)
+    except KeyError:
+        return False
+    return True
+
+
+def _unnamed(elem: DataElement, ctx: _Context, path: str) -> None:
+    """An attribute no row names: a name gets a dummy; text in content items is cleaned (or a dummy)."""
+    if not _values(elem):
+        return
+    if elem.VR == "PN" or (elem.tag == TEXT_VALUE and ctx.content != "C"):
+        dummy = _dummy(elem)
+        if elem.value != dummy:
+            elem.value = dummy
+            _record(ctx, path, elem, "D")
+    elif ctx.content and elem.VR in FREE_TEXT_VRS:
+        done = _apply_c(elem, ctx)
+        if done:
+            _record(ctx, path, elem, done)
 
 
 def _drop_orphan_overlays(ds: Dataset, ctx: _Context, prefix: str) -> None:
@@ -338,6 +359,14 @@ def _drop_empty_creators(ds: Dataset, ctx: _Context, prefix: str) -> None:
 def _apply(ds: Dataset, elem: DataElement, action: str, ctx: _Context, path: str) -> None:
     tag = elem.tag
     is_seq = elem.VR == "SQ"
+    if is_seq and int(tag) in CONTENT_TREES and action in ("D", "C"):
+        outer, ctx.content = ctx.content, action
+        try:
+            for i, item in enumerate(elem.value or []):
+                _walk(item, ctx, f"{path}[{i}].")
+        finally:
+            ctx.content = outer
+        return
     if action == "K":
         if is_seq:
             for i, item in enumerate(elem.value or []):
@@ -390,23 +419,6 @@ def _apply(ds: Dataset, elem: DataElement, action: str, ctx: _Context, path: str
             _record(ctx, path, elem, done)
         return
     raise ProfileError(f"table action {action!r} is not known")  # pragma: no cover - table is generated
-
-
-def code_meaning(value: str) -> str:
-    """CID 7050 meaning of a DCM code, from pydicom's copy of PS3.16."""
-    from pydicom.sr._concepts_dict import concepts
-
-    for entry in concepts["DCM"].values():
-        if value in entry:
-            return str(entry[value][0])
-    return value
-
-
-def method_codes(settings: ProfileSettings, table: Table | None = None) -> list[tuple[str, str]]:
-    """(code value, meaning) of the Basic Profile and each chosen option, CID 7050."""
-    table = table or load_table()
-    values = [table.basic_code] + sorted(table.options[k]["code"] for k in settings.options)
-    return [(v, code_meaning(v)) for v in values]
 
 
 def _mark(ds: Dataset, settings: ProfileSettings, table: Table, ctx: _Context) -> None:

@@ -27,6 +27,7 @@ OPTION_NAMES: dict[str, str] = {
     "retain-uids": "retain_uid",
     "retain-safe-private": "retain_safe_private",
     "clean-descriptors": "clean_descriptors",
+    "clean-structured-content": "clean_structured_content",
 }
 
 # Retention wins over cleaning when two chosen options name one attribute.
@@ -90,3 +91,20 @@ def action_for(row: dict[str, Any], options: frozenset[str]) -> str:
     if not chosen:
         return row["basic"]
     return max(chosen, key=lambda a: _STRENGTH.get(a, 0))
+
+
+def code_meaning(value: str) -> str:
+    """CID 7050 meaning of a DCM code, from pydicom's copy of PS3.16."""
+    from pydicom.sr._concepts_dict import concepts
+
+    for entry in concepts["DCM"].values():
+        if value in entry:
+            return str(entry[value][0])
+    return value
+
+
+def method_codes(settings: Any, table: Table | None = None) -> list[tuple[str, str]]:
+    """(code value, meaning) of the Basic Profile and each chosen option, CID 7050."""
+    table = table or load_table()
+    values = [table.basic_code] + sorted(table.options[k]["code"] for k in settings.options)
+    return [(v, code_meaning(v)) for v in values]
