@@ -46,7 +46,10 @@ def take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewSe
     holder = holder_of(path)
     if holder is None:
         return session
-    print(f"{inert(path.name)} is held by another phi-review session: {inert(holder.describe())}.")
+    session_on = "another phi-review session"
+    if holder.report and holder.report != path.name:  # a folder (or list) session holds this member too
+        session_on = f"the phi-review session on {shorten(inert(holder.report), 60)}"
+    print(f"{inert(path.name)} is held by {session_on}: {inert(holder.describe())}.")
     terminal = sys.stdin.isatty()
     if not take_over:
         if not terminal or not ask("Take over (it saves, journals and exits; its decisions come back here)? [y/N] "):
