@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from phi_review.core.common.errors import PhiReviewError, ReportError
+from phi_review.core.report.csv_report import split_records
 from phi_review.core.report.reader import read_report
 from phi_review.core.review.journal import journal_path
 from phi_review.core.review.session import ReviewSession
@@ -148,3 +149,36 @@ def test_a_utf8_file_holds_any_note(tmp_path: Path) -> None:
     path.write_bytes(_text().encode("utf-8"))
     _decide_and_save(path, 0, note="\u5c71\u7530 \U0001f600", reviewer="\u0141ukasz")
     assert read_report(path).findings[0].note == "\u5c71\u7530 \U0001f600"
+
+
+@pytest.mark.parametrize("codec,prefix", [("utf-8", b""), ("utf-8", BOM8), ("latin-1", b""), ("latin-1", BOM8),
+                                          ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_every_record_not_decided_keeps_its_bytes(tmp_path: Path, codec: str, prefix: bytes) -> None:
+    import random
+
+    rng = random.Random(f"{codec}{prefix!r}")
+    alphabet = "abc \u00e9\u00ff\"\n,;x\u00c9" + ("\u5c71\u2603" if codec != "latin-1" else "")
+    rows = [HEAD] + [f"S1,E1,f{i}.dcm,1.0,Possible PHI/PII in Header,\"" +
+                     "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12))).replace('"', '""') + '"'
+                     for i in range(60)]
+    newline = rng.choice(["\r\n", "\n"])
+    path = tmp_path / "Site.csv"
+    path.write_bytes(prefix + newline.join(rows).encode(codec) + newline.encode(codec))
+    decided = sorted(rng.sample(range(60), 7))
+    with ReviewSession.open(path, reviewer="rev") as session:
+        assert [f.file for f in session.findings] == [f"f{i}.dcm" for i in range(60)]
+        session.decide(decided, NO_ISSUE, note="\u00e9t\u00e9")
+        session.save()
+    data = path.read_bytes()
+    assert data.startswith(prefix) and not data[len(prefix):].startswith(prefix or b"-")
+    old_text, new_text = newline.join(rows) + newline, data[len(prefix):].decode(codec)
+    old_records, new_records = split_records(old_text), split_records(new_text)
+    assert len(old_records) == len(new_records) == 61
+    for number, (a, b) in enumerate(zip(old_records, new_records)):
+        if number - 1 in decided or number == 0:  # our cells after the record's own, its line ending kept
+            assert new_text[b[0]:b[1]].startswith(old_text[a[0]:a[1]] + ",")
+            assert new_text[b[1]:b[2]] == old_text[a[1]:a[2]]
+        else:
+            assert new_text[b[0]:b[2]] == old_text[a[0]:a[2]]
+    again = read_report(path)
+    assert [f.note for f in again.findings if f.action] == ["\u00e9t\u00e9"] * 7

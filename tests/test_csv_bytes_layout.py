@@ -161,3 +161,16 @@ def test_the_workbook_writer_appends_the_same_order(tmp_path: Path) -> None:
     assert heads == [["File Name", "Issue", "Detected Value", *ORDER]] * 2
     for path in tmp_path.iterdir():
         assert not path.name.startswith(".") or not path.name.endswith(".tmp"), os.listdir(tmp_path)
+
+
+def test_a_second_header_of_another_layout_is_refused_in_one_line(tmp_path: Path) -> None:
+    import pytest
+
+    from phi_review.core.common.errors import ReportError
+
+    path = tmp_path / "Site.csv"
+    old_layout = ["Site ID", "Event ID", "File Name", "Score", "Findings", "Details"]
+    _write(path, [HEAD, *_rows("S1", ["a.dcm"]), old_layout, ["S1", "E1", "b.dcm", "1.0", "Warning", "x"]])
+    with pytest.raises(ReportError) as error:
+        read_report(path)
+    assert "row 3" in str(error.value) and "\n" not in str(error.value)

@@ -117,8 +117,9 @@ def cannot_hold(report: Report, text: str, what: str = "text", sources: Iterable
         bad = unholdable(source.format, text)
         if bad is not None:
             name = source.path.name
+            fix = "give --reviewer a name without it" if "reviewer" in what else "leave that character out"
             return (f"{inert(name)} is a {LABELS[source.format.encoding]} file and cannot hold U+{ord(bad):04X} "
-                    f"in the {what}; leave that character out, or save the file as UTF-8 and open it again")
+                    f"in the {what}; {fix}, or save the file as UTF-8 and open it again")
     return None
 
 

@@ -25,20 +25,18 @@ def repeated_headers(body: Sequence[Sequence[Any]], found: dict[str, int], first
     """Indexes into ``body`` of the lines that repeat the header mapped as ``found`` (field -> column)."""
     file_index = found["file"]
     try:
-        column = list(map(itemgetter(file_index), body))
+        distinct = set(map(itemgetter(file_index), body))
     except IndexError:  # a short row
-        column = [row[file_index] if file_index < len(row) else "" for row in body]
-    distinct = set(column)
-    joined = "\n".join(v for v in distinct if v.__class__ is str)
+        distinct = {row[file_index] for row in body if file_index < len(row)}
+    joined = "\n".join(distinct)  # CSV cells are all str; one C-level regex pass over the distinct values
     candidates = {m.group(0) for m in _HEADERISH.finditer(joined)} & distinct
     hits = {v for v in candidates if match_columns([v]).get("file") == 0}
     if not hits:
         return []
     out: list[int] = []
-    for index, value in enumerate(column):
-        if value not in hits:
+    for index, row in enumerate(body):
+        if len(row) <= file_index or row[file_index] not in hits:
             continue
-        row = body[index]
         mapping = match_columns(row)
         if len(mapping) < 2:
             continue  # a lone "File" value in a data row is data
