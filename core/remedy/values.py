@@ -9,17 +9,17 @@ matching; whoever shows them passes them through ``inert()``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from phi_review.core.dicom.bounded import NotDicomError, error_text, read_header
 from phi_review.core.dicom.identifying_tags import FREE_TEXT, IDENTIFYING
+from phi_review.core.dicom.reading import deep_call
 
 FREE_TEXT_VRS = frozenset({"LT", "ST", "UT", "UC"})
 BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
@@ -61,15 +61,25 @@ class AttributeValues:
 class ValuesResult:
     attributes: list[AttributeValues]
     files: int
-    unreadable: list[tuple[Path, str]]
+    unreadable: list[tuple[Path, str]]  # (file, one inert line why): not read at all
+    not_dicom: list[Path] = field(default_factory=list)  # no DICM marker, or not a regular file: skipped
+    damaged: list[tuple[Path, int]] = field(default_factory=list)  # (file, values pydicom could not convert)
+
+
+UNREADABLE_VALUE = "<value pydicom cannot read>"
+TEXT_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH", "SL",
+                      "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US", "UT", "UV"})
 
 
 def _text(elem: DataElement) -> str:
-    value = elem.value
-    if isinstance(value, (list, MultiValue)):
-        text = "\\".join("" if v is None else str(v) for v in value)
-    else:
-        text = "" if value is None else str(value)
+    try:
+        value = elem.value
+        if isinstance(value, (list, MultiValue)):
+            text = "\\".join("" if v is None else str(v) for v in value)
+        else:
+            text = "" if value is None else str(value)
+    except Exception:  # noqa: BLE001 - a deferred value that no longer reads, a name in a bad character set
+        return UNREADABLE_VALUE
     if len(text) > VALUE_LIMIT:
         text = text[:VALUE_LIMIT] + f"...(+{len(text) - VALUE_LIMIT} chars)"
     return text
@@ -80,14 +90,37 @@ def _creator(ds: Dataset, elem: DataElement) -> str:
     if tag.element < 0x0100:
         return str(elem.value or "") if 0x10 <= tag.element <= 0xFF else ""
     creator = (tag.group << 16) | (tag.element >> 8)
-    return str(ds[creator].value or "") if creator in ds else ""
+    try:
+        return str(ds[creator].value or "") if creator in ds else ""
+    except Exception:  # noqa: BLE001 - a damaged creator element names no one
+        return ""
 
 
-def _walk(ds: Dataset, prefix: str = "") -> Iterable[tuple[str, Dataset, DataElement]]:
-    for elem in ds:
-        if elem.VR == "SQ":
+def safe_elements(ds: Dataset, damaged: list[DataElement]) -> Iterable[DataElement]:
+    """Every element of ``ds``; one whose value pydicom cannot convert (odd-length US, VR ``XX``, ``'1A'`` in
+    an IS) comes raw, marked in ``damaged``, and the walk goes on: the values after it are read too."""
+    for tag in list(ds.keys()):
+        try:
+            yield ds[tag]
+        except Exception:  # noqa: BLE001 - pydicom raises many kinds while converting a raw value
+            raw = ds.get_item(tag)
+            vr = str(raw.VR or "")
+            if vr in BINARY_VRS:
+                continue  # binary values are not listed anyway
+            vr = vr if vr in TEXT_VRS else "UT"  # an unknown VR ("XX") or a sequence that does not parse
+            elem = DataElement(tag, vr, UNREADABLE_VALUE, validation_mode=0)
+            damaged.append(elem)
+            yield elem
+
+
+def _walk(ds: Dataset, prefix: str = "", damaged: list[DataElement] | None = None
+          ) -> Iterable[tuple[str, Dataset, DataElement]]:
+    damaged = [] if damaged is None else damaged
+    for elem in safe_elements(ds, damaged):
+        if elem.VR == "SQ" and not isinstance(elem.value, str):
             for item in elem.value or []:
-                yield from _walk(item, prefix + (elem.keyword or f"({elem.tag.group:04X},{elem.tag.element:04X})") + ".")
+                yield from _walk(item, prefix + (elem.keyword or f"({elem.tag.group:04X},{elem.tag.element:04X})") + ".",
+                                 damaged)
             continue
         yield prefix, ds, elem
 
@@ -104,18 +137,31 @@ def distinct_values(paths: Iterable[str | Path], free_text: bool = False, privat
     """
     table: dict[tuple[str, str], AttributeValues] = {}
     unreadable: list[tuple[Path, str]] = []
+    not_dicom: list[Path] = []
+    damaged_files: list[tuple[Path, int]] = []
     count = 0
     for raw in paths:
         path = Path(raw)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = pydicom.dcmread(path, stop_before_pixels=True)
+            ds = read_header(path)  # regular files only, bounded: a FIFO or a zero tail cannot stall the run
+        except NotDicomError:
+            not_dicom.append(path)
+            continue
         except Exception as error:  # noqa: BLE001 - counted and named, never a traceback
-            unreadable.append((path, type(error).__name__))
+            unreadable.append((path, error_text(error)))
+            continue
+        damaged: list[DataElement] = []
+        try:
+            try:
+                found = list(_walk(ds, "", damaged))
+            except RecursionError:  # sequences nested hundreds deep: walked with a large stack
+                damaged.clear()
+                found = deep_call(lambda: list(_walk(ds, "", damaged)))
+        except Exception as error:  # noqa: BLE001 - counted and named, never a traceback
+            unreadable.append((path, error_text(error)))
             continue
         count += 1
-        for prefix, owner, elem in _walk(ds):
+        for prefix, owner, elem in found:
             if elem.VR in BINARY_VRS or elem.tag.group == 0x0002:
                 continue
             is_private = elem.tag.is_private
@@ -138,13 +184,15 @@ def distinct_values(paths: Iterable[str | Path], free_text: bool = False, privat
             seen.count += 1
             if len(seen.files) < FILES_LIMIT:
                 seen.files.append(path)
+        if damaged:
+            damaged_files.append((path, len(damaged)))
 
     def order(item: tuple[tuple[str, str], AttributeValues]) -> tuple[int, str, str]:
         (key, creator), attr = item
         kind = 0 if attr.free_text else 1 if attr.private else 2 if attr.identifying else 3
         return kind, creator, key
 
-    return ValuesResult([a for _, a in sorted(table.items(), key=order)], count, unreadable)
+    return ValuesResult([a for _, a in sorted(table.items(), key=order)], count, unreadable, not_dicom, damaged_files)
 
 
 def files_holding(result: ValuesResult, tag: str, value: str, creator: str = "") -> list[Path]:

@@ -1,0 +1,75 @@
+"""One DICOM file's header for the batch commands (`fix`, `redact`, `diff`, `values`), bounded, or one line why not.
+
+Why: these commands called ``pydicom.dcmread`` by name. A FIFO blocked the
+``open`` forever, a valid file followed by zeros was read as millions of empty
+elements (0.26 s per MB), and pydicom's own exceptions (AttributeError,
+NotImplementedError, ValueError...) reached the user as tracebacks. Here the
+read is ``reading.read_dicom`` (regular files only, top-level tags must ascend,
+deflate capped, stops before Pixel Data), the file must carry the ``DICM``
+marker (as plain ``dcmread`` demands: a README in a folder is not DICOM), and
+any failure is a ``DicomError`` whose one line names the file (inert).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+from phi_review.core.common.errors import DicomError, PhiReviewError
+from phi_review.core.common.inert import inert
+from phi_review.core.common.regular import open_regular
+
+
+class NotDicomError(DicomError):
+    """Not a DICOM file at all (no ``DICM`` marker, empty, a FIFO or device): a folder's README, not a damaged image."""
+
+
+def error_text(error: BaseException, limit: int = 160) -> str:
+    """An exception as one short inert line: our own messages as they are, a library's with its type."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if isinstance(error, PhiReviewError):
+        return inert(text[:limit]) or type(error).__name__
+    if isinstance(error, OSError) and error.strerror:
+        return inert(error.strerror)
+    return inert(f"{type(error).__name__}: {text[:limit]}" if text else type(error).__name__)
+
+
+def read_header(path: str | os.PathLike[str]) -> Dataset:
+    """The file's meta and dataset up to Pixel Data, bounded in time and memory; DicomError (one line) if not.
+
+    Values over ``reading.DEFER_BYTES`` stay on disk until asked for.
+    """
+    from phi_review.core.dicom.reading import read_dicom
+
+    path = Path(path)
+    name = inert(path.name)
+    try:
+        with open_regular(path) as handle:
+            head = handle.read(132)
+    except FileNotFoundError:
+        raise DicomError(f"{name}: no such file") from None
+    except PhiReviewError as error:  # a FIFO, a device, a folder: named as such, never opened for reading
+        raise NotDicomError(error_text(error)) from None
+    except OSError as error:
+        raise DicomError(f"{name}: cannot open ({error_text(error)})") from None
+    if not head:
+        raise NotDicomError(f"{name}: not a readable DICOM file (empty)")
+    if head[128:132] != b"DICM":
+        raise NotDicomError(f"{name}: not a readable DICOM file (no DICM marker)")
+    try:
+        return read_dicom(path).dataset
+    except PhiReviewError as error:
+        text = error_text(error)
+        raise DicomError(text if text.startswith(name) else f"{name}: not a readable DICOM file ({text})") from None
+    except Exception as error:  # noqa: BLE001 - pydicom raises many kinds for a damaged file
+        raise DicomError(f"{name}: not a readable DICOM file ({error_text(error)})") from None
+
+
+def element_or_none(dataset: Dataset, tag: object) -> object:
+    """``dataset[tag]`` with its value converted, or None when pydicom cannot convert it (odd length, bad VR)."""
+    try:
+        return dataset[tag]  # type: ignore[index]
+    except Exception:  # noqa: BLE001 - a damaged value: the caller shows the element as unreadable
+        return None
