@@ -20,6 +20,8 @@ import pydicom.data.data_manager as _data_manager
 _data_manager.online_test_file_dummy_paths = lambda: {}  # type: ignore[assignment]
 
 os.environ["PHI_REVIEW_CONFIG"] = os.path.join(os.path.dirname(__file__), "no-such-config.toml")
+# Copies get UIDs keyed by the fix secret; without one, load_secret() would make it beside that config path.
+os.environ.setdefault("PHI_REVIEW_FIX_SECRET", "tests-only-secret-not-for-real-data")
 
 BUNDLED = Path(pydicom.data.__file__).parent / "test_files"
 

@@ -57,13 +57,13 @@ def parse_frames(text: str | None) -> list[int] | None:
     return sorted(set(frames))
 
 
-def boxes_from_ocr(path: Path, frames: Sequence[int] | None = None, which: str = "likely",
-                   pad: int = 3, detected_value: str = "") -> list[Box]:
-    """Boxes around the burned-in text OCR finds on the chosen frames (every frame when None).
+def boxes_per_frame(path: Path, frames: Sequence[int] | None = None, which: str = "likely",
+                    pad: int = 3, detected_value: str = "") -> dict[int, list[Box]]:
+    """Each chosen frame's own boxes around the burned-in text OCR finds on it (every frame when None).
 
     ``which`` is ``likely`` (lines marked likely PHI) or ``all``. Boxes are
-    padded by a few pixels, as glyph edges spill past the detector's box, and
-    are the union over frames: text in a cine loop stays where it is.
+    padded by a few pixels, as glyph edges spill past the detector's box.
+    Frames where nothing is found map to an empty list: they are left alone.
     """
     from pathlib import Path as _Path
 
@@ -75,13 +75,28 @@ def boxes_from_ocr(path: Path, frames: Sequence[int] | None = None, which: str =
     info = image_info(_Path(path))
     wanted = list(range(info.frames)) if frames is None else list(frames)
     result = ocr_file(path, wanted, detected_value=detected_value)
-    boxes: list[Box] = []
-    for lines in result.frames.values():
-        for line in lines:
+    found: dict[int, list[Box]] = {}
+    for frame in wanted:
+        boxes: list[Box] = []
+        for line in result.frames.get(frame, []):
             if which == "likely" and not line.likely_phi:
                 continue
             x0, y0, x1, y1 = line.box
             box = Box(max(0, x0 - pad), max(0, y0 - pad), min(info.columns, x1 + pad), min(info.rows, y1 + pad))
             if box.x1 > box.x0 and box.y1 > box.y0 and box not in boxes:
                 boxes.append(box)
-    return boxes
+        found[frame] = boxes
+    return found
+
+
+def boxes_from_ocr(path: Path, frames: Sequence[int] | None = None, which: str = "likely",
+                   pad: int = 3, detected_value: str = "") -> list[Box]:
+    """The union over the chosen frames of ``boxes_per_frame``: one set of boxes for every frame.
+
+    For text that stays put in a cine loop but is read on some frames only
+    (``redact --from-ocr --boxes-union``).
+    """
+    union: list[Box] = []
+    for boxes in boxes_per_frame(path, frames, which, pad, detected_value).values():
+        union.extend(box for box in boxes if box not in union)
+    return union

@@ -2,8 +2,10 @@
 
 Decoding and re-encoding a lossy JPEG would degrade every pixel and change the
 transfer syntax; instead the entropy-coded data is parsed, the 8x8 blocks
-(whole MCUs) that meet a box get DC = 0 and no AC coefficients (a flat
-mid-grey patch), and every other block's coefficients are copied bit for bit.
+(whole MCUs) that meet a box get no AC coefficients and a DC that decodes to
+the level the caller asks for (the frame's darkest: a flat black patch; DC 0,
+mid-grey, only when no level is given), and every other block's coefficients
+are copied bit for bit.
 Only the DC differences next to a blanked block are re-encoded. This is the
 method of Clunie and Gebow (J Med Imaging 2015;2(1):016501), also in
 PixelMed's codec, CTP and dicom-dre; written here from the JPEG standard
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.remedy.jpeg_dc import complete_dc_table, dc_for, magnitude, nearest_diff
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 
@@ -34,6 +37,7 @@ class _Component:
     v: int
     dc_table: int = 0
     ac_table: int = 0
+    quant: int = 0  # Tq: which quantisation table
 
 
 @dataclass
@@ -42,6 +46,9 @@ class _Frame:
     height: int
     width: int
     components: list[_Component] = field(default_factory=list)
+    q00: dict[int, int] = field(default_factory=dict)  # Tq -> DC quantiser
+    colour: str = ""  # "ycc" or "rgb": what a 3-component stream holds (APP0 JFIF / APP14 Adobe)
+    dht: dict[tuple[int, int], tuple[bytes, bytes]] = field(default_factory=dict)  # (class, id) -> (BITS, HUFFVAL)
 
 
 @lru_cache(maxsize=64)
@@ -75,32 +82,6 @@ def _extend(value: int, size: int) -> int:
     return value - (1 << size) + 1 if size and value < (1 << (size - 1)) else value
 
 
-def _magnitude(value: int) -> tuple[int, int]:
-    """(size, bits) of a DC difference as T.81 F.1.2.1 codes it."""
-    if value == 0:
-        return 0, 0
-    size = abs(value).bit_length()
-    return size, (value if value > 0 else value + (1 << size) - 1)
-
-
-def _nearest_diff(target: int, dc_enc: dict[int, tuple[int, int]]) -> int:
-    """The DC difference closest to ``target`` that the table can code (optimised tables may lack some sizes)."""
-    size, _ = _magnitude(target)
-    if size in dc_enc:
-        return target
-    best = None
-    for s in dc_enc:
-        if s == 0:
-            candidates = [0]
-        else:
-            low, high = 1 << (s - 1), (1 << s) - 1
-            candidates = [min(max(abs(target), low), high) * (1 if target >= 0 else -1)]
-        for value in candidates:
-            if best is None or abs(value - target) < abs(best - target):
-                best = value
-    return target if best is None else best
-
-
 def _unstuff(data: bytes) -> bytes:
     return data.replace(b"\xff\x00", b"\xff")
 
@@ -125,6 +106,10 @@ def _parse(jpeg: bytes) -> tuple[_Frame, dict, list[_Component], int, int, int]:
     tables: dict[tuple[int, int], tuple] = {}
     frame: _Frame | None = None
     restart = 0
+    jfif = False
+    adobe: int | None = None
+    quant: dict[int, int] = {}
+    raw: dict[tuple[int, int], tuple[bytes, bytes]] = {}
     while pos < len(jpeg):
         if jpeg[pos] != 0xFF:
             raise JpegDctError("damaged JPEG stream")
@@ -141,8 +126,8 @@ def _parse(jpeg: bytes) -> tuple[_Frame, dict, list[_Component], int, int, int]:
             precision, height, width, count = struct.unpack(">BHHB", body[:6])
             frame = _Frame(precision, height, width)
             for i in range(count):
-                ident, hv, _q = body[6 + 3 * i : 9 + 3 * i]
-                frame.components.append(_Component(ident, hv >> 4, hv & 15))
+                ident, hv, tq = body[6 + 3 * i : 9 + 3 * i]
+                frame.components.append(_Component(ident, hv >> 4, hv & 15, quant=tq & 15))
         elif marker in (0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
             raise JpegDctError("only baseline and extended sequential Huffman JPEG can be blanked in place")
         elif marker == 0xC4:
@@ -153,7 +138,18 @@ def _parse(jpeg: bytes) -> tuple[_Frame, dict, list[_Component], int, int, int]:
                 n = sum(counts)
                 values = bytes(body[i + 17 : i + 17 + n])
                 tables[(tc_th >> 4, tc_th & 15)] = _lookup(counts, values)
+                raw[(tc_th >> 4, tc_th & 15)] = (counts, values)
                 i += 17 + n
+        elif marker == 0xDB:
+            i = 0
+            while i < len(body):
+                pq, tq = body[i] >> 4, body[i] & 15
+                quant[tq] = body[i + 1] if pq == 0 else int.from_bytes(body[i + 1 : i + 3], "big")
+                i += 1 + 64 * (pq + 1)
+        elif marker == 0xE0 and body[:5] == b"JFIF\x00":
+            jfif = True
+        elif marker == 0xEE and body[:5] == b"Adobe" and len(body) >= 12:
+            adobe = body[11]
         elif marker == 0xDD:
             (restart,) = struct.unpack(">H", body[:2])
         elif marker == 0xDA:
@@ -183,9 +179,29 @@ def _parse(jpeg: bytes) -> tuple[_Frame, dict, list[_Component], int, int, int]:
             rest = jpeg[end:]
             if b"\xff\xda" in rest:
                 raise JpegDctError("JPEG with more than one scan cannot be blanked in place")
+            frame.q00, frame.dht = dict(quant), raw
+            frame.colour = _colour(frame, jfif, adobe)
             return frame, tables, scan, restart, start, end
         pos += 2 + length
     raise JpegDctError("JPEG stream without a scan")
+
+
+def _colour(frame: _Frame, jfif: bool, adobe: int | None) -> str:
+    """What a 3-component stream holds, decided as libjpeg decides it (T.872; IJG jdapimin.c)."""
+    if len(frame.components) != 3:
+        return ""
+    if adobe is not None:
+        return "rgb" if adobe == 0 else "ycc"
+    if jfif:
+        return "ycc"
+    if [c.ident for c in frame.components] == [ord("R"), ord("G"), ord("B")]:
+        return "rgb"
+    return ""  # no marker says: decoders differ (IJG assumes YCbCr, others RGB), the caller decides
+
+
+def stream_colour(jpeg: bytes) -> str:
+    """"ycc" or "rgb" when the stream's markers say so, else "": lets the caller pick each component's black."""
+    return _parse(jpeg)[0].colour
 
 
 _TO_TEXT = bytes.maketrans(b"\x00\x01", b"01")
@@ -245,13 +261,20 @@ class _Writer:
         return np.packbits(bits).tobytes()
 
 
-def blank_jpeg(jpeg: bytes, boxes: Sequence[Box]) -> tuple[bytes, int]:
+def blank_jpeg(jpeg: bytes, boxes: Sequence[Box], levels: Sequence[int] | None = None) -> tuple[bytes, int]:
     """Return the stream with every MCU meeting a box blanked, and the number of MCUs blanked.
 
-    The frame header, tables and every untouched block stay as they were;
-    the decoded pixels outside the MCU-rounded boxes are identical.
+    ``levels``: the sample value each component's blanked blocks decode to,
+    in frame-header order (the frame's darkest luma and neutral chroma for
+    YCbCr); None gives DC 0, mid-grey. The frame header, tables and every
+    untouched block stay as they were; the decoded pixels outside the
+    MCU-rounded boxes are identical.
     """
     frame, tables, scan, restart, start, end = _parse(jpeg)
+    targets = {c.ident: 0 for c in frame.components}
+    if levels is not None:
+        for comp, level in zip(frame.components, levels):
+            targets[comp.ident] = dc_for(int(level), frame.precision, frame.q00.get(comp.quant, 1))
     hmax = max(c.h for c in frame.components)
     vmax = max(c.v for c in frame.components)
     single = len(scan) == 1
@@ -273,6 +296,17 @@ def blank_jpeg(jpeg: bytes, boxes: Sequence[Box]) -> tuple[bytes, int]:
                 blank.add(my * cols + mx)
     if not blank:
         return jpeg, 0
+    # A trimmed DC table (an optimising encoder keeps only the sizes it used) may lack the differences into and
+    # out of a dark patch: complete it with codes at length 16, after every existing code, which keeps every
+    # existing code (so every untouched block's bits) as it was; the completed table is defined again before SOS.
+    dc_out: dict[int, dict[int, tuple[int, int]]] = {}
+    extra = b""
+    for th in sorted({c.dc_table for c, _, _ in layout}) if levels is not None else []:
+        completed = complete_dc_table(*frame.dht[(0, th)], frame.precision) if (0, th) in frame.dht else None
+        if completed is not None:
+            dc_out[th] = _lookup(*completed)[2]
+            extra += b"\xff\xc4" + struct.pack(">H", 19 + len(completed[1])) + bytes([th]) + completed[0] + completed[1]
+    sos = jpeg.rfind(b"\xff\xda", 0, start)
     # split the scan into restart intervals
     data = jpeg[start:end]
     segments: list[bytes] = []
@@ -304,7 +338,8 @@ def blank_jpeg(jpeg: bytes, boxes: Sequence[Box]) -> tuple[bytes, int]:
         pred_out = {c.ident: 0 for c, _, _ in layout}
         count = min(per_segment, total - mcu)
         try:
-            pos, mcu = _blank_segment(count, mcu, blank, layout, tables, reader, writer, pred_in, pred_out)
+            pos, mcu = _blank_segment(count, mcu, blank, layout, tables, reader, writer, pred_in, pred_out, targets,
+                                      dc_out)
         except IndexError:  # the codes ran past the end of the data
             raise JpegDctError("JPEG scan is cut short") from None
         if pos > reader.total:
@@ -315,12 +350,16 @@ def blank_jpeg(jpeg: bytes, boxes: Sequence[Box]) -> tuple[bytes, int]:
         body += segment
         if index < len(markers):
             body += markers[index]
-    return jpeg[:start] + bytes(body) + jpeg[end:], len(blank)
+    return jpeg[:sos] + extra + jpeg[sos:start] + bytes(body) + jpeg[end:], len(blank)
 
 
 def _blank_segment(count: int, mcu: int, blank: set[int], layout: list, tables: dict, reader: _Bits,
-                   writer: _Writer, pred_in: dict[int, int], pred_out: dict[int, int]) -> tuple[int, int]:
-    """One restart interval: copy every block as it is except the blanked ones and the DC next to them."""
+                   writer: _Writer, pred_in: dict[int, int], pred_out: dict[int, int],
+                   targets: dict[int, int], dc_out: dict[int, dict[int, tuple[int, int]]]) -> tuple[int, int]:
+    """One restart interval: copy every block as it is except the blanked ones and the DC next to them.
+
+    ``dc_out``: the DC codes written (a table completed with the sizes it lacked, see ``blank_jpeg``).
+    """
     text = reader.text
     windows = reader.windows
     pos = 0
@@ -356,11 +395,12 @@ def _blank_segment(count: int, mcu: int, blank: set[int], layout: list, tables: 
                     pred_out[ident] = dc  # same prediction as the original: the whole block is copied as it is
                     continue
                 writer.copy(reader, copy_from, block_start)
+                dc_enc = dc_out.get(comp.dc_table, dc_enc)
                 if blanked:
-                    new_dc = pred_out[ident] + _nearest_diff(-pred_out[ident], dc_enc)
+                    new_dc = pred_out[ident] + nearest_diff(targets[ident] - pred_out[ident], dc_enc)
                 else:
                     new_dc = dc
-                size, bits = _magnitude(new_dc - pred_out[ident])
+                size, bits = magnitude(new_dc - pred_out[ident])
                 pred_out[ident] = new_dc
                 if size not in dc_enc or (blanked and 0x00 not in ac_enc):
                     raise JpegDctError("its Huffman tables lack a code the blanked blocks need")

@@ -136,16 +136,21 @@ def copy_path(original: Path, roots: Sequence[Path], out_dir: Path) -> Path:
     raise RemedyError(f"{original.name} is not under any of the given roots")
 
 
-def derived_uid(uid: str, root: str | None = None) -> str:
-    """A new UID that is the same for the same input on every run, so re-running a fix gives the same copy.
+def derived_uid(uid: str, root: str | None = None, *, secret: bytes | None = None) -> str:
+    """The copy's new UID, keyed by the de-identification secret (``profile.map_uid``).
 
-    Hashing the old UID (with a fixed purpose label) keeps it unguessable from
-    the new one while copies of one series stay consistent with each other.
+    A hash of the old UID alone could be recomputed by anyone holding the
+    original and link the copy back; keyed by a secret that is in no file, it
+    cannot. The same secret gives the same UID on every run, and the same UID
+    the header profile gives, so pixel and header fixes agree. ``secret``
+    None: the profile's own (``--secret-file``, ``$PHI_REVIEW_FIX_SECRET``, or
+    the one made once in the config folder).
     """
-    prefix = root if root is not None else PYDICOM_ROOT_UID
-    if not prefix.endswith("."):
-        prefix += "."
-    return str(generate_uid(prefix=prefix, entropy_srcs=["phi-review corrected copy", str(uid)]))
+    from phi_review.core.remedy.profile import DEFAULT_UID_ROOT, ProfileSettings, map_uid
+    from phi_review.core.remedy.secret import load_secret
+
+    prefix = (root or DEFAULT_UID_ROOT).rstrip(".")
+    return map_uid(str(uid), ProfileSettings(secret or load_secret(), uid_root=prefix))
 
 
 def sha256_file(path: Path) -> str:

@@ -22,7 +22,8 @@ this module only decides how each action letter is carried out:
   tree's structure (value types, relationships, codes, references with mapped
   UIDs) and puts a dummy in every Text Value; with Clean Structured Content
   (``C``, also Acquisition Context and Specimen Preparation) Text Values are
-  cleaned instead. Person Name, Date, Time, DateTime and UID items follow
+  cleaned instead. Graphic Annotation (D) is treated alike: its text objects
+  get a dummy. Person Name, Date, Time, DateTime and UID items follow
   their own rows. Inside content, other free text (code meanings) is cleaned.
 - What no row names is allowed only if the current pydicom dictionary knows it
   (as CTP's "remove unspecified elements"): unknown public elements, group
@@ -86,9 +87,9 @@ DUMMIES: dict[str, Any] = {
 }
 NUMERIC_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "DS", "IS", "AT", "UV", "SV"})
 FREE_TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC"})
-TEXT_VALUE = 0x0040A160
-# sequences whose items are content items (PS3.3 C.17.3): the modes their rows give
-CONTENT_TREES = frozenset({0x0040A730, 0x00400555, 0x00400610})
+TEXT_VALUES = frozenset({0x0040A160, 0x00700006})  # Text Value, Unformatted Text Value (no rows of their own)
+# sequences whose items are content items or text objects (PS3.3 C.17.3, C.10.5): the modes their rows give
+CONTENT_TREES = frozenset({0x0040A730, 0x00400555, 0x00400610, 0x00700001})
 @dataclass(frozen=True)
 class ProfileSettings:
     """What to apply: the options, the UID root and the secret behind UIDs and date offsets."""
@@ -323,7 +324,7 @@ def _unnamed(elem: DataElement, ctx: _Context, path: str) -> None:
     """An attribute no row names: a name gets a dummy; text in content items is cleaned (or a dummy)."""
     if not _values(elem):
         return
-    if elem.VR == "PN" or (elem.tag == TEXT_VALUE and ctx.content != "C"):
+    if elem.VR == "PN" or (elem.tag in TEXT_VALUES and ctx.content != "C"):
         dummy = _dummy(elem)
         if elem.value != dummy:
             elem.value = dummy
@@ -467,8 +468,14 @@ def deidentify(ds: Dataset, settings: ProfileSettings) -> list[dict[str, Any]]:
     if any(line.endswith("Basic Profile (phi-review)") for line in done_lines):
         # a second pass would map the UIDs again and shift the dates again, away from the study's other files
         raise ProfileError("this file already has the Basic Profile; apply it to the original instead")
+    from phi_review.core.remedy.keyed_uid import mark_sop, sop_already_keyed
+
+    mapping = "retain_uid" not in settings.options
+    keyed = str(ds.SOPInstanceUID) if mapping and sop_already_keyed(ds, settings.secret) else None
     ctx = _Context(settings, table, date_offset_days(ds, settings), _identifiers(ds), [])
     _walk(ds, ctx, "")
+    if keyed:  # a blackout under this secret mapped it already: once, as in the study's other files
+        ds.SOPInstanceUID = keyed
     meta = getattr(ds, "file_meta", None)
     if isinstance(meta, FileMetaDataset) and "MediaStorageSOPInstanceUID" in meta:
         if "retain_uid" not in settings.options:
@@ -477,6 +484,8 @@ def deidentify(ds: Dataset, settings: ProfileSettings) -> list[dict[str, Any]]:
             elem.value = UID(str(sop)) if sop else map_uid(str(elem.value), settings)
             _record(ctx, "file_meta.MediaStorageSOPInstanceUID", elem, "U")
     _mark(ds, settings, table, ctx)
+    if mapping:
+        mark_sop(ds, settings.secret)  # so a blackout afterwards keeps this UID
     return ctx.changes
 
 
