@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomFileLike
 from pydicom.filereader import read_dataset
@@ -40,6 +39,7 @@ from pydicom.uid import (
 from phi_review import __version__
 from phi_review.core.common.atomic_file import fsync_dir
 from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.regular import open_regular
 from phi_review.core.remedy.damage import structural_problem
 from phi_review.core.remedy.file_meta import fresh_meta
 
@@ -313,6 +313,44 @@ def write_pixel_header(dst: BinaryIO, vr: str, length: int, *, implicit: bool) -
         dst.write(struct.pack("<HH2sHL", 0x7FE0, 0x0010, vr.encode("ascii"), 0, length))
 
 
+def _read_original(src: BinaryIO, original: Path, for_pixels: bool) -> tuple[Dataset, UID, PixelElement | None]:
+    """The original's header and where its pixels lie; any failure is a RemedyError of one line naming the file.
+
+    Bounded: top-level tags must ascend (``reading``'s guard), so a valid file followed by zeros stops at the
+    first zero tag instead of reading them as millions of empty elements; a deflated file inflates under a cap.
+    """
+    from phi_review.core.dicom.bounded import error_text
+    from phi_review.core.dicom.reading import _Guard, read_deflated_pixels
+    from pydicom.filereader import read_partial
+
+    try:
+        ds = read_partial(src, stop_when=_Guard(), force=False)
+        syntax_in = UID(str(ds.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
+        if syntax_in == DeflatedExplicitVRLittleEndian:
+            element = None
+            if for_pixels:
+                raise RemedyError("deflated files are not supported for pixel edits")
+        else:
+            element = locate_pixels(src, ds)
+        if element is None and for_pixels:
+            raise RemedyError("the file holds no pixel data")
+        if element is not None:
+            src.seek(element.end_offset)
+            after = _Guard(stop_at_pixels=False)
+            after.first = after.previous = PIXEL_DATA  # what follows the pixels must come after them
+            trailing = read_dataset(src, element.implicit_vr, element.little_endian, stop_when=after)
+            for elem in trailing:  # elements after the pixels (private groups, padding) go through the header edit too
+                ds.add(elem)
+        elif syntax_in == DeflatedExplicitVRLittleEndian:
+            ds = read_deflated_pixels(original)
+    except RemedyError as error:
+        message = str(error)
+        raise RemedyError(message if message.startswith(original.name) else f"{original.name}: {message}") from None
+    except Exception as error:  # noqa: BLE001 - pydicom raises many kinds for a damaged or non-DICOM file
+        raise RemedyError(f"{original.name}: not a readable DICOM file ({error_text(error)})") from None
+    return ds, syntax_in, element
+
+
 def write_copy(
     original: Path,
     dest: Path,
@@ -339,30 +377,9 @@ def write_copy(
     if problem := structural_problem(original):  # a lenient parse of a damaged stream would hide what it swallowed
         raise RemedyError(f"{original.name}: {problem}")
     original_sha = sha256_file(original)
-    with open(original, "rb") as src:
-        try:
-            ds = pydicom.dcmread(src, stop_before_pixels=True)
-        except Exception as error:  # pydicom raises many kinds for a non-DICOM file
-            raise RemedyError(f"{original.name}: not a readable DICOM file ({type(error).__name__})") from None
-        syntax_in = UID(str(ds.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
-        if syntax_in == DeflatedExplicitVRLittleEndian:
-            element = None
-            if pixel_edit is not None:
-                raise RemedyError(f"{original.name}: deflated files are not supported for pixel edits")
-        else:
-            element = locate_pixels(src, ds)
-        if element is None and pixel_edit is not None:
-            raise RemedyError(f"{original.name}: the file holds no pixel data")
+    with open_regular(original) as src:
+        ds, syntax_in, element = _read_original(src, original, pixel_edit is not None)
         trailing = Dataset()
-        if element is not None:
-            src.seek(element.end_offset)
-            trailing = read_dataset(src, element.implicit_vr, element.little_endian)
-            for elem in trailing:  # elements after the pixels (private groups, padding) go through the header edit too
-                ds.add(elem)
-            trailing = Dataset()
-        elif syntax_in == DeflatedExplicitVRLittleEndian:
-            src.seek(0)
-            ds = pydicom.dcmread(src)
         pixel_facts: dict[str, Any] = {}
         if pixel_edit is not None and element is not None:
             pixel_facts = pixel_edit.prepare(ds, element) or {}  # the edit may add facts while it writes
