@@ -192,7 +192,7 @@ def _walk_dataset(ds: Dataset, collector: _Collector, prefix: str) -> None:
                 collector.add(value, _ID_KEYWORDS[keyword], source)
                 if _ID_KEYWORDS[keyword] == PHONE:
                     collector.add(re.sub(r"\D", "", value), PHONE, source, minimum=7)
-            elif elem.tag.group == 0x0010 and elem.VR in _TEXT_VRS and keyword not in ("PatientSex", "PatientAge"):
+            elif elem.tag.group == 0x0010 and elem.VR in _FREE_TEXT_VRS:  # coded strings (CS) name no one
                 collector.add(value, PATIENT, source, minimum=4)
             if elem.VR in _FREE_TEXT_VRS or elem.VR in ("UN", "OB"):
                 collector.free_text(value, source, _narrative(elem))
