@@ -14,9 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from phi_review.core.report.model import Finding
 from phi_review.core.report.validator import PLACEHOLDERS, Details, file_frame, kind_of, parse_details
+
+if TYPE_CHECKING:
+    from phi_review.core.dicom.locate import FileIndex, Resolution
 
 _TAG_TEXT = re.compile(r"\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
@@ -200,3 +204,12 @@ def group_value(finding: Finding) -> str:
     if pointer.value:
         return pointer.value
     return ", ".join(pointer.tags)
+
+
+def resolve_row(index: "FileIndex", finding: Finding) -> "Resolution":
+    """The row's own file, from everything the row says: name, folders, Site ID, Event ID, and for a header
+    row its detected value in its tag (which picks among files that all fit). The screen and every command
+    that takes a report and roots call this, so they agree on which file a row is."""
+    pointer = pointer_of(finding)
+    value = pointer.value if pointer.kind == "header" else ""
+    return index.resolve(finding.file, finding.site, finding.event, value=value, tags=pointer.tags)

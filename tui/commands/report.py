@@ -257,14 +257,14 @@ def run_findings(args: argparse.Namespace) -> int:
 
 def finding_records(session: "ReviewSession", index: object) -> "list[dict[str, object]]":
     """One dict per row with the keys of ``findings --json``; every string inert."""
-    from phi_review.core.report.pointer import first_frame, pointer_of
+    from phi_review.core.report.pointer import first_frame, pointer_of, resolve_row
 
     frames: dict[Path, int | None] = {}
     out: list[dict[str, object]] = []
     report = session.report
     for finding in session.findings:
         pointer = pointer_of(finding)
-        resolution = index.resolve(finding.file, finding.site, finding.event)  # type: ignore[attr-defined]
+        resolution = resolve_row(index, finding)  # type: ignore[arg-type]
         frame: int | None = 1
         if pointer.kind == "pixels" and pointer.frame_index not in (None, 0, -1):
             count = _frame_count(resolution.path, frames) if resolution.path is not None else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.report.model import Finding
-from phi_review.core.report.pointer import match_tags, match_values, required_missing
+from phi_review.core.report.pointer import match_tags, match_values, required_missing, resolve_row
 from phi_review.tui.widgets.preview_pane import ViewState
 
 
@@ -26,6 +26,8 @@ class LoadedFile:
     header: Any = None  # core.dicom.header.HeaderResult
     info: Any = None  # core.dicom.pixels.ImageInfo
     image_error: str | None = None
+    note: str = ""  # how the shown file was chosen (the row's value picked it; the reviewer picked it)
+    elsewhere: bool = False  # candidates contradict the report: offered through c only
 
 
 def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_error: str | None) -> LoadedFile:
@@ -33,15 +35,20 @@ def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_erro
     from phi_review.core.dicom.header import read_header
     from phi_review.core.dicom.pixels import image_info
 
+    note, elsewhere = "", False
     if chosen is not None:
         path, candidates, message = chosen, [], ""
     elif file_index is None:
         return LoadedFile(None, [], index_error or "file index not ready")
     else:
-        resolution = file_index.resolve(finding.file, site=finding.site, event=finding.event)
-        path, candidates, message = resolution.path, list(resolution.candidates), resolution.message
+        resolution = resolve_row(file_index, finding)  # the row's own file or none: never a same-named other
+        path, message = resolution.path, resolution.message
+        candidates = list(resolution.candidates or resolution.elsewhere)
+        elsewhere = not resolution.candidates and bool(resolution.elsewhere)
+        if path is not None:
+            note, message = message, ""
     if path is None:
-        return LoadedFile(None, candidates, message)
+        return LoadedFile(None, candidates, message, elsewhere=elsewhere)
     try:
         # What the row names (Details' tag beats value matching; placeholders never match).
         header = read_header(
@@ -52,7 +59,7 @@ def load_file(finding: Finding, file_index: Any, chosen: Path | None, index_erro
         )
     except PhiReviewError as error:
         return LoadedFile(path, [], str(error))
-    loaded = LoadedFile(path, [], "", header=header)
+    loaded = LoadedFile(path, candidates, "", header=header, note=note)
     try:
         loaded.info = image_info(path)
     except PhiReviewError as error:

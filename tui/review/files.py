@@ -47,6 +47,7 @@ class FileController:
         self.load_cache: OrderedDict[int, LoadedFile] = OrderedDict()
         self.chosen_paths: dict[int, Path] = {}
         self.candidates: dict[int, list[Path]] = {}  # kept after a pick, so the reviewer can choose again
+        self.elsewhere: set[int] = set()  # rows whose candidates contradict where the report says the file is
         self.render_cache: Any = None
         self.render_seq = 0
         self.render_box: tuple[int, int] | None = None  # the pixel box the latest render was asked for
@@ -120,7 +121,15 @@ class FileController:
         self.screen.run_worker(partial(self._load_in_worker, index, token), thread=True, exclusive=True, group="load")
 
     def load_now(self, index: int) -> LoadedFile:
-        return load_file(self.session.findings[index], self.file_index, self.chosen_paths.get(index), self.index_error)
+        finding = self.session.findings[index]
+        chosen = self.chosen_paths.get(index)
+        loaded = load_file(finding, self.file_index, chosen, self.index_error)
+        if chosen is not None and index in self.elsewhere and loaded.path is not None:
+            from phi_review.core.dicom.locate import place_of
+
+            where = place_of(finding.file, finding.site, finding.event)
+            loaded.note = f"Chosen by you, not where the report says ({where}): {inert(chosen)}"
+        return loaded
 
     def _load_in_worker(self, index: int, token: int) -> None:
         from textual.worker import get_current_worker
@@ -137,6 +146,8 @@ class FileController:
         """Remember a loaded file; True when it is for the row on screen now."""
         if message.loaded.candidates:
             self.candidates[message.finding_index] = list(message.loaded.candidates)
+            if message.loaded.elsewhere:
+                self.elsewhere.add(message.finding_index)
         self.remember(message.finding_index, message.loaded)
         return message.token == self.token
 
@@ -247,15 +258,45 @@ class FileController:
 
     # ----- ambiguous names --------------------------------------------------------
     def pick_candidate(self) -> None:
-        from phi_review.tui.screens.dialogs import PickScreen
+        """c: choose the row's file among its candidates; each shown with the identifying values that differ.
 
+        The values are read in a worker (headers of the few candidates, all under the roots).
+        """
         index = self.current_index
         candidates = self.candidates.get(index, []) if index is not None else []
         if index is None or not candidates:
             self.screen.notify("This row's file name is not ambiguous.", markup=False)
             return
-        chosen = self.chosen_paths.get(index)
-        labels = [("▶ " if c == chosen else "  ") + inert(str(c)) for c in candidates]
+        self.screen.run_worker(partial(self._pick_values_in_worker, index, list(candidates)), thread=True,
+                               exclusive=True, group="pick")
+
+    def _pick_values_in_worker(self, index: int, candidates: list[Path]) -> None:
+        from phi_review.core.dicom.locate_values import candidate_values
+        from phi_review.core.report.pointer import pointer_of
+
+        try:
+            values = candidate_values(candidates, pointer_of(self.session.findings[index]).tags)
+        except Exception:  # noqa: BLE001 - the chooser still opens, with paths only
+            values = {}
+        self.screen.app.call_from_thread(self._show_pick, index, candidates, values)
+
+    def _show_pick(self, index: int, candidates: list[Path], values: dict[Path, list[tuple[str, str]]]) -> None:
+        from phi_review.core.dicom.locate import place_of
+        from phi_review.tui.screens.file_pick import FilePickScreen
+
+        if index != self.current_index:
+            return  # the reviewer moved on while the values were read
+        shown = self.loaded.get(index)
+        chosen = self.chosen_paths.get(index) or (shown.path if shown is not None else None)
+        current = candidates.index(chosen) if chosen in candidates else None
+        if index in self.elsewhere:
+            finding = self.session.findings[index]
+            title = (f"Not where the report says ({place_of(finding.file, finding.site, finding.event)}). "
+                     "Pick one only if you know it is this row's file:")
+            hint = "Your pick is recorded with the row's decision. Esc: keep none."
+        else:
+            title = "Which file is meant? (c chooses again at any time)"
+            hint = "Under each file: the identifying values that differ between them."
 
         def apply(choice: int | None) -> None:
             if choice is not None:
@@ -263,4 +304,6 @@ class FileController:
                 self.load_cache.pop(index, None)
                 self.schedule_load(index, delay=0)
 
-        self.screen.app.push_screen(PickScreen("Which file is meant? (c chooses again at any time)", labels), apply)
+        labels = [str(self.screen.display_path(c)) for c in candidates]
+        self.screen.app.push_screen(FilePickScreen(title, labels, [values.get(c, []) for c in candidates],
+                                                   current, hint), apply)

@@ -258,7 +258,9 @@ class ReviewScreen(FixingKeys, Screen[None]):
         if short:
             context.append(" · ".join(short))
         context += [cell for cell in cells if len(cell) > 40]  # Details and other long cells: whole, wrapped
-        if index in self.files.candidates and loaded.path is not None:
+        if loaded.note and loaded.path is not None:
+            context.append(f"{inert(loaded.note)} (c chooses again)")
+        elif index in self.files.candidates and loaded.path is not None:
             count = len(self.files.candidates[index])
             context.append(f"File chosen among {count} with this name: {inert(self.display_path(loaded.path))} "
                            "(c chooses again)")
