@@ -256,3 +256,16 @@ def test_a_row_that_says_enough_still_resolves(tmp_path: Path, name: str) -> Non
     resolution = FileIndex.build([tree["collection"]]).resolve(name, "SITE_C", "3000001")
     assert resolution.path == tree["collection"] / "SITE_C" / "3000001" / "series1" / "IMG_0001.dcm"
     assert resolution.status == "found"
+
+
+def test_the_screens_output_folder_is_left_out_before_its_manifest_exists(tmp_path: Path) -> None:
+    """A killed first copy leaves a copy and no manifest line yet: the folder named as output is still no original."""
+    tree = build_tree(tmp_path)
+    base = tmp_path / "reports"
+    os.rename(tree["collection"], base / "COLL")
+    copy = base / "corrected" / "COLL" / "SITE_A" / "1000001" / "series1" / NAMES[0]
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((base / "COLL" / "SITE_A" / "1000001" / "series1" / NAMES[0]).read_bytes())
+    assert FileIndex.build([base]).resolve(NAMES[0], "SITE_A", "1000001").status == "ambiguous"
+    index = FileIndex.build([base], exclude=[base / "corrected"])
+    assert index.resolve(NAMES[0], "SITE_A", "1000001").path == base / "COLL" / "SITE_A" / "1000001" / "series1" / NAMES[0]

@@ -97,3 +97,30 @@ async def test_right_root_deleted_files_only_the_other_sites_rows_show_a_file(tm
                 assert loaded.path == collection / "SITE_C" / "3000001" / "series1" / "IMG_0001.dcm"
             else:
                 assert loaded.path is None and len(loaded.candidates) == 2 and loaded.elsewhere, index
+
+
+async def test_the_rows_value_picks_among_true_candidates_and_the_chooser_shows_what_differs(tmp_path: Path) -> None:
+    """The demo's bare TWIN_00001.dcm: two files fit; only one holds the row's InstitutionName (TOSHIBA)."""
+    from phi_review.tui.screens.file_pick import FilePickScreen
+    from tui_helpers import fresh_demo, make_app
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    twin = next(i for i, f in enumerate(app.session.findings) if f.file == "TWIN_00001.dcm")
+    async with app.run_test(size=(140, 48)) as pilot:
+        files = app.review.files
+        app.query_one(FindingsList).move_to(twin)
+        await wait_for(pilot, lambda: files.current_index == twin and twin in files.loaded)
+        loaded = files.loaded[twin]
+        assert loaded.path is not None and loaded.path.parent.name == "SER_001" and len(loaded.candidates) == 2
+        header = app.query_one(HeaderPane)
+        text = " ".join(line.strip() for line in header.message_lines)
+        assert "only this one's InstitutionName holds the row's value" in text
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilePickScreen))
+        picker = app.screen
+        assert picker.current == 0 and picker.query_one("#pick-list").highlighted == 0
+        assert picker.values[0][0] == ("InstitutionName", "TOSHIBA")
+        assert picker.values[1][0] == ("InstitutionName", "JFK IMAGING CENTER")
+        assert {k for k, _ in picker.values[0]} >= {"PatientName", "PatientID", "StudyDate"}
+        await pilot.press("escape")

@@ -72,16 +72,21 @@ def _inside(real: str, real_roots: Sequence[str]) -> bool:
     return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in real_roots)
 
 
-def _walk(root: Path, real_roots: Sequence[str], skipped: list[Path]) -> Iterator[tuple[str, str]]:
+def _walk(root: Path, real_roots: Sequence[str], skipped: list[Path],
+          exclude: frozenset[str] = frozenset()) -> Iterator[tuple[str, str]]:
     """(directory, file name) for every file below root.
 
     Symlinked directories are not followed; a symlinked file is kept only when
     it leads to a file under a root. A folder holding our manifest (and all below
-    it) is left out and listed in ``skipped``.
+    it) is left out and listed in ``skipped``, as are the ``exclude`` folders
+    (absolute): an output folder named before its first manifest line exists.
     """
     stack = [str(root)]
     while stack:
         directory = stack.pop()
+        if exclude and os.path.abspath(directory) in exclude:
+            skipped.append(Path(directory))
+            continue
         try:
             with os.scandir(directory) as listing:
                 entries = list(listing)
@@ -160,14 +165,17 @@ class FileIndex:
         self._folders: set[str] = set()  # every folder name under and of the roots, lower case
 
     @classmethod
-    def build(cls, roots: Sequence[Path], progress: Callable[[int], None] | None = None) -> "FileIndex":
+    def build(cls, roots: Sequence[Path], progress: Callable[[int], None] | None = None,
+              exclude: Sequence[Path] = ()) -> "FileIndex":
+        """Walk the roots once; ``exclude``: output folders to leave out even without a manifest yet."""
         index = cls(roots)
+        excluded = frozenset(os.path.abspath(p) for p in exclude)
         directories: dict[str, str] = {}
         real_roots = [os.path.realpath(r) for r in index.roots]
         for root in index._abs_roots:
             index._folders.update(p.lower() for p in Path(root).parts)
         for root in index.roots:
-            for directory, name in _walk(root, real_roots, index.skipped):
+            for directory, name in _walk(root, real_roots, index.skipped, excluded):
                 if directory not in directories:
                     directories[directory] = directory
                     index._folders.add(os.path.basename(directory).lower())

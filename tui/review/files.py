@@ -78,7 +78,8 @@ class FileController:
                 self.screen.post_message(IndexProgress(count))
 
         try:
-            index = FileIndex.build(self.roots, progress=progress)
+            out_dir = getattr(getattr(self.screen, "remedy", None), "out_dir", None)  # corrected copies: never originals
+            index = FileIndex.build(self.roots, progress=progress, exclude=[out_dir] if out_dir is not None else [])
         except (OSError, PhiReviewError) as error:
             self.screen.post_message(IndexReady(None, str(error)))
             return
