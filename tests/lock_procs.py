@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -93,6 +94,7 @@ class PtySession:
             os.execvpe(argv[0], argv, environment)
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.out = bytearray()
+        self.start = 0  # wait_for and seen look from here on (set it to len(out) to wait for a new screen)
         self.status: int | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -111,12 +113,24 @@ class PtySession:
 
     def wait_for(self, text: bytes, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        while text not in self.out:
+        while text not in self.out[self.start:]:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} never shown; last output {bytes(self.out[-400:])!r}")
             if self.exited():
                 raise AssertionError(f"exited ({self.status}) before showing {text!r}: {bytes(self.out[-400:])!r}")
             time.sleep(0.05)
+
+    def seen(self, text: str) -> bool:
+        """``text`` was drawn, wrapped or not: escape sequences, spaces and borders are ignored."""
+        drawn = re.sub(rb"\x1b\[[0-9;?>$]*[a-zA-Z]", b"", bytes(self.out[self.start:])).decode("utf-8", "replace")
+        return _letters(text) in _letters(drawn)
+
+    def wait_seen(self, text: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.seen(text):
+            if time.monotonic() > deadline or self.exited():
+                raise AssertionError(f"{text!r} never shown; last output {bytes(self.out[-400:])!r}")
+            time.sleep(0.1)
 
     def send(self, keys: bytes) -> None:
         os.write(self.fd, keys)
@@ -143,3 +157,7 @@ class PtySession:
             os.close(self.fd)
         except OSError:
             pass
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9()?/.-]", "", text)

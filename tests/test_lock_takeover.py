@@ -149,10 +149,11 @@ def test_force_asks_naming_the_pid_and_n_sends_nothing(report: Path, held) -> No
     _rewrite(report, pid=bystander.pid)
     screen = PtySession("review", str(report), "--graphics", "none", "--take-over", "--force")
     try:
-        screen.wait_for(b"[y/N]")
-        assert f"Send SIGTERM to pid {bystander.pid} (sleep) anyway?".encode() in screen.out
-        screen.send(b"n\r")
-        screen.wait_for(b"READ-ONLY")
+        screen.wait_seen(f"Send SIGTERM to pid {bystander.pid} (sleep) anyway? If it is a phi-review session "
+                         "it saves and exits; if it is any other process, that process ends.")
+        assert screen.seen("READ-ONLY")  # the screen behind the dialog
+        screen.send(b"n")
+        screen.wait_seen(f"No signal sent to pid {bystander.pid}")
         screen.send(b"q")
         assert screen.wait_exit() == 0
         assert alive(bystander) and alive(held)
@@ -165,14 +166,17 @@ def test_force_and_y_signal_an_unproven_holder_then_open_writable(report: Path, 
     _rewrite(report, nonce="0" * 32)  # say an older phi-review: no nonce that answers
     screen = PtySession("review", str(report), "--graphics", "none", "--take-over", "--force")
     try:
-        screen.wait_for(b"[y/N]")
-        assert b"Cannot prove the holder" in screen.out
-        screen.send(b"y\r")
-        screen.wait_for(b"a.dcm")
+        screen.wait_seen(f"Send SIGTERM to pid {held.pid} (python")
+        assert b"Cannot prove the holder: no session answers" in screen.out
+        screen.send(b"y")
         held.wait(timeout=10)
         assert not alive(held)
-        time.sleep(0.5)
-        assert b"READ-ONLY" not in screen.out.split(b"let go of the report")[-1]
+        screen.wait_for(b"let go of the report")
+        screen.start = screen.out.index(b"let go of the report")  # the second screen, writable
+        screen.wait_for(b"a.dcm")
+        screen.send(b"1")
+        screen.wait_seen("1/3")
+        assert not screen.seen("READ-ONLY")
         screen.send(b"q")
         assert screen.wait_exit() == 0
     finally:
@@ -190,10 +194,10 @@ def test_without_a_terminal_force_signals_nothing(report: Path, held, capsys, mo
         session = ReviewSession.open(report, reviewer="second")
         assert session.read_only
         asked: list[str] = []
-        result = take_over_if_wanted(session, lambda: ReviewSession.open(report), True, True,
-                                     ask=lambda q: asked.append(q) or True)
+        for ask in (None, lambda q: asked.append(q) or True):
+            result = take_over_if_wanted(session, lambda: ReviewSession.open(report), True, True, ask=ask)
+            assert result.session is session and session.read_only and result.offer is None and not asked
         out = capsys.readouterr().out
-        assert result is session and result.read_only and not asked
         assert "Refused: --force needs a terminal" in out
         time.sleep(0.3)
         assert alive(bystander) and alive(held)

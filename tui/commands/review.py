@@ -60,15 +60,22 @@ def run_review(args: argparse.Namespace) -> int:
 def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
                 graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False,
                 out_dir: Path | None = None, force: bool = False) -> int:
+    from phi_review.tui.commands.take_over import FORCE, force_after_dialog
     from phi_review.tui.terminal import input_guard
 
-    session, app = prepare_review(report, roots=roots, sheet=sheet, reviewer=reviewer, graphics=graphics,
-                                  read_only=read_only, take_over=take_over, out_dir=out_dir, force=force)
-    try:
-        input_guard.install()
-        app.run(mouse=mouse)
-    finally:
-        session.close()
+    while True:
+        session, app = prepare_review(report, roots=roots, sheet=sheet, reviewer=reviewer, graphics=graphics,
+                                      read_only=read_only, take_over=take_over, out_dir=out_dir, force=force)
+        offer = getattr(app, "take_over_offer", None)
+        try:
+            input_guard.install()
+            answer = app.run(mouse=mouse)
+        finally:
+            session.close()
+        if answer != FORCE or offer is None:
+            break
+        force_after_dialog(session.report.path, offer.pid)  # yes in the dialog: signal, then open again
+        take_over = force = False
     reviewed, total = session.progress()
     if session.read_only:
         state = "opened read-only, nothing recorded here"
@@ -115,6 +122,7 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
 
     import gc
 
+    offer = None  # an unproven holder the screen offers to signal (--take-over --force)
     # The report's rows live until exit and hold no cycles: the collector stays off
     # while they are built, then they are frozen, so no later pass walks them (no
     # stall on screen, and no full collection before the first paint).
@@ -138,7 +146,8 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
         if session.read_only and not read_only:
             from phi_review.tui.commands.take_over import take_over_if_wanted
 
-            session = take_over_if_wanted(session, reopen, take_over, force)
+            opened = take_over_if_wanted(session, reopen, take_over, force)
+            session, offer = opened.session, opened.offer
         gc.freeze()
     finally:
         if was_enabled:
@@ -148,6 +157,11 @@ def prepare_review(report: Path | list[Path], *, roots: list[Path], sheet: str |
     release_freed_memory()  # and what start-up freed beside it (imports, the recovery's parse)
     try:
         app = ReviewApp(session, roots=roots, graphics=choice, keymap=config.keys, out_dir=out_dir)
+        if offer is not None:
+            from phi_review.tui.commands.take_over import offer_in_app
+
+            app.take_over_offer = offer  # type: ignore[attr-defined]  # open_review signals it after a yes
+            offer_in_app(app, offer)
     except BaseException:
         session.close()
         raise
