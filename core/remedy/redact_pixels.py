@@ -157,11 +157,14 @@ def jpeg_dark_levels(ds: Dataset, fragment: bytes, syntax: UID, source_pi: str, 
     except RemedyError:
         frame = None
     if int(ds.get("SamplesPerPixel", 1)) == 1:
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
         if source_pi == "MONOCHROME1":
-            return [high if frame is None else int(np.ceil(frame.max()))]
-        if source_pi == "PALETTE COLOR":
-            return [darkest_palette_index(ds)]
-        return [0 if frame is None else int(np.floor(frame.min()))]
+            level = (mid - 1 if signed else high) if frame is None else int(np.ceil(frame.max()))
+        elif source_pi == "PALETTE COLOR":
+            level = darkest_palette_index(ds)
+        else:
+            level = (-mid if signed else 0) if frame is None else int(np.floor(frame.min()))
+        return [level & high]  # JPEG samples are unsigned: signed data is coded as its bit pattern
     luma = 0 if frame is None else int(np.floor((frame[..., :3] @ np.array([0.299, 0.587, 0.114])).min()))
     ycc = source_pi.startswith("YBR") or (source_pi != "RGB" and colour != "rgb") or (source_pi == "RGB" and colour == "ycc")
     return [luma, mid, mid] if ycc else [luma, luma, luma]
