@@ -98,6 +98,25 @@ def test_clean_structured_content_keeps_text_without_identifiers(tmp_path: Path)
     assert "113104" in [c.CodeValue for c in ds.DeidentificationMethodCodeSequence]
 
 
+def test_graphic_annotation_text_gets_a_dummy(tmp_path: Path) -> None:
+    """Graphic Annotation Sequence has the same D row: a text object naming the patient is not kept."""
+    ds = corpus.sr_dataset(corpus.BASIC_SR_CLASS)
+    del ds.ContentSequence
+    text = pydicom.Dataset()
+    text.UnformattedTextValue = f"{corpus.NAME} {corpus.MRN}"
+    text.AnchorPointAnnotationUnits = "PIXEL"
+    annotation = pydicom.Dataset()
+    annotation.GraphicLayer = "LAYER1"
+    annotation.TextObjectSequence = pydicom.Sequence([text])
+    ds.GraphicAnnotationSequence = pydicom.Sequence([annotation])
+    path = tmp_path / "in" / "gsps.dcm"
+    path.parent.mkdir(parents=True)
+    ds.save_as(path, enforce_file_format=True)
+    copy = fix(path, tmp_path)
+    assert leaks(copy) == []
+    assert read(copy).GraphicAnnotationSequence[0].TextObjectSequence[0].UnformattedTextValue == DUMMIES["ST"]
+
+
 # ----------------------------------------------------------------------------- 2. file meta
 
 

@@ -40,6 +40,7 @@ VRS = LONG_VRS | SHORT_VRS
 MAX_CHARS = {"AE": 16, "AS": 4, "CS": 16, "DA": 18, "DS": 16, "DT": 54, "IS": 12, "LO": 64, "LT": 10240,
              "PN": 64, "SH": 16, "ST": 1024, "TM": 28, "UI": 64}
 SINGLE_VALUED = frozenset({"LT", "ST", "UT", "UR"})
+ASCII_ONLY = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})  # default repertoire only
 FIXED_SIZE = {"AT": 4, "FL": 4, "FD": 8, "SL": 4, "SS": 2, "UL": 4, "US": 2, "SV": 8, "UV": 8}
 # control bytes no text value may hold (TAB, LF, FF, CR and ESC are allowed)
 _CONTROL = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
@@ -182,6 +183,8 @@ class _Walker:
         data = self.read(pos, length, f"element {_tag(tag)}").rstrip(b"\x00 ")
         if any(b in _CONTROL for b in data):
             raise Damage(f"element {_tag(tag)} ({vr}) holds control bytes: its length may run over other elements")
+        if vr in ASCII_ONLY and any(b >= 0x80 for b in data):
+            raise Damage(f"element {_tag(tag)} ({vr}) holds bytes a {vr} value cannot hold")
         if limit is None:
             return
         parts = [data] if vr in SINGLE_VALUED else data.split(b"\\")

@@ -45,11 +45,14 @@ def fresh_meta(ds: Dataset, syntax_out: UID) -> FileMetaDataset:
     meta = FileMetaDataset()
     meta.FileMetaInformationVersion = b"\x00\x01"
     sop_class = _uid(ds.get("SOPClassUID")) or _uid(old.get("MediaStorageSOPClassUID"))
-    if sop_class:
-        meta.MediaStorageSOPClassUID = sop_class
     sop_instance = _uid(ds.get("SOPInstanceUID")) or _uid(old.get("MediaStorageSOPInstanceUID"))
-    if sop_instance:
-        meta.MediaStorageSOPInstanceUID = sop_instance
+    if not sop_class or not sop_instance:
+        from phi_review.core.remedy.output import RemedyError  # late: output imports this module
+
+        missing = "SOP Class" if not sop_class else "SOP Instance"
+        raise RemedyError(f"no well-formed {missing} UID to write in the copy's file meta")
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_instance
     meta.TransferSyntaxUID = syntax_out
     meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
     meta.ImplementationVersionName = implementation_version_name()
