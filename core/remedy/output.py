@@ -9,14 +9,10 @@ data is streamed from the original frame by frame (never loaded whole), so a
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
-import json
 import os
 import stat
 import struct
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -37,21 +33,24 @@ from pydicom.uid import (
 )
 
 from phi_review import __version__
-from phi_review.core.common.atomic_file import fsync_dir
-from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert
 from phi_review.core.common.regular import open_regular
 from phi_review.core.remedy.damage import structural_problem
 from phi_review.core.remedy.file_meta import fresh_meta
+from phi_review.core.remedy.errors import RemedyError
+from phi_review.core.remedy.manifest import (  # noqa: F401 - the manifest's names stay importable from here
+    MANIFEST_NAME,
+    append_manifest,
+    read_manifest,
+    sha256_file,
+    utc_now,
+)
+from phi_review.core.remedy.outdir import create_temp, discard_temp, open_folder, parts_below, place_temp
 
-MANIFEST_NAME = "manifest.jsonl"
 PIXEL_DATA = 0x7FE00010
 ITEM = 0xFFFEE000
 SEQ_DELIMITER = 0xFFFEE0DD
 CHUNK = 1 << 20
-
-
-class RemedyError(PhiReviewError):
-    """A corrected copy cannot be made (bad box, no lossless path, copy exists...)."""
 
 
 @dataclass
@@ -114,10 +113,6 @@ class CopyResult:
         return line
 
 
-def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def copy_path(original: Path, roots: Sequence[Path], out_dir: Path) -> Path:
     """Where the corrected copy of ``original`` goes: its path relative to the (deepest) root holding it, under ``out_dir``.
 
@@ -136,6 +131,25 @@ def copy_path(original: Path, roots: Sequence[Path], out_dir: Path) -> Path:
     raise RemedyError(f"{original.name} is not under any of the given roots")
 
 
+def plan_copies(files: Iterable[Path], roots: Sequence[Path], out_dir: Path) -> dict[Path, Path]:
+    """Each file's copy (``copy_path``) mapped to the file; two files bound for one copy are refused.
+
+    Checked before anything is written, so one correction can never silently
+    replace another (two ``x.dcm`` from different folders without ``--root``).
+    """
+    planned: dict[Path, Path] = {}
+    seen: dict[str, Path] = {}
+    for path in files:
+        dest = copy_path(Path(path), roots, out_dir)
+        key = os.path.normpath(os.path.abspath(dest))
+        if key in seen:
+            raise RemedyError(f"{inert(Path(path).name)} and {inert(seen[key].name)} would both be copied to "
+                              f"{inert(dest)}: give --root so copies keep their folders")
+        seen[key] = Path(path)
+        planned[dest] = Path(path)
+    return planned
+
+
 def derived_uid(uid: str, root: str | None = None, *, secret: bytes | None = None) -> str:
     """The copy's new UID, keyed by the de-identification secret (``profile.map_uid``).
 
@@ -151,50 +165,6 @@ def derived_uid(uid: str, root: str | None = None, *, secret: bytes | None = Non
 
     prefix = (root or DEFAULT_UID_ROOT).rstrip(".")
     return map_uid(str(uid), ProfileSettings(secret or load_secret(), uid_root=prefix))
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MB chunks so large files cost no memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def append_manifest(out_dir: Path, record: dict[str, Any]) -> Path:
-    """Append one JSON line to ``out_dir/manifest.jsonl`` and fsync it.
-
-    The manifest names files by the paths the site gave (a file name is the
-    site's own; a tree whose file names carry a patient's name is already a
-    finding) plus hashes, actions, boxes, reviewer and time; callers must never
-    put header values or OCR text in a record.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / MANIFEST_NAME
-    line = json.dumps(record, ensure_ascii=True, sort_keys=True, default=str) + "\n"
-    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return target
-
-
-def read_manifest(out_dir: Path) -> list[dict[str, Any]]:
-    """Every record of the manifest, oldest first (a torn last line from a crash is skipped)."""
-    target = Path(out_dir) / MANIFEST_NAME
-    if not target.exists():
-        return []
-    records = []
-    for line in target.read_text(encoding="ascii").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
 
 
 def _read_tag(handle: BinaryIO, little: bool) -> tuple[int, int] | None:
@@ -358,16 +328,24 @@ def write_copy(
     edit_header: Callable[[Dataset], list[dict[str, Any]]] | None = None,
     pixel_edit: PixelEdit | None = None,
     overwrite: bool = False,
+    out_dir: Path | None = None,
 ) -> CopyResult:
     """Write the corrected copy of ``original`` to ``dest``: pixels edited first, then the header; atomically.
 
     The copy is built in a temp file beside ``dest``, fsynced, then renamed; a
-    crash leaves no half copy. An existing ``dest`` is refused unless
+    crash leaves no half copy (only a ``.<name>.<random>.tmp`` that the next
+    run's ``recover_output`` removes). An existing ``dest`` is refused unless
     ``overwrite``; ``dest`` can never be the original. The MediaStorage SOP
     Instance UID is kept equal to the SOP Instance UID the edits leave.
+    ``out_dir``: the output folder; no folder below it, nor ``dest`` itself, is
+    followed through a symlink (each is opened with O_NOFOLLOW). Without it only
+    ``dest`` itself is checked. The caller records the copy (``append_manifest``).
     """
     original = Path(original)
     dest = Path(dest)
+    parts = parts_below(out_dir, dest) if out_dir is not None else (dest.name,)
+    if dest.is_symlink():
+        raise RemedyError(f"{inert(dest.name)}: a symlink inside the output folder; nothing is written through a link")
     if not original.is_file():
         raise RemedyError(f"{original.name}: no such file")
     if dest.exists() and dest.resolve() == original.resolve():
@@ -389,9 +367,12 @@ def write_copy(
             syntax_out = ExplicitVRLittleEndian
         meta = ds.file_meta = fresh_meta(ds, syntax_out)  # from scratch: no AE title or private info survives
         implicit, little = output_encoding(syntax_out)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        temp = Path(temp_name)
+        folder = open_folder(Path(out_dir) if out_dir is not None else dest.parent, parts[:-1])
+        try:
+            fd, temp = create_temp(folder, dest.name)
+        except OSError as error:
+            os.close(folder)
+            raise RemedyError(f"{original.name}: the copy could not be started ({inert(error.strerror)})") from None
         try:
             with os.fdopen(fd, "wb") as raw:
                 out = DicomFileLike(raw)
@@ -412,17 +393,21 @@ def write_copy(
                 if len(after):
                     write_dataset(out, after)
                 raw.flush()
+                os.fchmod(raw.fileno(), stat.S_IMODE(os.fstat(src.fileno()).st_mode))
                 os.fsync(raw.fileno())
-            os.chmod(temp, stat.S_IMODE(original.stat().st_mode))
-            os.replace(temp, dest)
+            place_temp(folder, temp, dest.name, overwrite=overwrite)  # rename, then fsync the folder
         except RemedyError as error:
-            temp.unlink(missing_ok=True)
+            discard_temp(folder, temp)
             message = str(error)
             raise RemedyError(message if message.startswith(original.name) else f"{original.name}: {message}") from None
+        except OSError as error:  # a full disk, an I/O error: one line, and no temp file left behind
+            discard_temp(folder, temp)
+            raise RemedyError(f"{original.name}: the copy could not be written ({inert(error.strerror)})") from None
         except BaseException:
-            temp.unlink(missing_ok=True)
+            discard_temp(folder, temp)
             raise
-    fsync_dir(dest.parent)
+        finally:
+            os.close(folder)
     return CopyResult(
         original=original,
         copy=dest,

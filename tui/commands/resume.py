@@ -1,0 +1,28 @@
+"""What `fix` and `redact` do before writing a copy: links under --out refused, a killed run tidied, done copies kept."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from phi_review.core.common.inert import inert
+
+
+def resume_plan(planned: dict[Path, Path], out: Path, same_job: Callable[[dict], bool], *, overwrite: bool = False,
+                hint: str = "choose another --out or remove the old copy") -> dict[Path, Path]:
+    """The copies still to write (copy -> original), after ``core.remedy.resume.prepare_output``; notes on stderr.
+
+    A re-run after ``kill -9`` (or a full disk) goes on: temp files are removed,
+    a copy left without its record is written again, and copies this same job
+    already wrote and recorded are kept. ``--resume`` names this default.
+    """
+    from phi_review.core.remedy.resume import prepare_output
+
+    prepared = prepare_output(planned, out, same_job=same_job, overwrite=overwrite, hint=hint)
+    if summary := prepared.recovery.summary():
+        print(f"# {inert(out)}: {summary}", file=sys.stderr)
+    if prepared.done:
+        print(f"# {len(prepared.done)} copy(ies) already in {inert(out)} with their records (kept); "
+              f"{len(prepared.todo)} to write", file=sys.stderr)
+    return prepared.todo
