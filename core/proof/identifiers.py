@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 # kinds: what the manifest and screen may say about a residual (never the value)
 NAME, ID, DATE, INSTITUTION, ADDRESS, PHONE, EMAIL, PATIENT = (
@@ -169,15 +171,30 @@ def date_spellings(digits: str) -> list[str]:
     return list(dict.fromkeys(day.strftime(f) for f in _DATE_FORMS))
 
 
+_WANTED_VRS = _FREE_TEXT_VRS | {"PN", "DA", "DT", "SQ", "UN", "OB"}
+
+
+def _vr_of(ds: Dataset, tag: BaseTag) -> str:
+    """An element's VR without converting its value (most of a header is numbers the proof never reads)."""
+    raw = ds.get_item(tag)
+    vr = getattr(raw, "VR", None)
+    if vr:
+        return str(vr)
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+
+
 def _walk_dataset(ds: Dataset, collector: _Collector, prefix: str) -> None:
-    for elem in ds:
-        tag = f"({elem.tag.group:04X},{elem.tag.element:04X})"
-        source = prefix + tag
+    for tag in list(ds.keys()):
+        if tag == 0x7FE00010 or _vr_of(ds, tag) not in _WANTED_VRS:
+            continue
+        elem = ds[tag]
+        source = prefix + f"({tag.group:04X},{tag.element:04X})"
         if elem.VR == "SQ":
             for index, item in enumerate(elem.value or []):
                 _walk_dataset(item, collector, f"{source}[{index}]>")
-            continue
-        if elem.tag == 0x7FE00010:
             continue
         values = _text_values(elem)
         if not values:
@@ -265,13 +282,29 @@ def _raw_scan(data: bytes, collector: _Collector) -> None:
                     collector.add(text, kind, source)
 
 
+def _header_region(path: Path) -> bytes:
+    """The original's bytes outside native pixel samples (where tags can be), at most ``RAW_SCAN_LIMIT``."""
+    from phi_review.core.proof.rawwalk import walk_bytes
+
+    with open(path, "rb") as handle:
+        data = handle.read(RAW_SCAN_LIMIT)
+        walk = walk_bytes(data)
+        if walk.pixel_start is None or walk.encapsulated:
+            return data
+        tail = b""
+        if walk.pixel_end is not None:  # elements after the pixels (private groups) are header too
+            handle.seek(walk.pixel_end)
+            tail = handle.read(RAW_SCAN_LIMIT)
+        return data[: walk.pixel_start] + b"\x00" * 8 + tail
+
+
 def collect_identifiers(original: Path, header_bytes: bytes | None = None) -> list[Identifier]:
     """Every identifying string of ``original`` (longest first, so a full name is named before its parts)."""
     collector = _Collector()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            ds = pydicom.dcmread(original, force=True, defer_size=256 * 1024)
+            ds = pydicom.dcmread(original, force=True, stop_before_pixels=True)
         except Exception:  # noqa: BLE001 - a damaged original still gets its raw scan below
             ds = None
         if ds is not None:
@@ -284,8 +317,7 @@ def collect_identifiers(original: Path, header_bytes: bytes | None = None) -> li
             except Exception:  # noqa: BLE001 - what was collected before the damage is kept
                 pass
     if header_bytes is None:
-        with open(original, "rb") as handle:
-            header_bytes = handle.read(RAW_SCAN_LIMIT)
+        header_bytes = _header_region(Path(original))
     _raw_scan(header_bytes, collector)
     device = _device_text(ds) if ds is not None else ""
     if device:

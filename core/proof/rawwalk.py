@@ -139,9 +139,9 @@ class _Walker:
         walk = self.walk
         walk.pixel_start = start
         if length != UNDEFINED:
+            walk.pixel_end = start + length  # known even when only the file's head was read
             if start + length > end:
                 raise _Stop("Pixel Data runs past the end")
-            walk.pixel_end = start + length
             return start + length
         walk.encapsulated = True
         pos = start
