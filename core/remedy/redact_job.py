@@ -33,13 +33,15 @@ def redact_file(original: Path, dest: Path, redaction: Any, *, edit_header: Any 
     unproven = unproven_path(dest)
     extra: dict[str, Any] = {}
     if update_existing and dest.exists():
-        result = write_copy(dest, unproven, edit_header=edit_header, pixel_edit=redaction, overwrite=True)
+        result = write_copy(dest, unproven, edit_header=edit_header, pixel_edit=redaction, overwrite=True,
+                            out_dir=out_dir)
         result.original_sha256 = sha256_file(original)
         extra["based_on"] = "existing copy"
     else:
         if dest.exists() and not overwrite:
             raise RemedyError(f"{dest.name}: a corrected copy already exists there (use overwrite)")
-        result = write_copy(original, unproven, edit_header=edit_header, pixel_edit=redaction, overwrite=True)
+        result = write_copy(original, unproven, edit_header=edit_header, pixel_edit=redaction, overwrite=True,
+                            out_dir=out_dir)
     result.original = original
     line = {"action": "redact", "scope": scope, "reviewer": reviewer, "confirmed_clean": redaction.confirm_clean,
             "kept_uids": redaction.keep_uids, **extra}
