@@ -243,19 +243,24 @@ class ReportLock:
         record = lock_record(beacon.nonce if beacon.listening else "", name)
         path = lock_path(report_path)
         taken: list[tuple[Path, int]] = []
-        own = set()
+        own: set[tuple[int, int]] = set()  # (dev, inode) of every lock file taken: none is taken twice
         if members:
             _raise_nofile_limit(len(members) + 1)
         try:
             fd = _take(path, mode, name)
             taken.append((path, fd))
-            own.add(os.path.realpath(path))
+            own.add(_inode(fd))
             for member in members:
                 member_lock = lock_path(member)
-                if os.path.realpath(member_lock) in own:
-                    continue  # the report's own lock (a list of CSVs locks beside its first file)
-                own.add(os.path.realpath(member_lock))
-                taken.append((member_lock, _take(member_lock, mode, Path(member).name)))
+                try:
+                    seen = os.lstat(member_lock)
+                    if (seen.st_dev, seen.st_ino) in own:
+                        continue  # the report's own lock (a list of CSVs locks beside its first file)
+                except OSError:
+                    pass
+                held = _take(member_lock, mode, Path(member).name)
+                taken.append((member_lock, held))
+                own.add(_inode(held))
             for _path, held in taken:
                 _write_record(held, record)
         except BaseException:
@@ -307,10 +312,17 @@ class ReportLock:
         self.release()
 
 
+def _inode(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
 def _write_record(fd: int, record: bytes) -> None:
+    """Overwrite in place, cutting only a longer tail: truncating to 0 makes ext4 flush (seconds for a folder)."""
     try:
-        os.ftruncate(fd, 0)
         os.pwrite(fd, record, 0)
+        if os.fstat(fd).st_size > len(record):
+            os.ftruncate(fd, len(record))
     except OSError:
         pass  # who holds it is only for the message and the take-over's proof
 
