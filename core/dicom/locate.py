@@ -31,6 +31,7 @@ from phi_review.core.common.inert import inert
 # core/remedy's manifest name (core/dicom may not import remedy): a folder holding one is output.
 MANIFEST_NAME = "manifest.jsonl"
 _OUR_MANIFEST_KEYS = {"original", "copy", "original_sha256", "copy_sha256", "phi_review", "package", "release"}
+MAX_OFFERED = 50  # same-named files that contradict the row, offered through c
 _EVENT = re.compile(r"\d{7}")  # the validator's event folder: 7 digits; the folder before it is the site
 
 
@@ -163,6 +164,7 @@ class FileIndex:
         self.count = 0
         self.skipped: list[Path] = []  # output folders (our manifest) left out
         self._folders: set[str] = set()  # every folder name under and of the roots, lower case
+        self._places: dict[str, tuple[tuple[str, ...], frozenset[str], str, str, int]] = {}
 
     @classmethod
     def build(cls, roots: Sequence[Path], progress: Callable[[int], None] | None = None,
@@ -207,10 +209,14 @@ class FileIndex:
         folders = parts[:-1]
         derived_site, derived_event = _site_event(folders)
         site, event = site.strip() or derived_site, event.strip() or derived_event
-        entries = self._by_name.get(_key(parts[-1]), [])
-        same = [Path(directory) / file_name for directory, file_name in entries]
-        fitting = [c for c in same if self._fits(c, folders, site, event)]
-        others = sorted(c for c in same if c not in fitting)
+        fitting: list[Path] = []
+        contradicting: list[str] = []
+        wanted = (site.lower(), event.lower())
+        for directory, file_name in self._by_name.get(_key(parts[-1]), []):
+            if self._fits(directory, folders, wanted):
+                fitting.append(Path(directory) / file_name)
+            else:
+                contradicting.append(os.path.join(directory, file_name))
         if len(fitting) > 1:
             fitting = narrow(fitting, parts)
         shown = inert(parts[-1])  # messages reach the screen: the one inert path, here too
@@ -232,16 +238,18 @@ class FileIndex:
                         f"report says hold the row's {inert(keyword)} value"), "ambiguous")
             return Resolution(None, fitting, f"{shown} is ambiguous: {len(fitting)} files have that name "
                                              "where the report says", "ambiguous")
-        return self._not_found(text, parts, absolute, site, event, others)
+        return self._not_found(text, parts, absolute, site, event, contradicting)
 
     def _not_found(self, text: str, parts: Sequence[str], absolute: bool, site: str, event: str,
-                   others: list[Path]) -> Resolution:
+                   contradicting: list[str]) -> Resolution:
         roots = ", ".join(inert(str(r)) for r in self.roots)
         where = place_of(text, site, event)
+        # Offered through c: a chooser of thousands helps no one, so the first few in path order.
+        others = [Path(p) for p in sorted(contradicting)[:MAX_OFFERED]]
         also = ""
         if others:
-            also = (f"; a file of the same name exists at {inert(others[0])}" if len(others) == 1 else
-                    f"; {len(others)} files of the same name exist elsewhere, e.g. {inert(others[0])}")
+            also = (f"; a file of the same name exists at {inert(others[0])}" if len(contradicting) == 1 else
+                    f"; {len(contradicting)} files of the same name exist elsewhere, e.g. {inert(others[0])}")
         if absolute and not self._under_roots(text):
             return Resolution(None, [], f"{inert(text)} is outside the roots ({roots}) and no file under them "
                                         f"fits it: not read{also}", "outside", others)
@@ -257,17 +265,24 @@ class FileIndex:
             return False  # a Windows path never lies under a root of this machine
         return _inside(os.path.abspath(text), self._abs_roots)
 
-    def _root_depth(self, path: str) -> int:
-        """How many folders of ``path`` lie below the deepest root holding it."""
-        best = -1
-        for root in self._abs_roots:
-            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
-                best = max(best, len(Path(root).parts))
-        parent_parts = len(Path(path).parent.parts)
-        return parent_parts - best if best >= 0 else parent_parts
+    def _place(self, directory: str) -> tuple[tuple[str, ...], frozenset[str], str, str, int]:
+        """A folder's lower-case parts (as a tuple and a set), its validator site and event, and its depth below
+        the deepest root holding it; computed once per folder (thousands of files share a name, few folders)."""
+        place = self._places.get(directory)
+        if place is None:
+            full = os.path.abspath(directory)
+            parts = tuple(p.lower() for p in Path(full).parts)
+            best = -1
+            for root in self._abs_roots:
+                if full == root or full.startswith(root.rstrip(os.sep) + os.sep):
+                    best = max(best, len(Path(root).parts))
+            own_site, own_event = _site_event(parts)
+            place = (parts, frozenset(parts), own_site, own_event, len(parts) - best if best >= 0 else len(parts))
+            self._places[directory] = place
+        return place
 
-    def _fits(self, candidate: Path, folders: Sequence[str], site: str, event: str) -> bool:
-        """Whether nothing the row says contradicts this file's place.
+    def _fits(self, directory: str, folders: Sequence[str], wanted: tuple[str, str]) -> bool:
+        """Whether nothing the row says contradicts a file in this folder.
 
         A Site ID or Event ID that is not a folder of the file's path contradicts
         it when the path names another one (the validator's layout: a 7-digit
@@ -275,15 +290,13 @@ class FileIndex:
         folder exists under the roots and the file is not in it. A file in a
         folder that says nothing of sites (a flat download) does not contradict.
         """
-        full = os.path.abspath(candidate)
-        mine = [p.lower() for p in Path(full).parent.parts]
-        own_site, own_event = _site_event(mine)
-        for wanted, own in ((site.lower(), own_site), (event.lower(), own_event)):
-            if wanted and wanted not in mine and (own or wanted in self._folders):
+        parts, names, own_site, own_event, depth = self._place(directory)
+        for value, own in zip(wanted, (own_site, own_event)):
+            if value and value not in names and (own or value in self._folders):
                 return False
         # The name's folders are the file's, up to the root: above it a tree may have been moved or renamed
         # (the validator's -c 1 paths are the scanning machine's); site and event above still hold.
-        return not folders or _suffix_length(mine, folders) >= min(len(folders), self._root_depth(full))
+        return not folders or _suffix_length(parts, folders) >= min(len(folders), depth)
 
 
 def _suffix_length(folders: Sequence[str], wanted: Sequence[str]) -> int:
