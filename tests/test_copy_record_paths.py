@@ -251,3 +251,59 @@ def test_redact_start_recovers_and_goes_on(tmp_path: Path, capsys: pytest.Captur
     assert sorted(Path(r["copy"]).name for r in records) == ["x0.dcm", "x1.dcm", "x2.dcm"]
     assert not [p for p in out.rglob(".*")]
     assert json.loads((out / "manifest.jsonl").read_text().splitlines()[1])["action"] == "redact"
+
+
+def test_a_copy_changed_after_its_record_is_recovered_not_trusted(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Killed between an in-place rewrite (a second fix on the same copy) and its record: the bytes have no record."""
+    from phi_review.core.remedy.manifest import recover_output
+
+    files = make_files(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    assert run(capsys, "fix", "--root", str(tmp_path / "in"), "--out", str(out), *map(str, files))[0] == 0
+    copy = out / "s1" / "x1.dcm"
+    data = bytearray(copy.read_bytes())
+    data[-1] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    found = recover_output(out)
+    assert found.recorded == [copy]
+    assert read_manifest(out)[-1]["reason"] == "content differs from its last record"
+    assert recover_output(out).recorded == []
+
+
+def test_an_unrecorded_residual_copy_of_the_plan_is_redone(tmp_path: Path) -> None:
+    from phi_review.core.remedy.resume import prepare_output
+
+    (src,) = make_files(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    aside = out / "residual" / "s0" / "x0.dcm"
+    aside.parent.mkdir(parents=True)
+    aside.write_bytes(src.read_bytes())
+    stranger = out / "residual" / "s9" / "x9.dcm"
+    stranger.parent.mkdir(parents=True)
+    stranger.write_bytes(src.read_bytes())
+    prepared = prepare_output({out / "s0" / "x0.dcm": src}, out, same_job=lambda r: True)
+    assert prepared.recovery.removed == [aside] and prepared.recovery.recorded == [stranger]
+    assert list(prepared.todo) == [out / "s0" / "x0.dcm"]
+
+
+def test_the_review_screen_output_folder_is_recovered_when_it_opens(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from phi_review.tui.review.remedy import RemedyController
+
+    out, _files, orphan, temp = killed_run_leftovers(tmp_path, capsys)
+    controller = RemedyController(None, out)  # type: ignore[arg-type] - the screen is not needed for this
+    assert "temp file(s)" in controller.recovered and "recorded as recovered" in controller.recovered
+    assert not temp.exists() and read_manifest(out)[-1]["copy"] == str(orphan)
+    assert RemedyController(None, out).recovered == ""  # type: ignore[arg-type]
+
+
+def test_the_review_screen_opens_on_a_symlinked_manifest(tmp_path: Path) -> None:
+    from phi_review.tui.review.remedy import RemedyController
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "elsewhere.jsonl").write_text("")
+    (out / "manifest.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
+    note = RemedyController(None, out).recovered  # type: ignore[arg-type]
+    assert "symlink" in note and "\n" not in note

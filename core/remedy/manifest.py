@@ -285,3 +285,16 @@ def _is_dicom(name: str, dir_fd: int) -> bool:
         return os.pread(fd, 4, 128) == b"DICM"
     finally:
         os.close(fd)
+
+
+def recovery_note(out_dir: Path, *, on_orphan: OnOrphan | None = None) -> str:
+    """``recover_output`` for a screen opening its output folder: one line to show, empty when nothing was found.
+
+    A refusal (a symlinked manifest, an unreadable folder) becomes the line
+    itself: the screen still opens, and writing there will be refused the same way.
+    """
+    try:
+        summary = recover_output(out_dir, on_orphan=on_orphan).summary()
+    except (RemedyError, OSError) as error:
+        return f"output folder not checked: {inert(error)}"
+    return f"{inert(out_dir)}: {summary}" if summary else ""

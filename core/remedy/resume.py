@@ -49,8 +49,8 @@ def prepare_output(planned: Mapping[Path, Path], out_dir: Path, *, same_job: Cal
                    hint: str = "choose another --out or remove the old copy") -> Prepared:
     """Check, recover and split ``planned`` (copy -> original, from ``output.plan_copies``); nothing is written yet.
 
-    A copy of this plan left unrecorded by a killed run is removed (this run
-    writes it again from its original); other unrecorded copies go to
+    A copy of this plan left unrecorded by a killed run (or its ``residual/``
+    twin) is removed (this run writes it again from its original); other unrecorded copies go to
     ``on_orphan`` (see ``recover_output``). An existing recorded copy is done
     when its record names the same original bytes and ``same_job(record)``
     says the settings match; any other existing copy is refused, unless
@@ -60,7 +60,11 @@ def prepare_output(planned: Mapping[Path, Path], out_dir: Path, *, same_job: Cal
     check_below(out_dir, out_dir / MANIFEST_NAME)
     for dest in planned:
         check_below(out_dir, dest)
-    ours = {os.path.normpath(os.path.abspath(dest)) for dest in planned}
+    from phi_review.core.remedy.claims import residual_path
+
+    # this run writes these again: the copy, or the copy its proof put aside under residual/
+    ours = {os.path.normpath(os.path.abspath(where)) for dest in planned
+            for where in (dest, residual_path(dest, out_dir))}
 
     def orphan(copy: Path) -> dict[str, Any] | None:
         if os.path.normpath(os.path.abspath(copy)) in ours:

@@ -55,6 +55,9 @@ class RemedyController:
     def __init__(self, screen: "ReviewScreen", out_dir: Path | None) -> None:
         self.screen = screen
         self.out_dir = out_dir or screen.session.report.path.parent / "corrected"
+        from phi_review.core.remedy.manifest import recovery_note  # a killed run's temp files and unrecorded copies
+
+        self.recovered = recovery_note(self.out_dir)  # one line for the screen to show ("" when all was in order)
         self.masks: dict[str, list[Any]] = {}
         self.copies: dict[str, CopyState] = {}
         self.fixed: dict[str, Path] = {}  # originals whose header was fixed -> their corrected copy
