@@ -73,3 +73,41 @@ def element_or_none(dataset: Dataset, tag: object) -> object:
         return dataset[tag]  # type: ignore[index]
     except Exception:  # noqa: BLE001 - a damaged value: the caller shows the element as unreadable
         return None
+
+
+def decode_budget_problem(path: str | os.PathLike[str], dataset: Dataset) -> str | None:
+    """Why decoding this file's frames would blow the memory budget (as ``preview`` refuses), or None.
+
+    Why: a decoder allocates what the compressed data declares, whatever Rows and Columns say; a JPEG whose
+    SOF claims 65520x65520 in a 128x128 image kept ``redact`` decoding for minutes at 3 GB.
+    """
+    from phi_review.core.dicom.pixels import FRAME_BUDGET, codestream_size
+    from phi_review.core.dicom.reading import UNDEFINED, first_fragment, read_dicom
+
+    def number(keyword: str, default: int) -> int:
+        try:
+            return int(dataset.get(keyword, default) or default)
+        except Exception:  # noqa: BLE001 - a damaged value counts as the default
+            return default
+
+    rows, columns = number("Rows", 0), number("Columns", 0)
+    samples, bits = number("SamplesPerPixel", 1), number("BitsAllocated", 8)
+    size = rows * columns * max(1, samples) * max(4, -(-bits // 8))
+    if size > FRAME_BUDGET:
+        return f"a frame of {columns}x{rows}x{samples} at {bits} bits is over the {FRAME_BUDGET >> 20} MB budget"
+    try:
+        location = read_dicom(path).pixels
+        if location is None or location.length != UNDEFINED:
+            return None
+        fragment = first_fragment(path, location)
+    except Exception:  # noqa: BLE001 - the decoder's own checks report an unreadable fragment
+        return None
+    declared = codestream_size(fragment) if fragment else None
+    if declared is None:
+        return None
+    width, height, components, depth = declared
+    size = width * height * max(1, components) * max(4, -(-depth // 8))
+    if size > FRAME_BUDGET:
+        return (f"its compressed data declares {width}x{height}x{components} at {depth} bits, over the "
+                f"{FRAME_BUDGET >> 20} MB budget (a decompression bomb?)")
+    return None

@@ -157,7 +157,7 @@ def run_redact(args: argparse.Namespace) -> int:
 def _image_header(path: Path, fixed: list, frames: list[int] | None) -> Any:
     """The header of a file that can be redacted as asked (bounded read); RemedyError naming it otherwise."""
     from phi_review.core.common.inert import inert
-    from phi_review.core.dicom.bounded import read_header
+    from phi_review.core.dicom.bounded import decode_budget_problem, read_header
     from phi_review.core.remedy.output import RemedyError
 
     head = read_header(path)  # regular files only; a zero tail is not read
@@ -173,6 +173,8 @@ def _image_header(path: Path, fixed: list, frames: list[int] | None) -> Any:
     for frame in frames or []:
         if frame >= count:
             raise RemedyError(f"{inert(str(path))}: frame {frame + 1} is outside its {count} frame(s)")
+    if problem := decode_budget_problem(path, head):  # refused before a decoder allocates what it declares
+        raise RemedyError(f"{inert(str(path))}: not decoded: {problem}")
     return head
 
 
