@@ -131,3 +131,22 @@ def test_a_planted_link_as_a_member_lock_refuses_the_folder_and_spares_the_targe
     with ReviewSession.open(rep, reviewer="rev") as session:
         assert session.read_only and "symbolic link" in session.messages[0]
     assert other.read_bytes() == before
+
+
+def test_review_of_the_folder_takes_over_a_member_held_by_another_session(rep: Path) -> None:
+    holder = core_holder(rep / "B.csv")
+    screen = PtySession("review", str(rep), "--graphics", "none", "--take-over")
+    try:
+        screen.wait_for(b"let go of the report")
+        assert f"B.csv is held by another phi-review session: pid {holder.pid}".encode() in screen.out
+        holder.wait(timeout=10)
+        screen.start = screen.out.index(b"let go of the report")
+        screen.wait_for(b"a1.dcm")
+        screen.send(b"1")
+        screen.wait_seen("1/3")
+        assert not screen.seen("READ-ONLY")
+        screen.send(b"q")
+        assert screen.wait_exit() == 0
+    finally:
+        screen.close()
+        end(holder)

@@ -74,7 +74,7 @@ def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | No
             session.close()
         if answer != FORCE or offer is None:
             break
-        force_after_dialog(session.report.path, offer.pid)  # yes in the dialog: signal, then open again
+        force_after_dialog(session, offer.pid)  # yes in the dialog: signal, then open again
         take_over = force = False
     reviewed, total = session.progress()
     if session.read_only:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phi_review.core.common.inert import inert, shorten
@@ -56,10 +57,9 @@ def take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewSe
 
     ``ask`` None: an unproven holder with ``force`` is offered in the screen's dialog (Opened.offer).
     """
-    from phi_review.core.report.takeover import holder_of, prove_holder, request_release
+    from phi_review.core.report.takeover import prove_holder
 
-    path = session.report.path
-    holder = holder_of(path)
+    path, holder = _held(session)
     if holder is None:
         return Opened(session)
     session_on = "another phi-review session"
@@ -89,24 +89,35 @@ def take_over_if_wanted(session: "ReviewSession", reopen: "Callable[[], ReviewSe
     return Opened(_release_and_reopen(session, reopen, holder.pid, forced=reason is not None))
 
 
+def _held(session: "ReviewSession") -> "tuple[Path, Holder | None]":
+    """The report's lock, or the first member file's (a folder or list of CSVs), that another session holds."""
+    from phi_review.core.report.takeover import holder_of
+
+    report = session.report
+    for path in [report.path] + [source.path for source in report.sources if source.path != report.path]:
+        holder = holder_of(path)
+        if holder is not None:
+            return path, holder
+    return report.path, None
+
+
 def _release_and_reopen(session: "ReviewSession", reopen: "Callable[[], ReviewSession]", pid: int,
                         forced: bool) -> "ReviewSession":
     from phi_review.core.report.takeover import request_release
 
-    path = session.report.path
+    path, _holder = _held(session)
     session.close()
     _released, message = request_release(path, force=forced, pid=pid)
     print(inert(message) + ".")
     return reopen()  # writable when released; else read-only again, with the reason
 
 
-def force_after_dialog(path: "object", pid: int) -> None:
+def force_after_dialog(session: "ReviewSession", pid: int) -> None:
     """The dialog's yes: the read-only screen has closed; signal the holder the dialog named and wait."""
-    from pathlib import Path
-
     from phi_review.core.report.takeover import request_release
 
-    _released, message = request_release(Path(str(path)), force=True, pid=pid)
+    path, _holder = _held(session)
+    _released, message = request_release(path, force=True, pid=pid)
     print(inert(message) + ".")
 
 
