@@ -233,3 +233,49 @@ def test_dates_in_cleaned_text_go_without_date_retention(tmp_path: Path) -> None
     ds = read(copy)
     assert "2023" not in ds.ImageComments and "2023" not in ds.StudyDescription
     assert ds.ImageComments.startswith("seen")
+
+
+# ----------------------------------------------------------------------------- what no row names
+
+
+def _unnamed_file(tmp_path: Path) -> Path:
+    """Known attributes without an E.1-1 row: dates, a reviewer's name, free text naming the patient."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.PatientName, ds.PatientID = corpus.NAME, corpus.MRN
+    ds.Manufacturer = f"ACME for {corpus.NAME} {corpus.MRN}"
+    ds.SecondaryReviewDate, ds.SecondaryReviewTime = "20230415", "101500"
+    ds.SecondaryReviewerName = "WHITTLE^AGATHA"
+    ds.DateOfGainCalibration = "20230416"
+    path = tmp_path / "in" / "unnamed.dcm"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_unnamed_dates_names_and_text_leave_nothing(tmp_path: Path) -> None:
+    path = _unnamed_file(tmp_path)
+    copy = fix(path, tmp_path)
+    assert leaks(copy, [b"QUILLFEATHER", b"OSWALD", b"QF559913", b"20230415", b"20230416", b"WHITTLE"]) == []
+    ds = read(copy)
+    assert "SecondaryReviewDate" not in ds and "DateOfGainCalibration" not in ds
+    assert ds.Manufacturer.startswith("ACME for")
+
+
+def test_unnamed_dates_move_with_retain_modified_dates(tmp_path: Path) -> None:
+    path = _unnamed_file(tmp_path)
+    ds = read(fix(path, tmp_path, "retain-modified-dates"))
+    moved = dt.date(2023, 4, 15) + dt.timedelta(days=date_offset_days(read(path), settings("retain-modified-dates")))
+    assert ds.SecondaryReviewDate == moved.strftime("%Y%m%d") and ds.SecondaryReviewTime == "101500"
+    full = read(fix(path, tmp_path, "retain-full-dates"))
+    assert full.SecondaryReviewDate == "20230415"
+
+
+@pytest.mark.skipif(not __import__("shutil").which("dciodvfy"), reason="dicom3tools not installed")
+@pytest.mark.parametrize("sop_class", [corpus.KO_CLASS, corpus.BASIC_SR_CLASS])
+def test_content_copies_add_no_dciodvfy_errors(tmp_path: Path, sop_class: str) -> None:
+    from test_fix_profile import dciodvfy_errors
+
+    path = corpus.write_sr(tmp_path / "in" / "doc.dcm", sop_class)
+    before = dciodvfy_errors(path)
+    for options in ((), ("clean-structured-content", "retain-modified-dates")):
+        assert dciodvfy_errors(fix(path, tmp_path, *options)) - before == set(), options

@@ -24,10 +24,12 @@ this module only decides how each action letter is carried out:
   (``C``, also Acquisition Context and Specimen Preparation) Text Values are
   cleaned instead. Graphic Annotation (D) is treated alike: its text objects
   get a dummy. Person Name, Date, Time, DateTime and UID items follow
-  their own rows. Inside content, other free text (code meanings) is cleaned.
+  their own rows.
 - What no row names is allowed only if the current pydicom dictionary knows it
   (as CTP's "remove unspecified elements"): unknown public elements, group
-  lengths and any UN value are removed; an unnamed PN is replaced by a dummy.
+  lengths and any UN value are removed. A known attribute without a row is
+  treated by its VR: a date goes (moves with Retain Modified Dates, stays with
+  Retain Full Dates), a PN gets a dummy, free text is cleaned.
 - Cleaned text loses the file's identifiers (every person name in the file
   among them) and its dates: moved by the patient's offset with Retain Modified
   Dates, kept with Retain Full Dates, else removed.
@@ -70,6 +72,7 @@ from phi_review.core.remedy.profile_table import (  # noqa: F401 - the profile's
     method_codes,
     option_keys,
 )
+from phi_review.core.remedy.profile_text import _identifiers, _values, clean_text  # noqa: F401 - public names
 from phi_review.core.remedy.secret import SECRET_ENV, SECRET_FILE, load_secret  # noqa: F401 - re-exported
 from phi_review.core.remedy.text_dates import rewrite_dates
 
@@ -90,6 +93,8 @@ FREE_TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC"})
 TEXT_VALUES = frozenset({0x0040A160, 0x00700006})  # Text Value, Unformatted Text Value (no rows of their own)
 # sequences whose items are content items or text objects (PS3.3 C.17.3, C.10.5): the modes their rows give
 CONTENT_TREES = frozenset({0x0040A730, 0x00400555, 0x00400610, 0x00700001})
+# a code's value, scheme and version are vocabulary, not free text: never cleaned
+CODE_PARTS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x00080120})
 @dataclass(frozen=True)
 class ProfileSettings:
     """What to apply: the options, the UID root and the secret behind UIDs and date offsets."""
@@ -140,48 +145,6 @@ def shift_date(value: str, days: int) -> str | None:
     except (ValueError, OverflowError):
         return None
     return shifted.strftime("%Y%m%d") + text[8:]
-
-
-def _values(elem: DataElement) -> list[Any]:
-    value = elem.value
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, MultiValue)):
-        return list(value)
-    return [value]
-
-
-def _identifiers(ds: Dataset) -> list[str]:
-    """The file's own identifying strings that Clean removes from free text."""
-    found: list[str] = []
-    name = ds.get("PatientName")
-    if name:
-        found += [p for p in re.split(r"[\^=\s,]+", str(name)) if len(p) >= 2]
-    for elem in ds.iterall():  # every person in the file (observers, physicians) is an identifier too
-        if elem.VR == "PN":
-            for value in _values(elem):
-                text = str(value).strip()
-                found += ([text] if len(text) >= 2 else []) + [p for p in re.split(r"[\^=\s,]+", text) if len(p) >= 3]
-    for kw in ("PatientID", "OtherPatientIDs", "AccessionNumber", "InstitutionName",
-               "ReferringPhysicianName", "PatientBirthDate", "StudyID", "OperatorsName",
-               "PerformingPhysicianName", "InstitutionAddress", "StationName"):
-        value = ds.get(kw)
-        if value is None or value == "":
-            continue
-        values = value if isinstance(value, (list, MultiValue)) else [value]
-        for v in values:
-            text = str(v).strip()
-            if len(text) >= 2:
-                found.append(text)
-                found += [p for p in re.split(r"[\^=\s,]+", text) if len(p) >= 3 and kw.endswith("Name")]
-    return sorted(set(found), key=len, reverse=True)
-
-
-def clean_text(text: str, identifiers: list[str]) -> str:
-    """Remove every occurrence of the file's identifiers (case-insensitive)."""
-    for ident in identifiers:
-        text = re.sub(re.escape(ident), "", text, flags=re.IGNORECASE)
-    return re.sub(r"\s{2,}", " ", text).strip()
 
 
 @dataclass
@@ -303,7 +266,7 @@ def _walk(ds: Dataset, ctx: _Context, prefix: str) -> None:
                 for i, item in enumerate(elem.value or []):
                     _walk(item, ctx, f"{path}[{i}].")
             else:
-                _unnamed(elem, ctx, path)
+                _unnamed(ds, elem, ctx, path)
             continue
         action = action_for(row, options)
         _apply(ds, elem, action, ctx, path)
@@ -320,19 +283,29 @@ def _known(tag: BaseTag) -> bool:
     return True
 
 
-def _unnamed(elem: DataElement, ctx: _Context, path: str) -> None:
-    """An attribute no row names: a name gets a dummy; text in content items is cleaned (or a dummy)."""
+def _unnamed(ds: Dataset, elem: DataElement, ctx: _Context, path: str) -> None:
+    """An attribute no row names: a date goes (or moves, as the table's dates do), a name gets a
+    dummy, a Text Value a dummy (cleaned with Clean Structured Content), other free text is cleaned."""
     if not _values(elem):
         return
-    if elem.VR == "PN" or (elem.tag in TEXT_VALUES and ctx.content != "C"):
+    options = ctx.settings.options
+    if elem.VR in ("DA", "DT", "TM"):
+        if "retain_full_dates" in options or ("retain_modified_dates" in options and elem.VR == "TM"):
+            return
+        if "retain_modified_dates" not in options:
+            _record(ctx, path, elem, "X")
+            del ds[elem.tag]
+        elif done := _apply_c(elem, ctx):
+            _record(ctx, path, elem, done)
+    elif elem.VR == "PN" or (elem.tag in TEXT_VALUES and ctx.content != "C"):
         dummy = _dummy(elem)
         if elem.value != dummy:
             elem.value = dummy
             _record(ctx, path, elem, "D")
-    elif ctx.content and elem.VR in FREE_TEXT_VRS:
-        done = _apply_c(elem, ctx)
-        if done:
-            _record(ctx, path, elem, done)
+    elif elem.VR in FREE_TEXT_VRS and int(elem.tag) not in CODE_PARTS and (done := _apply_c(elem, ctx)):
+        if not _values(elem):  # nothing left: a dummy keeps a required attribute present
+            elem.value, done = _dummy(elem), "D"
+        _record(ctx, path, elem, done)
 
 
 def _drop_orphan_overlays(ds: Dataset, ctx: _Context, prefix: str) -> None:
