@@ -58,6 +58,7 @@ def redact_file(original: Path, dest: Path, redaction: Any, *, edit_header: Any 
     result.copy = settled.path
     if manifest_dir is not None:
         append_manifest(manifest_dir, result.record(**line, **settled.record()))
+    result.proof_summary = settled.proof.summary() + (" (residual accepted)" if settled.accepted else "")
     return result
 
 

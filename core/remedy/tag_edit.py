@@ -235,6 +235,7 @@ def write_fixed(path: Path, out_dir: Path, editor: HeaderEdit, *, roots: Sequenc
         raise
     result.copy = settled.path
     append_manifest(out_dir, result.record(**record, **settled.record()))
+    result.proof_summary = settled.proof.summary() + (" (residual accepted)" if settled.accepted else "")
     return result
 
 

@@ -181,7 +181,8 @@ def run_fix(args: argparse.Namespace) -> int:
         except Exception as error:  # noqa: BLE001 - one damaged file does not stop the others; it is named
             failures.add(path, error)
             continue
-        print(f"wrote {inert(result.copy)} ({len(result.header_changes)} change(s)) from {inert(path)}")
+        print(f"wrote {inert(result.copy)} ({len(result.header_changes)} change(s)) from {inert(path)}; "
+              f"{getattr(result, 'proof_summary', '')}")
     skipped = len(failures) - skipped
     print(f"# {len(planned) - skipped} copy(ies) in {inert(out)}; manifest: {inert(out / 'manifest.jsonl')}"
           + (f"; {len(failures)} file(s) skipped" if failures else ""))

@@ -122,7 +122,7 @@ def run_redact(args: argparse.Namespace) -> int:
             f"{inert(str(dest))}: {len(boxes)} box(es) on {len(done.get('frames', []))} of "
             f"{done.get('frame_count', 1)} frame(s), {done.get('method', '')}, "
             f"{_syntax_name(result.transfer_syntax_in)} -> {_syntax_name(result.transfer_syntax_out)}"
-            f"{', BurnedInAnnotation NO' if args.confirm_clean else ''}\n"
+            f"{', BurnedInAnnotation NO' if args.confirm_clean else ''}; {getattr(result, 'proof_summary', '')}\n"
         )
         if args.verify:
             from phi_review.core.remedy.verify import verify_copy
