@@ -152,7 +152,8 @@ def test_force_asks_naming_the_pid_and_n_sends_nothing(report: Path, held) -> No
         screen.wait_seen(f"Send SIGTERM to pid {bystander.pid} (sleep) anyway? If it is a phi-review session "
                          "it saves and exits; if it is any other process, that process ends.")
         assert screen.seen("READ-ONLY")  # the screen behind the dialog
-        screen.send(b"n")
+        assert screen.seen("y: yes, send the signal n / Enter / Esc: no, stay read-only")
+        screen.send(b"\r")  # Enter is no
         screen.wait_seen(f"No signal sent to pid {bystander.pid}")
         screen.send(b"q")
         assert screen.wait_exit() == 0

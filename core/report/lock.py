@@ -90,7 +90,8 @@ def open_lock_file(path: Path, mode: int = 0o600, *, create: bool = True) -> int
         fd = os.open(path, flags, mode)
     except OSError as error:
         if error.errno == errno.ELOOP:
-            raise ReportError(unsafe_lock_file(path, os.lstat(path)) or "the lock file is a link") from None
+            raise ReportError(f"the lock file {inert(path.name)} is a symbolic link; "
+                              "phi-review never writes through a link") from None
         raise ReportError(f"cannot create the lock file {inert(path.name)} ({error.strerror})") from None
     try:
         problem = unsafe_lock_file(path, os.fstat(fd))

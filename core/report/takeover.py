@@ -117,9 +117,12 @@ def process_name(pid: int) -> str:
         return "?"
 
 
-def _holds_inode(pid: int, dev: int, ino: int) -> bool:
+def _holds_inode(pid: int, dev: int, ino: int) -> bool | None:
+    """Whether ``pid`` has the inode open; None when its descriptors cannot be read (another user's)."""
     try:
         names = os.listdir(f"/proc/{pid}/fd")
+    except PermissionError:
+        return None
     except OSError:
         return False
     for name in names:
@@ -168,7 +171,10 @@ def prove_holder(report_path: Path, holder: Holder) -> str | None:
         lock = os.lstat(lock_path(Path(report_path)))
     except OSError:
         return "the lock file is gone"
-    if not _holds_inode(pid, lock.st_dev, lock.st_ino):
+    holds = _holds_inode(pid, lock.st_dev, lock.st_ino)
+    if holds is None:
+        return f"pid {pid} ({process_name(pid)}) is another user's process, which cannot be checked from here"
+    if not holds:
         return f"pid {pid} ({process_name(pid)}) does not hold this report's lock file open"
     listener = _beacon_pid(holder.nonce)
     if listener is None:

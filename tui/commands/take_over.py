@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from phi_review.core.common.inert import inert, shorten
 
 if TYPE_CHECKING:
+    from textual.screen import ModalScreen
+
     from phi_review.core.report.takeover import Holder
     from phi_review.core.review.session import ReviewSession
     from phi_review.tui.app import ReviewApp
@@ -123,7 +125,6 @@ def force_after_dialog(session: "ReviewSession", pid: int) -> None:
 
 def offer_in_app(app: "ReviewApp", holder: "Holder") -> None:
     """Show the forced take-over question as the screen's first dialog; yes ends the app with FORCE."""
-    from phi_review.tui.screens.dialogs import ConfirmScreen
 
     def answered(yes: bool | None) -> None:
         if yes:
@@ -131,4 +132,28 @@ def offer_in_app(app: "ReviewApp", holder: "Holder") -> None:
         else:
             app.notify(f"No signal sent to pid {holder.pid}; read-only.", timeout=6)
 
-    app.call_after_refresh(app.push_screen, ConfirmScreen(force_question(holder)), answered)
+    app.call_after_refresh(app.push_screen, force_dialog(force_question(holder)), answered)
+
+
+def force_dialog(question: str) -> "ModalScreen[bool]":
+    """Yes/no where only ``y`` signals: Enter and Esc say no (a habitual Enter must not end a process)."""
+    from textual.app import ComposeResult
+    from textual.binding import Binding
+    from textual.containers import Vertical
+    from textual.widgets import Static
+
+    from phi_review.tui.screens.dialogs import ConfirmScreen
+
+    class ForceScreen(ConfirmScreen, inherit_bindings=False):
+        BINDINGS = [
+            Binding("y", "answer(True)", "Yes, signal it", id="take_over.yes"),
+            Binding("n,enter,escape", "answer(False)", "No", id="take_over.no"),
+        ]
+
+        def compose(self) -> ComposeResult:
+            with Vertical(classes="dialog"):
+                yield Static(inert(self.question), classes="dialog-title", markup=False)
+                yield Static("y: yes, send the signal    n / Enter / Esc: no, stay read-only",
+                             classes="dialog-hint", markup=False)
+
+    return ForceScreen(question)
