@@ -29,6 +29,7 @@ from phi_review.core.report.columns import find_header, looked_for, match_column
 from phi_review.core.report.csv_backup import backup_csv_once, leave_out_old_backups
 from phi_review.core.report.csv_encoding import decode_csv, encode_csv, text_of
 from phi_review.core.report.csv_repeats import repeated_headers
+from phi_review.core.report.csv_reviewed import ReviewedCopy, copy_changed, current_bytes, load_reviewed, write_reviewed
 from phi_review.core.report.model import (
     DEFAULT_ACTIONS,
     EDITABLE_FIELDS,
@@ -183,6 +184,13 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
         except OSError as error:
             raise ReportError(f"cannot read {path}: {error.strerror}") from None
         text, fmt = _decode(data, path.name)
+        read_from, copy = path, None
+        loaded = load_reviewed(path, data, text, fmt.delimiter)  # the validator's own file: never written
+        if loaded is not None:
+            data, copy = loaded
+            if copy.exists:  # its decisions: the original's bytes with our columns spliced in
+                read_from = copy.path
+                text, fmt = _decode(data, path.name)
         rows = parse_rows(text, fmt.delimiter, path.name)
         header = find_header(rows)
         if header is None:
@@ -192,8 +200,8 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
         while headers and not headers[-1]:
             headers.pop()
         name = "" if single else _relative_name(path, base)
-        source = Source(path, name, index + 1, headers, ColumnMap(**found), _fingerprint(data, path), fmt,
-                        width=max(map(len, rows), default=0))
+        source = Source(path, name, index + 1, headers, ColumnMap(**found), _fingerprint(data, read_from), fmt,
+                        width=max(map(len, rows), default=0), reviewed=copy)
         parsed.append((source, rows, index))
     union: list[str] = []
     for source, _rows, _index in parsed:
@@ -271,6 +279,10 @@ def _build_findings(body: list[list[Any]], first_row: int, columns: ColumnMap, s
 def sources_changed(report: Report) -> bool:
     """True when any of the report's files is not the one we read."""
     for source in report.sources:
+        if isinstance(source.reviewed, ReviewedCopy):
+            if copy_changed(source.reviewed, source.path, source.fingerprint):
+                return True
+            continue
         try:
             stat = os.stat(source.path)
         except OSError:
@@ -304,13 +316,18 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
         source = sources.get(name)
         if source is None:
             raise ReportError(f"no report file {name!r} in this report")
-        original = source.path.read_bytes()
+        copy = source.reviewed
+        original = current_bytes(copy, source.path) if isinstance(copy, ReviewedCopy) else source.path.read_bytes()
         appended = _plan_columns(source, {field for fields in rows.values() for field in fields})
         planned.append((source, splice_csv(original, source, rows, appended), appended))
     warnings: list[str] = []
     for source, new_bytes, appended in planned:  # every file computed before the first is replaced
-        backup_csv_once(source.path)
-        owner_warning = replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))
+        copy = source.reviewed
+        if isinstance(copy, ReviewedCopy):  # the validator's file stays as it is (core.report.csv_reviewed)
+            owner_warning = write_reviewed(copy, source.path, new_bytes)
+        else:
+            backup_csv_once(source.path)
+            owner_warning = replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))
         if owner_warning:
             warnings.append(owner_warning)
         for field, index in appended.items():
@@ -318,7 +335,7 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
             setattr(source.columns, field, index)
             source.headers.extend([""] * (index - len(source.headers)))
             source.headers.append(NEW_HEADERS[field])
-        source.fingerprint = _fingerprint(new_bytes, source.path)
+        source.fingerprint = _fingerprint(new_bytes, copy.path if isinstance(copy, ReviewedCopy) else source.path)
     if len(report.sources) == 1 and not report.sources[0].name:
         only = report.sources[0]
         report.columns, report.headers, report.fingerprint = only.columns, only.headers, only.fingerprint

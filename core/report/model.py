@@ -125,6 +125,9 @@ class Source:
     format: CsvFormat = field(default_factory=CsvFormat)
     rows: int = 0  # findings read from it
     width: int = 0  # the most fields any record has: our columns go after all of them
+    # The validator's own CSVs are never written: their decisions live in a hidden reviewed
+    # copy (core.report.csv_reviewed.ReviewedCopy); None: saved in place.
+    reviewed: object | None = None
 
 
 @dataclass

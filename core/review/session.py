@@ -479,7 +479,7 @@ class ReviewSession(QueryMixin, SavingMixin):
 
 
 def _changed_since(path: Path, report: Report) -> bool:
-    if len(report.sources) > 1 or (report.sources and report.sources[0].name):
+    if report.kind == "csv" and report.sources:  # several files, or a validator CSV read from its reviewed copy
         from phi_review.core.report.reader import changed_on_disk
 
         return changed_on_disk(report)

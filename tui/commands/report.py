@@ -35,6 +35,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         help="decide every row of that file (same name, Site ID and Event ID), as one step")
     decide.set_defaults(func=run_decide)
 
+    export = sub.add_parser("export", help="write a CSV report with its decisions to a file you choose (to send back)")
+    export.add_argument("report", type=Path, nargs="+", help=REPORT_HELP)
+    export.add_argument("--out", type=Path, required=True,
+                        help="the CSV file to write (a folder when the report is several CSV files); "
+                             "never inside a folder summarize-validation-reports reads")
+    export.add_argument("--force", action="store_true", help="replace --out when it exists")
+    export.set_defaults(func=run_export)
+
     findings = sub.add_parser("findings", help="one line per row: what it points at (file, tags, value, frame)")
     findings.add_argument("report", type=Path, nargs="+", help=REPORT_HELP)
     findings.add_argument("--root", action="append", type=Path, default=[],
@@ -154,7 +162,33 @@ def report_name(session: "ReviewSession") -> str:
     report = session.report
     if len(report.sources) > 1:
         return f"{report.path.name} ({len(report.sources)} CSV files)"
+    if report.sources and report.sources[0].reviewed is not None:  # the validator's file is never written
+        copy = report.sources[0].reviewed
+        return f"{report.path.name}'s decisions to {getattr(copy, 'path', report.path).name} (the validator's file unchanged)"
     return report.path.name
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write the saved decisions of a CSV report (the validator's CSVs: their reviewed copies) to --out."""
+    from phi_review.core.report.csv_export import export_csv
+    from phi_review.core.review.session import ReviewSession
+
+    session = ReviewSession.open(_report_arg(args.report), read_only=True)
+    try:
+        if session.journal_pending:
+            raise PhiReviewError(
+                f"{session.journal_pending} decisions are in the journal but not saved; open the report with "
+                "'phi-review review' and save them (ctrl+s), then export")
+        done = export_csv(session.report, args.out, force=args.force)
+    finally:
+        session.close()
+    for item in done:
+        said = "" if item.decided else " (no decision saved for it yet: the validator's rows only)"
+        print(f"{inert(item.source.name)} -> {inert(item.target)}{said}")
+    return 0
 
 
 def resolve_row(session: "ReviewSession", text: str) -> int:
