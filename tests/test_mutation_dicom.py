@@ -147,14 +147,14 @@ def _cap() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
-def newer_jobs(path: Path, work: Path) -> list[list[object]]:
+def newer_jobs(path: Path, work: Path, key: str = "") -> list[list[object]]:
     """``fix``, ``redact``, ``diff`` and ``values`` on one file (alone in its folder), copies under ``work``."""
-    folder = work / path.stem
+    key = key or path.stem
+    folder = work / key
     folder.mkdir(parents=True, exist_ok=True)
     alone = folder / path.name
-    if not alone.exists():
-        alone.symlink_to(path)
-    copies = str(work / "copies" / path.stem)
+    alone.symlink_to(path)
+    copies = str(work / "copies" / key)
     return [["fix", str(path), ["fix", str(path), "--out", copies + "-fix"]],
             ["redact", str(path), ["redact", str(path), "--box", "0,0,2,2", "--out", copies + "-redact"]],
             ["diff", str(path), ["diff", str(path), str(bundled()[0])]],

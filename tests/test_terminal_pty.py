@@ -33,9 +33,30 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+class NeverExited(AssertionError):
+    """The child was still running at the deadline: a hang is a failure, never an accepted outcome."""
+
+
+def reap(pid: int, deadline: float, out: bytes = b"") -> int:
+    """The child's exit code, waiting until ``deadline``; past it the child is killed and the test fails."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() >= deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise NeverExited(f"the child never exited (killed at the deadline); last output: {out[-300:]!r}")
+        time.sleep(0.02)
+
+
 def run_on_pty(argv: list[str], env: dict[str, str], reply: bytes = b"", seconds: float = 30.0,
-               size: tuple[int, int] = (30, 100)) -> bytes:
-    """Run argv on a pty; answer the first DA1 query with ``reply``; return everything written."""
+               size: tuple[int, int] = (30, 100), expect_status: int | None = 0) -> bytes:
+    """Run argv on a pty; answer the first DA1 query with ``reply``; return everything written.
+
+    The child must exit by itself within ``seconds`` (else NeverExited) and, unless ``expect_status`` is
+    None, with that status: a crash or a hang fails the test instead of passing on the output so far.
+    """
     import fcntl
     import struct
     import termios
@@ -60,10 +81,12 @@ def run_on_pty(argv: list[str], env: dict[str, str], reply: bytes = b"", seconds
         if reply and not answered and b"\x1b[c" in out:
             os.write(fd, reply)
             answered = True
-    else:  # pragma: no cover - a hang is a failure, not a stuck suite
-        os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    os.close(fd)
+    try:
+        status = reap(pid, deadline, out)
+    finally:
+        os.close(fd)
+    if expect_status is not None:
+        assert status == expect_status, f"exit status {status} (wanted {expect_status}); last output: {out[-300:]!r}"
     return out
 
 
@@ -184,10 +207,22 @@ def test_review_screen_under_term_xterm_draws_the_image_in_256_or_true_colour(tm
         if not quit_sent and len(_half_cells(out)) > 300:
             os.write(fd, b"q")
             quit_sent = True
-    else:  # pragma: no cover
-        os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    os.close(fd)
+    try:
+        status = reap(pid, deadline, out)  # q must end the app: a hang or a crash fails here
+    finally:
+        os.close(fd)
+    assert quit_sent and status == 0, (quit_sent, status, out[-300:])
     cells = _half_cells(out)
     assert len(cells) > 300
     assert all(b"38;5;" in sgr or b"38;2;" in sgr for sgr in cells)
+
+
+def test_the_pty_harness_fails_on_a_hang_and_on_a_crash():
+    # The harness used to kill a child at its deadline and return the output so far: a hang passed.
+    start = time.monotonic()
+    with pytest.raises(NeverExited):
+        run_on_pty(["/bin/sh", "-c", "echo started; sleep 60"], _env(TERM="xterm"), seconds=1.0)
+    assert time.monotonic() - start < 10
+    with pytest.raises(AssertionError, match="exit status 3"):
+        run_on_pty(["/bin/sh", "-c", "echo boom; exit 3"], _env(TERM="xterm"), seconds=10.0)
+    assert b"fine" in run_on_pty(["/bin/sh", "-c", "echo fine"], _env(TERM="xterm"), seconds=10.0)
