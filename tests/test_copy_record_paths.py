@@ -307,3 +307,17 @@ def test_the_review_screen_opens_on_a_symlinked_manifest(tmp_path: Path) -> None
     (out / "manifest.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
     note = RemedyController(None, out).recovered  # type: ignore[arg-type]
     assert "symlink" in note and "\n" not in note
+
+
+def test_recovery_leaves_a_live_writer_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Temp files of a process still writing (it holds the folder) are not leftovers: nothing is touched."""
+    from phi_review.core.remedy.manifest import OutputHold, recover_output
+
+    out, files, orphan, temp = killed_run_leftovers(tmp_path, capsys)
+    other = OutputHold(out)  # what a running fix, redact or screen holds while it writes
+    found = recover_output(out)
+    assert found.busy and "another phi-review process" in found.summary()
+    assert temp.exists() and orphan.exists() and len(read_manifest(out)) == 2
+    other.close()
+    found = recover_output(out)
+    assert not found.busy and not temp.exists() and found.recorded == [orphan]

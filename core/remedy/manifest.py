@@ -13,6 +13,7 @@ a crash is closed with a newline first, so records never glue.
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import os
@@ -188,10 +189,11 @@ class Recovery:
     recorded: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     torn_lines: int = 0
+    busy: bool = False  # another process writes in the folder: its temp files are not leftovers
 
     def summary(self) -> str:
         """One line for the user, empty when nothing was found."""
-        parts = []
+        parts = ["another phi-review process is writing here; leftovers not checked"] if self.busy else []
         if self.temps_removed:
             parts.append(f"{len(self.temps_removed)} temp file(s) of an interrupted run removed")
         if self.recorded:
@@ -203,7 +205,41 @@ class Recovery:
         return "; ".join(parts)
 
 
-def recover_output(out_dir: Path, *, on_orphan: OnOrphan | None = None) -> Recovery:
+class OutputHold:
+    """A shared ``flock`` on the manifest while this process writes in the folder (``kill -9`` releases it).
+
+    Recovery needs the lock alone: a temp file or an unrecorded copy another
+    live process is about to rename or record is not a leftover.
+    """
+
+    fd = -1
+
+    def __init__(self, out_dir: Path) -> None:
+        self.fd = _open_manifest(Path(out_dir), os.O_RDWR | os.O_CREAT)
+        fcntl.flock(self.fd, fcntl.LOCK_SH)
+
+    def alone(self) -> bool:
+        """Take the lock alone when no other process holds it (else keep the shared hold and say so)."""
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            fcntl.flock(self.fd, fcntl.LOCK_SH)
+            return False
+
+    def share(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def recover_output(out_dir: Path, *, on_orphan: OnOrphan | None = None, hold: OutputHold | None = None) -> Recovery:
     """Tidy what a killed run left in ``out_dir``: remove temp files; record or remove copies without a record.
 
     ``on_orphan(copy)`` is asked about each copy without a record (or whose bytes
@@ -211,11 +247,28 @@ def recover_output(out_dir: Path, *, on_orphan: OnOrphan | None = None) -> Recov
     record (a proof may add ``"verified": True``), or raises to have the copy
     removed. Without it the copy is recorded as recovered and unverified. Links
     are never followed; files that are not DICOM copies are left alone.
+    ``hold``: this process's own hold on the folder (kept, shared, afterwards);
+    while another process holds one, nothing is touched (``busy``).
     """
     out_dir = Path(out_dir)
     found = Recovery()
     if not os.path.isdir(out_dir):
         return found
+    own = hold if hold is not None else OutputHold(out_dir)
+    try:
+        if not own.alone():
+            found.busy = True
+            return found
+        _recover(out_dir, on_orphan, found)
+    finally:
+        if hold is None:
+            own.close()
+        else:
+            own.share()
+    return found
+
+
+def _recover(out_dir: Path, on_orphan: OnOrphan | None, found: Recovery) -> None:
     records, found.torn_lines = read_manifest_lines(out_dir)
     latest = latest_records(out_dir, records)
     orphans: list[Path] = []
@@ -249,7 +302,6 @@ def recover_output(out_dir: Path, *, on_orphan: OnOrphan | None = None) -> Recov
         record.update(extra)
         append_manifest(out_dir, record)
         found.recorded.append(path)
-    return found
 
 
 def _visit(out_dir: Path, folder: Path, names: list[str], dir_fd: int, latest: dict[str, dict[str, Any]],

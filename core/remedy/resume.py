@@ -21,6 +21,7 @@ from phi_review.core.remedy.errors import RemedyError
 from phi_review.core.remedy.manifest import (
     MANIFEST_NAME,
     OnOrphan,
+    OutputHold,
     Recovery,
     copy_rel,
     latest_records,
@@ -42,6 +43,7 @@ class Prepared:
     todo: dict[Path, Path]
     done: list[Path] = field(default_factory=list)
     recovery: Recovery = field(default_factory=Recovery)
+    hold: OutputHold | None = None  # keep it while writing: another run's recovery leaves this run's files alone
 
 
 def prepare_output(planned: Mapping[Path, Path], out_dir: Path, *, same_job: Callable[[dict[str, Any]], bool],
@@ -57,6 +59,8 @@ def prepare_output(planned: Mapping[Path, Path], out_dir: Path, *, same_job: Cal
     ``overwrite``.
     """
     out_dir = Path(out_dir)
+    if not planned:
+        return Prepared(todo={})  # nothing to write: the folder is not made, nor touched
     check_below(out_dir, out_dir / MANIFEST_NAME)
     for dest in planned:
         check_below(out_dir, dest)
@@ -71,9 +75,11 @@ def prepare_output(planned: Mapping[Path, Path], out_dir: Path, *, same_job: Cal
             raise _Redo()
         return on_orphan(copy) if on_orphan is not None else None
 
-    recovery = recover_output(out_dir, on_orphan=orphan)
-    latest = latest_records(out_dir, read_manifest(out_dir)) if os.path.isdir(out_dir) else {}
-    prepared = Prepared(todo={}, recovery=recovery)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hold = OutputHold(out_dir)
+    recovery = recover_output(out_dir, on_orphan=orphan, hold=hold)
+    latest = latest_records(out_dir, read_manifest(out_dir))
+    prepared = Prepared(todo={}, recovery=recovery, hold=hold)
     for dest, original in planned.items():
         if not os.path.lexists(dest) or overwrite:
             prepared.todo[dest] = original

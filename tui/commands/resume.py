@@ -9,6 +9,12 @@ from pathlib import Path
 from phi_review.core.common.inert import inert
 
 
+class HeldPlan(dict):  # type: ignore[type-arg]
+    """The copies to write; it keeps this run's hold on the output folder until the run drops it."""
+
+    hold: object = None
+
+
 def resume_plan(planned: dict[Path, Path], out: Path, same_job: Callable[[dict], bool], *, overwrite: bool = False,
                 hint: str = "choose another --out or remove the old copy") -> dict[Path, Path]:
     """The copies still to write (copy -> original), after ``core.remedy.resume.prepare_output``; notes on stderr.
@@ -25,4 +31,6 @@ def resume_plan(planned: dict[Path, Path], out: Path, same_job: Callable[[dict],
     if prepared.done:
         print(f"# {len(prepared.done)} copy(ies) already in {inert(out)} with their records (kept); "
               f"{len(prepared.todo)} to write", file=sys.stderr)
-    return prepared.todo
+    plan = HeldPlan(prepared.todo)
+    plan.hold = prepared.hold
+    return plan
