@@ -26,9 +26,17 @@ def _text() -> str:
 
 
 def _decide_and_save(path: Path, index: int, note: str | None = None, reviewer: str = "rev") -> None:
+    before = path.read_bytes()
     with ReviewSession.open(path, reviewer=reviewer) as session:
         session.decide([index], NO_ISSUE, note=note)
         session.save()
+    assert path.read_bytes() == before  # the validator's layout: the file itself is never written
+
+
+def _saved(path: Path) -> bytes:
+    """What the saves wrote: these files have the validator's header, so their decisions go to the hidden
+    reviewed copy beside them (core.report.csv_reviewed), spliced into the original's bytes."""
+    return (path.parent / f".{path.name}.reviewed").read_bytes()
 
 
 def test_a_utf8_bom_file_with_latin1_bytes_keeps_one_bom(tmp_path: Path) -> None:
@@ -39,7 +47,7 @@ def test_a_utf8_bom_file_with_latin1_bytes_keeps_one_bom(tmp_path: Path) -> None
     assert report.headers[0] == "Site ID" and report.findings[0].details.endswith("JOS\u00c9\u00bb")
     _decide_and_save(path, 0)
     _decide_and_save(path, 1, note="vu \u00e0 l'\u00e9cran")
-    data = path.read_bytes()
+    data = _saved(path)
     assert data.startswith(BOM8) and not data[3:].startswith(BOM8) and data.count(BOM8) == 1
     lines = data[3:].split(b"\r\n")
     assert lines[0] == b"Site ID,Event ID,File Name,Score,Findings,Details,Action,Reviewer,Reviewed At,Comments"
@@ -54,7 +62,7 @@ def test_a_file_damaged_by_repeated_boms_opens_and_keeps_them(tmp_path: Path) ->
     report = read_report(path)
     assert report.headers[0] == "Site ID" and len(report.findings) == 3
     _decide_and_save(path, 2)
-    assert path.read_bytes().startswith(BOM8 * 3 + b"Site ID,")
+    assert _saved(path).startswith(BOM8 * 3 + b"Site ID,")
 
 
 @pytest.mark.parametrize("codec,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
@@ -65,7 +73,7 @@ def test_utf16_with_bom_is_read_and_kept_as_utf16(tmp_path: Path, codec: str, bo
     assert report.headers == HEAD.split(",") and [f.file for f in report.findings] == ["a.dcm", "b.dcm", "c.dcm"]
     assert report.findings[0].details == "\u00abJOS\u00c9\u00bb"
     _decide_and_save(path, 1, note="\u65e5\u672c OK")  # UTF-16 holds any character
-    data = path.read_bytes()
+    data = _saved(path)
     assert data.startswith(bom) and not data[2:].startswith(bom) and len(data) % 2 == 0
     text = data[2:].decode(codec)
     lines = text.split("\r\n")
@@ -81,7 +89,7 @@ def test_utf16_without_bom_keeps_having_none(tmp_path: Path) -> None:
     path.write_bytes(_text().encode("utf-16-le"))
     assert [f.file for f in read_report(path).findings] == ["a.dcm", "b.dcm", "c.dcm"]
     _decide_and_save(path, 0)
-    text = path.read_bytes().decode("utf-16-le")
+    text = _saved(path).decode("utf-16-le")
     assert text.startswith(HEAD + ",Action,") and "a.dcm" in text
 
 
@@ -117,7 +125,7 @@ def test_a_latin1_file_refuses_a_note_it_cannot_hold_when_given(tmp_path: Path) 
     journal = journal_path(path)
     text = journal.read_text(encoding="utf-8") if journal.exists() else ""
     assert "\u5c71" not in text and "\\u5c71" not in text.lower() and "2713" not in text
-    data = path.read_bytes()
+    data = _saved(path)
     assert "caf\u00e9 ok".encode("latin-1") in data and NO_ISSUE.encode() in data
 
 
@@ -129,7 +137,7 @@ def test_a_reviewer_name_the_file_cannot_hold_is_refused(tmp_path: Path) -> None
         assert "reviewer" in str(error.value) and "\n" not in str(error.value)
         assert session.findings[0].action == "" and not session.unsaved
     _decide_and_save(path, 0, reviewer="Zo\u00eb")  # in Latin-1: fine
-    assert b",Zo\xeb," in path.read_bytes()
+    assert b",Zo\xeb," in _saved(path)
 
 
 def test_cli_decide_refuses_a_note_the_file_cannot_hold(tmp_path: Path, capsys) -> None:
@@ -141,7 +149,7 @@ def test_cli_decide_refuses_a_note_the_file_cannot_hold(tmp_path: Path, capsys) 
     assert path.read_bytes() == before
     # Nothing was journaled: a later decision on another row saves.
     assert main(["decide", str(path), "3", "1", "--note", "caf\u00e9", "--reviewer", "rev"]) == 0
-    assert b",caf\xe9" in path.read_bytes() and "\u2603" not in journal_path(path).read_text(encoding="utf-8")
+    assert path.read_bytes() == before and b",caf\xe9" in _saved(path) and "\u2603" not in journal_path(path).read_text(encoding="utf-8")
 
 
 def test_a_utf8_file_holds_any_note(tmp_path: Path) -> None:
@@ -165,11 +173,13 @@ def test_every_record_not_decided_keeps_its_bytes(tmp_path: Path, codec: str, pr
     path = tmp_path / "Site.csv"
     path.write_bytes(prefix + newline.join(rows).encode(codec) + newline.encode(codec))
     decided = sorted(rng.sample(range(60), 7))
+    original = path.read_bytes()
     with ReviewSession.open(path, reviewer="rev") as session:
         assert [f.file for f in session.findings] == [f"f{i}.dcm" for i in range(60)]
         session.decide(decided, NO_ISSUE, note="\u00e9t\u00e9")
         session.save()
-    data = path.read_bytes()
+    assert path.read_bytes() == original
+    data = _saved(path)
     assert data.startswith(prefix) and not data[len(prefix):].startswith(prefix or b"-")
     old_text, new_text = newline.join(rows) + newline, data[len(prefix):].decode(codec)
     old_records, new_records = split_records(old_text), split_records(new_text)

@@ -36,6 +36,11 @@ def _header(path: Path) -> list[str]:
     return next(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
 
 
+def _reviewed(path: Path) -> Path:
+    """Where a save of a file with the validator's header writes (core.report.csv_reviewed): the file stays as is."""
+    return path.with_name(f".{path.name}.reviewed")
+
+
 # ----------------------------------------------------------------------------- repeated header lines
 
 
@@ -49,10 +54,12 @@ def test_a_repeated_header_line_is_a_header_not_a_finding(tmp_path: Path) -> Non
     (tmp_path / "b.csv").unlink()
     report = read_report(path)
     assert [(f.file, f.row) for f in report.findings] == [("a.dcm", 2), ("b.dcm", 3), ("c.dcm", 5)]
+    original = path.read_bytes()
     with ReviewSession.open(path, reviewer="rev") as session:
         session.decide([2], NO_ISSUE)
         session.save()
-    lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert path.read_bytes() == original
+    lines = _reviewed(path).read_bytes().decode("utf-8-sig").split("\r\n")
     assert lines[0].endswith(",Action,Reviewer,Reviewed At,Comments")
     assert lines[3] == "\ufeff" + lines[0]  # the repeated header names our columns too
     assert next(csv.reader([lines[4]]))[7:9] == [NO_ISSUE, "rev"]
@@ -85,7 +92,10 @@ def test_our_backup_is_found_by_no_glob_of_the_report_folder(tmp_path: Path) -> 
     top = tmp_path / "reports"
     folder = top / "collection"
     folder.mkdir(parents=True)
-    original = _write(folder / "Site.csv", [HEAD, *_rows("Site", ["a.dcm", "b.dcm"])])
+    # A user's own CSV (not the validator's header) is saved in place, its original kept as a backup.
+    own = ["File Name", "Validation Issue", "Detected Value"]
+    original = _write(folder / "Site.csv", [own, ["a.dcm", "Possible PHI/PII in Header", "X"],
+                                            ["b.dcm", "Possible PHI/PII in Header", "Y"]])
     with ReviewSession.open(folder, reviewer="rev") as session:
         session.decide([0], NO_ISSUE)
         session.save()
@@ -136,11 +146,12 @@ def test_appended_columns_have_one_order_whatever_came_first(tmp_path: Path) -> 
                 session.save()
                 session.set_note(0, "look again")
             session.save()
-        heads.append(_header(path))
+        heads.append(_header(_reviewed(path)))
     cli = tmp_path / "cli.csv"
     _write(cli, [HEAD, *_rows("S", ["a.dcm", "b.dcm"])])
     assert main(["decide", str(cli), "2", "1", "--note", "ok", "--reviewer", "rev"]) == 0
-    heads.append(_header(cli))
+    heads.append(_header(_reviewed(cli)))
+    assert _header(cli) == HEAD
     assert heads == [HEAD + ORDER] * 3
 
 

@@ -97,7 +97,10 @@ def test_save_keeps_every_byte_but_the_appended_cells(folder: Path) -> None:
         session.set_note(5, "=HYPERLINK(\"http://x\")")
         session.save()
     for name, old in before.items():
-        new = (folder / name).read_bytes()
+        # The validator's files stay as written (its summarizer reads DIR/*/*.csv, 7 fields a row):
+        # the decisions go to the hidden reviewed copy, the original's bytes with our cells spliced in.
+        assert (folder / name).read_bytes() == old
+        new = (folder / f".{name}.reviewed").read_bytes()
         assert new.startswith(b"\xef\xbb\xbf") == old.startswith(b"\xef\xbb\xbf")
         text_old, text_new = old.decode("utf-8-sig"), new.decode("utf-8-sig")
         rec_old, rec_new = split_records(text_old), split_records(text_new)
@@ -115,9 +118,10 @@ def test_save_keeps_every_byte_but_the_appended_cells(folder: Path) -> None:
                 assert new_rec == old_rec
         rows = list(csv.reader(io.StringIO(text_new, newline=""), delimiter=delimiter))
         assert rows[0][-4:] == ["Action", "Reviewer", "Reviewed At", "Comments"]  # one order, whatever came first
-    b_rows = list(csv.reader(io.StringIO((folder / "SiteB-2000001.csv").read_text(), newline=""), delimiter=";"))
+    b_rows = list(csv.reader(io.StringIO((folder / ".SiteB-2000001.csv.reviewed").read_text(), newline=""),
+                             delimiter=";"))
     assert b_rows[last.row - 1][len(HEADER_EVENT) + 3] == "'=HYPERLINK(\"http://x\")"  # neutralized for Excel
-    assert not list(folder.glob("*.orig.orig.csv"))
+    assert not list(folder.glob("*.orig.orig.csv")) and sorted(p.name for p in folder.glob("*.csv")) == sorted(before)
     # Reopened: the same decisions and the note as typed; nothing pending in the journal; backups not read.
     with ReviewSession.open(folder, reviewer="rev") as again:
         assert again.recovered == 0 and not again.messages
