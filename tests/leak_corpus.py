@@ -127,10 +127,10 @@ def element(tag: int, vr: str, value: bytes, *, length: int | None = None) -> by
     return head + struct.pack("<H", size) + value
 
 
-def raw_meta(extra: bytes = b"", *, implementation: bytes | None = None) -> bytes:
+def raw_meta(extra: bytes = b"", *, implementation: bytes | None = None, syntax: str = ExplicitVRLittleEndian) -> bytes:
     """A file meta group, Explicit VR Little Endian; ``implementation`` replaces (0002,0012) as raw bytes."""
     body = (element(0x00020001, "OB", b"\0\1") + element(0x00020002, "UI", CT_CLASS.encode())
-            + element(0x00020003, "UI", SOP_UID.encode()) + element(0x00020010, "UI", ExplicitVRLittleEndian.encode()))
+            + element(0x00020003, "UI", SOP_UID.encode()) + element(0x00020010, "UI", syntax.encode()))
     body += implementation if implementation is not None else element(0x00020012, "UI", b"1.2.3.4.5")
     body += extra
     return b"\0" * 128 + b"DICM" + element(0x00020000, "UL", struct.pack("<I", len(body))) + body
@@ -218,3 +218,27 @@ def unknown_un_sequence(path: Path, *, undefined: bool = False) -> Path:
         item = struct.pack("<HHI", 0xFFFE, 0xE000, len(inner)) + inner
         raw = element(0x00189FF0, "UN", item)
     return _with(path, [(0x00189FF0, raw)])
+
+
+def implicit_element(tag: int, value: bytes) -> bytes:
+    if len(value) % 2:
+        value += b" "
+    return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+def swallowing_lo_implicit(path: Path) -> Path:
+    """Implicit VR: Manufacturer's 4-byte length runs over the patient's name and ID."""
+    meta = raw_meta(syntax="1.2.840.10008.1.2")
+    swallowed = implicit_element(0x00100010, NAME.encode()) + implicit_element(0x00100020, MRN.encode())
+    body = (implicit_element(0x00080016, CT_CLASS.encode() + b"\0") + implicit_element(0x00080018, SOP_UID.encode())
+            + struct.pack("<HHI", 0x0008, 0x0070, 4 + len(swallowed)) + b"ACME" + swallowed
+            + implicit_element(0x0020000D, STUDY_UID.encode()))
+    return raw_file(path, body, meta)
+
+
+def hostile_text(path: Path) -> Path:
+    """Control characters (ESC, BEL, a NUL, CR) in text are hostile, not damage: the file is still whole."""
+    parts = [p for p in raw_elements() if p[0] != 0x00100010]
+    parts.append((0x00100010, element(0x00100010, "PN", b"EVIL\x1b]52;c;ZXZp\x07^RED\x00\r")))
+    parts.append((0x00081030, element(0x00081030, "LO", b"line1\rline2\x1b]0;t\x07")))
+    return raw_file(path, b"".join(b for _, b in sorted(parts, key=lambda p: p[0])))

@@ -153,6 +153,7 @@ def test_a_well_formed_raw_file_is_accepted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("build, reason", [
     (corpus.swallowing_lo, "(0008,0070)"),
+    (corpus.swallowing_lo_implicit, "(0008,0070)"),
     (corpus.meta_swallows_dataset, "(0002,0012)"),
     (corpus.out_of_order, "order"),
     (corpus.length_past_end, "past the end"),
@@ -182,6 +183,13 @@ def test_elements_no_dictionary_knows_are_removed(tmp_path: Path, build) -> None
         assert leaks(copy) == [], options
         ds = read(copy)
         assert all(e.VR != "UN" for e in ds.iterall() if not e.tag.is_private)
+
+
+def test_hostile_text_is_not_damage(tmp_path: Path) -> None:
+    path = corpus.hostile_text(tmp_path / "in" / "hostile.dcm")
+    assert structural_problem(path) is None
+    copy = fix(path, tmp_path)
+    assert leaks(copy, [b"EVIL", b"QF559913", b"line1"]) == []
 
 
 def test_bundled_files_pass_the_structural_check() -> None:

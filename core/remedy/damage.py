@@ -6,8 +6,9 @@ keeps); a file meta element that swallowed the dataset carries name, ID and date
 a UID; a length past the end is read as far as it goes. A copy written from such a parse
 looks de-identified and is not. So before any copy is made the raw stream is walked:
 every element must lie inside its file, item or sequence, come in ascending tag order,
-carry a VR the standard defines, and a text value must fit its VR (length, no control
-bytes). The answer is one line naming the element and the reason, never a value.
+carry a VR the standard defines, and a text value must fit its VR (length, no NUL inside,
+only ASCII where the VR allows no other). Other control characters (a hostile ESC or
+BEL) are not damage: they are shown inert and cleaned like any text. The answer is one line naming the element and the reason, never a value.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ MAX_CHARS = {"AE": 16, "AS": 4, "CS": 16, "DA": 18, "DS": 16, "DT": 54, "IS": 12
 SINGLE_VALUED = frozenset({"LT", "ST", "UT", "UR"})
 ASCII_ONLY = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})  # default repertoire only
 FIXED_SIZE = {"AT": 4, "FL": 4, "FD": 8, "SL": 4, "SS": 2, "UL": 4, "US": 2, "SV": 8, "UV": 8}
-# control bytes no text value may hold (TAB, LF, FF, CR and ESC are allowed)
-_CONTROL = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
 _META_OB_LIMIT = 1 << 16
 
 
@@ -127,12 +126,13 @@ class _Walker:
                 continue
             stop = value + length
             if stop > end:
-                place = "the file" if end == self.size else "its item or sequence"
-                raise Damage(f"element {_tag(tag)} runs past the end of {place} ({length} bytes)")
+                if end == self.size:
+                    raise Damage(f"element {_tag(tag)} is cut short: it runs past the end of the file ({length} bytes)")
+                raise Damage(f"element {_tag(tag)} runs past the end of its item or sequence ({length} bytes)")
             if known == "SQ" and vr in ("SQ", ""):
                 self.sequence(value, stop, explicit, depth, tag, delimited=False)
             elif vr or known:
-                self.value(tag, vr or known, value, length)
+                self.value(tag, vr or known, value, length, explicit)
             pos = stop
         if delimited:
             raise Damage(f"an item {where} has no end (no item delimiter)")
@@ -166,8 +166,9 @@ class _Walker:
                 raise Damage(f"the encapsulated value of {_tag(tag)} is malformed or cut short")
             pos = value + length
 
-    def value(self, tag: int, vr: str, pos: int, length: int) -> None:
-        """A text value must fit its VR; a fixed-size binary value must be a whole number of values."""
+    def value(self, tag: int, vr: str, pos: int, length: int, explicit: bool = True) -> None:
+        """A text value must fit its VR and hold no whole elements; a fixed-size binary value must be
+        a whole number of values."""
         size = FIXED_SIZE.get(vr.split(" or ")[0])
         if size and length % size:
             raise Damage(f"element {_tag(tag)} ({vr}) has a length of {length}, not a multiple of {size}")
@@ -180,9 +181,10 @@ class _Walker:
             if vr in ("UT", "UC", "UR"):
                 return
             raise Damage(f"element {_tag(tag)} ({vr}) is {length} bytes; {vr} holds at most {limit} characters")
-        data = self.read(pos, length, f"element {_tag(tag)}").rstrip(b"\x00 ")
-        if any(b in _CONTROL for b in data):
-            raise Damage(f"element {_tag(tag)} ({vr}) holds control bytes: its length may run over other elements")
+        raw = self.read(pos, length, f"element {_tag(tag)}")
+        data = raw.rstrip(b"\x00 ")
+        if b"\x00" in data and self.swallowed(raw, tag, explicit):
+            raise Damage(f"element {_tag(tag)} ({vr}) ends in whole elements: its length runs over the elements after it")
         if vr in ASCII_ONLY and any(b >= 0x80 for b in data):
             raise Damage(f"element {_tag(tag)} ({vr}) holds bytes a {vr} value cannot hold")
         if limit is None:
@@ -195,6 +197,32 @@ class _Walker:
             if len(part) > (4 * limit + 8 if wide else limit):
                 raise Damage(f"element {_tag(tag)} ({vr}) has a value of {len(part)} bytes; "
                              f"{vr} holds at most {limit} characters")
+
+
+    def swallowed(self, raw: bytes, tag: int, explicit: bool) -> bool:
+        """Does ``raw`` end in a run of complete elements (tags above ``tag``, ascending, lengths that
+        land exactly on its end)? That is what a stretched length leaves; hostile text does not."""
+        for start in range(len(raw) - 7):
+            pos, last = start, tag
+            while len(raw) - pos >= 8:
+                group, elem = struct.unpack(self.endian + "HH", raw[pos:pos + 4])
+                found = group << 16 | elem
+                if found <= last or group == 0xFFFE:
+                    break
+                if explicit:
+                    vr = raw[pos + 4:pos + 6].decode("latin-1")
+                    if vr not in VRS or (vr in LONG_VRS and len(raw) - pos < 12):
+                        break
+                    long = vr in LONG_VRS
+                    size = struct.unpack(self.endian + ("L" if long else "H"), raw[pos + (8 if long else 6):
+                                                                                  pos + (12 if long else 8)])[0]
+                    pos += (12 if long else 8) + size
+                else:
+                    pos += 8 + struct.unpack(self.endian + "L", raw[pos + 4:pos + 8])[0]
+                last = found
+                if pos == len(raw):
+                    return True
+        return False
 
 
 def _meta(walker: _Walker, pos: int) -> tuple[int, str]:

@@ -39,7 +39,8 @@ def sop_already_keyed(ds: Dataset, secret: bytes) -> bool:
     if not sop:
         return False
     expected = uid_mark(str(sop), secret)
-    return any(hmac.compare_digest(line, expected) for line in _lines(ds))
+    want = expected.encode("utf-8")  # bytes: a damaged line with non-ASCII text must not raise TypeError
+    return any(hmac.compare_digest(line.encode("utf-8", "replace"), want) for line in _lines(ds))
 
 
 def mark_sop(ds: Dataset, secret: bytes) -> None:
