@@ -287,3 +287,16 @@ def test_content_copies_add_no_dciodvfy_errors(tmp_path: Path, sop_class: str) -
     before = dciodvfy_errors(path)
     for options in ((), ("clean-structured-content", "retain-modified-dates")):
         assert dciodvfy_errors(fix(path, tmp_path, *options)) - before == set(), options
+
+
+def test_cli_takes_clean_structured_content(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHI_REVIEW_FIX_SECRET", "leak-cli-secret")
+    path = corpus.write_sr(tmp_path / "in" / "ko.dcm")
+    code = main(["fix", str(path), "--out", str(tmp_path / "out"), "--option", "clean-structured-content"])
+    capsys.readouterr()
+    copy = tmp_path / "out" / "ko.dcm"
+    assert code == 0 and leaks(copy) == []
+    ds = read(copy)
+    assert ds.ContentSequence[0].TextValue.startswith("Key images of")
+    assert "113104" in [c.CodeValue for c in ds.DeidentificationMethodCodeSequence]

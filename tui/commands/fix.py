@@ -31,7 +31,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     fix.add_argument("--option", action="append", default=[], metavar="NAME",
                      help="profile option (repeatable): retain-modified-dates, retain-full-dates, "
                           "retain-patient-characteristics, retain-device-identity, retain-institution-identity, "
-                          "retain-uids, retain-safe-private, clean-descriptors")
+                          "retain-uids, retain-safe-private, clean-descriptors, clean-structured-content")
     fix.add_argument("--blank", action="append", default=[], metavar="TAG", help="empty this attribute")
     fix.add_argument("--remove", action="append", default=[], metavar="TAG", help="remove this attribute")
     fix.add_argument("--set", action="append", default=[], metavar="TAG=VALUE", help="replace the value")
