@@ -321,3 +321,16 @@ def test_recovery_leaves_a_live_writer_alone(tmp_path: Path, capsys: pytest.Capt
     other.close()
     found = recover_output(out)
     assert not found.busy and not temp.exists() and found.recorded == [orphan]
+
+
+def test_symlinked_residual_folder_is_refused_before_writing(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A copy the proof refuses goes under <out>/residual/: that folder is checked like every other."""
+    files = make_files(tmp_path / "in", 2)
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "residual").symlink_to(elsewhere, target_is_directory=True)
+    code, _, err = run(capsys, "fix", "--root", str(tmp_path / "in"), "--out", str(out), *map(str, files))
+    assert code == 2 and "symlink" in one_line(err)
+    assert list(elsewhere.iterdir()) == [] and [p.name for p in out.iterdir()] == ["residual"]

@@ -61,14 +61,14 @@ def prepare_output(planned: Mapping[Path, Path], out_dir: Path, *, same_job: Cal
     out_dir = Path(out_dir)
     if not planned:
         return Prepared(todo={})  # nothing to write: the folder is not made, nor touched
-    check_below(out_dir, out_dir / MANIFEST_NAME)
-    for dest in planned:
-        check_below(out_dir, dest)
     from phi_review.core.remedy.claims import residual_path
 
-    # this run writes these again: the copy, or the copy its proof put aside under residual/
-    ours = {os.path.normpath(os.path.abspath(where)) for dest in planned
-            for where in (dest, residual_path(dest, out_dir))}
+    # where this run writes: each copy, or the twin its proof puts aside under residual/
+    places = [where for dest in planned for where in (dest, residual_path(dest, out_dir))]
+    check_below(out_dir, out_dir / MANIFEST_NAME)
+    for where in places:
+        check_below(out_dir, where)
+    ours = {os.path.normpath(os.path.abspath(where)) for where in places}
 
     def orphan(copy: Path) -> dict[str, Any] | None:
         if os.path.normpath(os.path.abspath(copy)) in ours:
