@@ -32,18 +32,18 @@ _HEAD_BYTES = 8192
 class Exported:
     source: Path  # the report file whose decisions were written
     target: Path
-    decided: bool  # False: no decision was saved for it yet (the target is the validator's rows alone)
+    decided: bool  # False: no decision was saved for it yet, so nothing was written to ``target``
 
 
-def holds_validator_csvs(folder: Path) -> bool:
-    """True when ``folder`` has a ``*.csv`` (not hidden) whose first record is the validator's header."""
+def holds_validator_csvs(folder: Path, but: Path | None = None) -> bool:
+    """True when ``folder`` has a ``*.csv`` (not hidden, not ``but``) whose first record is the validator's header."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
         return False
     looked = 0
     for entry in entries:
-        if entry.name.startswith(".") or not entry.name.lower().endswith(".csv"):
+        if entry.name.startswith(".") or not entry.name.lower().endswith(".csv") or entry.name == getattr(but, "name", ""):
             continue
         looked += 1
         if looked > _SCAN_LIMIT:
@@ -67,7 +67,7 @@ def refusal(target: Path, report_folders: set[Path]) -> str | None:
     if os.path.realpath(folder) in {os.path.realpath(f) for f in report_folders}:
         return (f"{inert(target)} is in the folder the validator's reports are in; "
                 "summarize-validation-reports would read it: choose a folder outside the reports")
-    if holds_validator_csvs(folder):
+    if holds_validator_csvs(folder, but=target):
         return (f"{inert(folder)} holds the validator's CSV reports, so summarize-validation-reports "
                 f"would read {inert(target.name)} there too: choose a folder outside the reports")
     for report_folder in report_folders:
@@ -94,7 +94,9 @@ def plan_export(report: Report, out: Path) -> list[tuple[Source, Path]]:
 
 def export_csv(report: Report, out: Path, force: bool = False) -> list[Exported]:
     """Write each report CSV's saved decisions (its reviewed copy, or the file itself) to ``out``; all checks first."""
-    plan = plan_export(report, out)
+    plan = [(source, target) for source, target in plan_export(report, out) if _decided(source)]
+    if not plan:
+        raise ReportError(f"no decision is saved in {inert(report.path.name)} yet; nothing exported")
     folders = {Path(os.path.abspath(source.path.parent)) for source, _ in plan if isinstance(source.reviewed, ReviewedCopy)}
     for source, target in plan:
         problem = refusal(target, folders)
@@ -107,7 +109,8 @@ def export_csv(report: Report, out: Path, force: bool = False) -> list[Exported]
                 raise ReportError(f"{inert(target)} exists; give --force to replace it")
         if os.path.realpath(target) in (os.path.realpath(source.path), _copy_real(source)):
             raise ReportError(f"{inert(target)} is the report itself; choose another file")
-    done: list[Exported] = []
+    done = [Exported(source.path, target, False) for source, target in plan_export(report, out)
+            if not _decided(source)]
     for source, target in plan:
         copy = source.reviewed
         read_from = copy.path if isinstance(copy, ReviewedCopy) and copy.exists else source.path
@@ -118,9 +121,14 @@ def export_csv(report: Report, out: Path, force: bool = False) -> list[Exported]
         if target.parent.is_symlink():
             raise ReportError(f"{inert(target.parent)} is a link; not written through it")
         replace_atomically(target, lambda handle, data=data: handle.write(data), like=source.path)
-        decided = read_from != source.path if isinstance(copy, ReviewedCopy) else source.columns.action is not None
-        done.append(Exported(source.path, target, decided))
+        done.append(Exported(source.path, target, True))
     return done
+
+
+def _decided(source: Source) -> bool:
+    """A validator CSV has decisions once its reviewed copy exists; a user's CSV once it has our Action column."""
+    copy = source.reviewed
+    return copy.exists if isinstance(copy, ReviewedCopy) else source.columns.action is not None
 
 
 def _copy_real(source: Source) -> str:

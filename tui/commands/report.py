@@ -72,6 +72,7 @@ def run_summary(args: argparse.Namespace) -> int:
     try:
         data = summarize(session.findings)
         pending = session.journal_pending
+        journal_note(pending)
         if args.json:
             data = {
                 **data,
@@ -115,6 +116,15 @@ def _summary_table(session: "ReviewSession", data: dict, pending: int) -> str:
             "open the report with 'phi-review review' to recover and save them.",
         ]
     return "\n".join(lines)
+
+
+def journal_note(pending: int) -> None:
+    """Say on stderr that the journal holds decisions the report does not yet (a save stopped half way,
+    or a session is open): the counts and rows printed come from the report alone."""
+    if pending:
+        print(f"phi-review: {pending} decision(s) are in the journal and not yet saved to the report; "
+              "what is printed is the report as saved ('phi-review review' recovers and saves them)",
+              file=sys.stderr)
 
 
 def _count_lines(counts: dict[str, int], indent: int, width: int) -> list[str]:
@@ -186,8 +196,10 @@ def run_export(args: argparse.Namespace) -> int:
     finally:
         session.close()
     for item in done:
-        said = "" if item.decided else " (no decision saved for it yet: the validator's rows only)"
-        print(f"{inert(item.source.name)} -> {inert(item.target)}{said}")
+        if item.decided:
+            print(f"{inert(item.source.name)} -> {inert(item.target)}")
+        else:
+            print(f"{inert(item.source.name)}: no decision saved for it yet; not exported")
     return 0
 
 
@@ -274,6 +286,7 @@ def run_findings(args: argparse.Namespace) -> int:
 
     session = ReviewSession.open(_report_arg(args.report), sheet=args.sheet, read_only=True)
     try:
+        journal_note(session.journal_pending)
         for root in args.root:
             if not root.is_dir():
                 raise PhiReviewError(f"--root {root} is not a folder")
@@ -322,10 +335,10 @@ def finding_records(session: "ReviewSession", index: object) -> "list[dict[str, 
 def _frame_count(path: Path, cache: "dict[Path, int | None]") -> int | None:
     """NumberOfFrames of a file (header only, cached); None when it cannot be read."""
     if path not in cache:
-        import pydicom
+        from phi_review.core.dicom.bounded import read_header
 
         try:
-            dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["NumberOfFrames"])
+            dataset = read_header(path)  # regular files only, bounded: a FIFO named like a DICOM file cannot block
             cache[path] = max(1, int(dataset.get("NumberOfFrames", 1) or 1))
         except Exception:  # noqa: BLE001 - an unreadable file has no frame to show; the line says so
             cache[path] = None
