@@ -334,3 +334,17 @@ def test_symlinked_residual_folder_is_refused_before_writing(tmp_path: Path,
     code, _, err = run(capsys, "fix", "--root", str(tmp_path / "in"), "--out", str(out), *map(str, files))
     assert code == 2 and "symlink" in one_line(err)
     assert list(elsewhere.iterdir()) == [] and [p.name for p in out.iterdir()] == ["residual"]
+
+
+def test_records_from_before_copy_rel_still_name_their_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An older manifest names copies relative to the folder fix ran in; a run from elsewhere still finds them."""
+    from phi_review.core.remedy.manifest import recover_output
+
+    (src,) = make_files(tmp_path / "in", 1)
+    out = tmp_path / "work" / "corrected"
+    (out / "s0").mkdir(parents=True)
+    copy = out / "s0" / "x0.dcm"
+    copy.write_bytes(src.read_bytes())
+    (out / "manifest.jsonl").write_text(json.dumps({"copy": "corrected/s0/x0.dcm", "copy_sha256": "x"}) + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert recover_output(out).recorded == []

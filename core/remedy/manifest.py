@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from phi_review import __version__
+from phi_review.core.common.atomic_file import fsync_dir
 from phi_review.core.common.inert import inert
 from phi_review.core.remedy.errors import RemedyError
 from phi_review.core.remedy.outdir import is_temp_name
@@ -113,6 +114,8 @@ def append_manifest(out_dir: Path, record: dict[str, Any]) -> Path:
                               "(full?); nothing was recorded")
         try:
             os.fsync(fd)
+            if size == 0:
+                fsync_dir(out_dir)  # a new manifest: its name is durable too
         except OSError as error:
             raise RemedyError(f"{MANIFEST_NAME}: the record may not be on disk ({inert(error.strerror)})") from None
     finally:
@@ -162,10 +165,23 @@ def latest_records(out_dir: Path, records: list[dict[str, Any]]) -> dict[str, di
     """The last record of each copy, by its place below the output folder."""
     latest: dict[str, dict[str, Any]] = {}
     for record in records:
-        rel = record.get("copy_rel") or copy_rel(out_dir, record.get("copy"))
+        rel = record.get("copy_rel") or copy_rel(out_dir, record.get("copy")) or _older_rel(out_dir, record)
         if isinstance(rel, str):
             latest[rel] = record
     return latest
+
+
+def _older_rel(out_dir: Path, record: dict[str, Any]) -> str | None:
+    """A record from before ``copy_rel``, with a path relative to another working folder: after the folder's name."""
+    copy = record.get("copy")
+    if not isinstance(copy, str) or os.path.isabs(copy):
+        return None
+    parts = Path(copy).parts
+    name = Path(os.path.abspath(out_dir)).name
+    if name not in parts[:-1]:
+        return None
+    last = len(parts) - 1 - parts[::-1].index(name)
+    return Path(*parts[last + 1:]).as_posix()
 
 
 def matches_record(path: Path, record: dict[str, Any]) -> bool:
