@@ -300,3 +300,10 @@ def test_cli_takes_clean_structured_content(tmp_path: Path, capsys: pytest.Captu
     ds = read(copy)
     assert ds.ContentSequence[0].TextValue.startswith("Key images of")
     assert "113104" in [c.CodeValue for c in ds.DeidentificationMethodCodeSequence]
+
+
+def test_short_name_parts_are_removed_as_words_only() -> None:
+    from phi_review.core.remedy.profile_text import clean_text
+
+    text = clean_text("Philips Liver scan for Li Wu, MRNQF559913", ["QF559913", "Li", "Wu"])
+    assert text == "Philips Liver scan for , MRN"

@@ -51,7 +51,12 @@ def _identifiers(ds: Dataset) -> list[str]:
 
 
 def clean_text(text: str, identifiers: list[str]) -> str:
-    """Remove every occurrence of the file's identifiers (case-insensitive)."""
+    """Remove every occurrence of the file's identifiers (case-insensitive).
+
+    Four characters or more: wherever they occur ("MRNQF559913" loses its ID); shorter
+    ones (a name "Li") only as whole words, so "Philips" and "Liver" stay whole.
+    """
     for ident in identifiers:
-        text = re.sub(re.escape(ident), "", text, flags=re.IGNORECASE)
+        pattern = re.escape(ident) if len(ident) >= 4 else rf"(?<![^\W_]){re.escape(ident)}(?![^\W_])"
+        text = re.sub(pattern, "", text, flags=re.IGNORECASE)
     return re.sub(r"\s{2,}", " ", text).strip()
