@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from phi_review.core.common.errors import DicomError, PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.core.common.regular import open_regular
+
+if TYPE_CHECKING:  # pydicom loads in the reading functions: the CLI's --help and error lines start fast
+    from pydicom.dataset import Dataset
 
 
 class NotDicomError(DicomError):

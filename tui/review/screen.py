@@ -160,13 +160,14 @@ class ReviewScreen(FixingKeys, Screen[None]):
 
     # ----- status -----------------------------------------------------------------
     def update_status(self) -> None:
+        from phi_review.tui.widgets.status_words import save_words
+
         reviewed, total = self.session.progress()
         parts = [inert(self.session.report.path.name), f"{reviewed}/{total} reviewed"]
         if self.session.read_only:
             parts.append("READ-ONLY")
         else:
-            parts.append(f"{self.session.unsaved} unsaved")
-            parts.append(self.decisions.save_state)
+            parts.extend(save_words(self.session.unsaved, self.decisions.save_state))
         if self.session.marks:
             parts.append(f"{len(self.session.marks)} marked")
         if self.decisions.filter_text:

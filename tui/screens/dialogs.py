@@ -124,15 +124,23 @@ class TextScreen(ModalScreen[None]):
 
 
 class PickScreen(ModalScreen[int | None]):
-    """Pick one of several choices (e.g. candidate files for an ambiguous name)."""
+    """Pick one of several choices (e.g. candidate files for an ambiguous name).
+
+    When the choices are numbered ("1  No Issue", "2  ...", as the decide-file dialog shows them, or
+    ``numbered=True``), the digit picks its choice at once, as digits do on the review screen: a dialog
+    that shows numbers must take them (Enter alone took the highlighted first choice).
+    """
 
     DEFAULT_CSS = "PickScreen { align: center middle; } PickScreen OptionList { height: auto; max-height: 20; }" + DIALOG_CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")] + [
+        Binding(str(n), f"pick_number({n})", str(n), show=False, id=f"pick.{n}") for n in range(1, 10)
+    ]
 
-    def __init__(self, title: str, choices: Sequence[str]) -> None:
+    def __init__(self, title: str, choices: Sequence[str], numbered: bool | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = list(choices)
+        self.numbered = is_numbered(self.choices) if numbered is None else numbered
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -140,6 +148,11 @@ class PickScreen(ModalScreen[int | None]):
             from rich.text import Text
 
             yield OptionList(*[Option(Text(inert(c))) for c in self.choices], id="pick-list")
+            if self.numbered:
+                last = min(9, len(self.choices))
+                keys = "1" if last == 1 else f"1-{last}"
+                yield Static(f"{keys}: pick    Enter: the highlighted one    Esc: cancel", id="pick-hint",
+                             classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -148,5 +161,17 @@ class PickScreen(ModalScreen[int | None]):
         event.stop()
         self.dismiss(event.option_index)
 
+    def action_pick_number(self, number: int) -> None:
+        """A digit picks the choice it numbers; a digit past the choices (or unnumbered choices) does nothing."""
+        if self.numbered and 1 <= number <= min(9, len(self.choices)):
+            self.dismiss(number - 1)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def is_numbered(choices: Sequence[str]) -> bool:
+    """True when the choices read "1 ...", "2 ...", ... in order (at most nine)."""
+    return 0 < len(choices) <= 9 and all(
+        c.lstrip().startswith(f"{n} ") or c.lstrip().startswith(f"{n}.") or c.strip() == str(n)
+        for n, c in enumerate(choices, start=1))
