@@ -221,7 +221,10 @@ class Staging:
 
     def publish(self, state: str) -> None:
         """Rename the finished folder onto the package (absent or an empty folder) and make it durable."""
-        os.unlink(JOURNAL, dir_fd=self.fd)
+        try:
+            os.unlink(JOURNAL, dir_fd=self.fd)
+        except FileNotFoundError:  # a resumed release killed after this step
+            pass
         os.fsync(self.fd)
         if state == "empty":
             os.rmdir(self.pkg)  # rename(2) would take an empty folder too, but a link swapped in must not be
