@@ -28,6 +28,7 @@ MANIFEST = "release-manifest.jsonl"
 DELETIONS = "deletions.txt"
 BANNER = "RELEASE.txt"
 CHUNK = 1 << 20
+WORK = ".validator"  # the validator's private working folder (its CSVs hold values)
 
 
 class ReleaseError(PhiReviewError):
@@ -147,6 +148,7 @@ class Staging:
     def tidy(self) -> int:
         """Remove temp files a killed run left (our ``.name.xxxx.tmp``); how many."""
         removed = 0
+        shutil.rmtree(self.path / WORK, ignore_errors=True)  # a killed validator run's CSVs
         for folder, _dirs, names, dir_fd in os.fwalk(".", dir_fd=self.fd, follow_symlinks=False):
             for name in names:
                 if is_temp_name(name):

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phi_review.core.common.inert import inert
-from phi_review.core.release.stage import ReleaseError
+from phi_review.core.release.stage import WORK, ReleaseError
 from phi_review.core.report.validator import COLUMNS_PER_EVENT, COLUMNS_PER_SITE, csv_layout, kind_of
 
 PHI_KINDS = ("header", "pixels")
-WORK = ".validator"
 TIMEOUT = 6 * 3600
 
 
