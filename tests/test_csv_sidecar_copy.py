@@ -153,11 +153,12 @@ def test_unsaved_decisions_recover_from_the_journal_named_after_the_validators_f
     assert not _copy(site).exists()
     with ReviewSession.open(site, reviewer="rev") as again:
         assert again.recovered == 1 and again.findings[2].note == "later"
-        again.save()
+        said = again.save()  # the first save says where the decisions went, once
+        assert any(".SiteA.csv.reviewed" in w and "export" in w for w in said)
     with ReviewSession.open(site, reviewer="rev") as third:
         assert third.recovered == 0 and third.findings[2].action == NO_ISSUE
         third.decide([0], NO_ISSUE)
-        third.save()  # a second save splices into the copy, not the original
+        assert not third.save()  # a second save splices into the copy, not the original
     assert [f.action for f in read_report(site).findings] == [NO_ISSUE, "", NO_ISSUE, ""]
     assert _header(site) == HEADER
 

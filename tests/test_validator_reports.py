@@ -406,7 +406,12 @@ def test_real_validator_output_lands_on_what_each_row_names(exe: str | None, tmp
                 checked["pixels"] += 1
     assert all(checked.values()), checked
 
-    # A per-file decision on the raw CSVs saves and comes back.
+    # A per-file decision on the raw CSVs saves and comes back; the validator's own summarizer
+    # (it reads tmp_path/*/*.csv: out/ and out-c1/) gives the same summary before and after.
+    from test_csv_sidecar_summarizer import _main_summarizer, summarize
+
+    summarizer = _main_summarizer() if exe is None else None
+    before = summarize(summarizer, tmp_path, tmp_path / "before.csv") if summarizer else b""
     with ReviewSession.open(tmp_path / "out", reviewer="rev") as session:
         target = next(i for i, f in enumerate(session.findings) if f.file == "bad_tags.dcm")
         rows = session.rows_of_file(target)
@@ -416,6 +421,8 @@ def test_real_validator_output_lands_on_what_each_row_names(exe: str | None, tmp
     again = read_report(tmp_path / "out")
     decided = [i for i, f in enumerate(again.findings) if f.action]
     assert decided == rows
+    if summarizer:
+        assert summarize(summarizer, tmp_path, tmp_path / "after.csv") == before
 
     # findings --json agrees: every name resolves, pixel rows show the planted frame first.
     assert main(["findings", str(tmp_path / "out-c1"), "--root", str(here), "--json"]) == 0

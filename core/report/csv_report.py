@@ -4,7 +4,10 @@ The validator (``validate-dicom-files``) writes one CSV per site or per event;
 a reviewer wants them as one list. Each row keeps the file it came from
 (``Finding.source``) and its own record number in that file.
 
-Saving splices our cells into each file's own text: a row we did not change
+A file with the validator's own header is never written: its decisions go to a
+hidden reviewed copy beside it (core.report.csv_reviewed), so the validator's
+``summarize-validation-reports`` still reads the folder. Saving splices our
+cells into each file's own text (or that copy's): a row we did not change
 keeps its exact bytes, and a changed row keeps every other field's bytes
 (quoting, delimiter, encoding, BOM, line ending). A value we write that a
 spreadsheet would run as a formula (starts with ``=``, ``+``, ``-``, ``@``,
@@ -324,12 +327,11 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
     for source, new_bytes, appended in planned:  # every file computed before the first is replaced
         copy = source.reviewed
         if isinstance(copy, ReviewedCopy):  # the validator's file stays as it is (core.report.csv_reviewed)
-            owner_warning = write_reviewed(copy, source.path, new_bytes)
+            warnings.extend(write_reviewed(copy, source.path, new_bytes))
         else:
             backup_csv_once(source.path)
             owner_warning = replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))
-        if owner_warning:
-            warnings.append(owner_warning)
+            warnings.extend([owner_warning] if owner_warning else [])
         for field, index in appended.items():
             source.width = max(source.width, index + 1)
             setattr(source.columns, field, index)

@@ -197,8 +197,12 @@ def current_bytes(copy: ReviewedCopy, original: Path) -> bytes:
     return original.read_bytes()
 
 
-def write_reviewed(copy: ReviewedCopy, original: Path, data: bytes) -> str | None:
-    """Write the copy, then its digests (each atomically); the validator's file is never opened for writing."""
+def write_reviewed(copy: ReviewedCopy, original: Path, data: bytes) -> list[str]:
+    """Write the copy, then its digests (each atomically); the validator's file is never opened for writing.
+
+    Returns warnings: the owner one of ``replace_atomically``, and on the first save where the decisions went.
+    """
+    first = not copy.exists
     for target in (copy.path, copy.meta):
         if target.is_symlink() or (target.exists() and not target.is_file()):
             raise ReportError(f"{inert(target.name)} is a link or not a file; not written through it "
@@ -214,7 +218,12 @@ def write_reviewed(copy: ReviewedCopy, original: Path, data: bytes) -> str | Non
     text = json.dumps(meta, sort_keys=True).encode("ascii") + b"\n"
     replace_atomically(copy.meta, lambda handle: handle.write(text), like=original)
     copy.exists = True
-    return warning
+    said = [warning] if warning else []
+    if first:
+        said.append(f"{original.name} is the validator's file and stays as it was written (its summarizer reads "
+                    f"it): the decisions are in {copy.path.name} beside it; 'phi-review export' writes them where "
+                    "you choose")
+    return said
 
 
 def copy_changed(copy: ReviewedCopy, original: Path, read: Fingerprint) -> bool:
