@@ -307,3 +307,14 @@ def test_short_name_parts_are_removed_as_words_only() -> None:
 
     text = clean_text("Philips Liver scan for Li Wu, MRNQF559913", ["QF559913", "Li", "Wu"])
     assert text == "Philips Liver scan for , MRN"
+
+
+def test_a_media_directory_is_refused(tmp_path: Path) -> None:
+    """A DICOMDIR names files by paths (often patient IDs) and indexes the originals: the profile
+    cannot make it anonymous and valid at once, so it is refused; a new one is made over the copies."""
+    from phi_review.core.remedy.profile import ProfileError
+
+    dest = tmp_path / "out" / "DICOMDIR"
+    with pytest.raises(ProfileError, match="DICOMDIR"):
+        write_copy(Path(get_testdata_file("DICOMDIR")), dest, edit_header=profile_editor(settings()))
+    assert not dest.exists()

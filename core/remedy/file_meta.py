@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID
 
 from phi_review import __version__
+from phi_review.core.remedy.errors import RemedyError
 
 # This program's Implementation Class UID: a fixed UUID-derived UID (PS3.5 B.2),
 # the same in every copy and every release; the version name says which release.
@@ -47,8 +48,6 @@ def fresh_meta(ds: Dataset, syntax_out: UID) -> FileMetaDataset:
     sop_class = _uid(ds.get("SOPClassUID")) or _uid(old.get("MediaStorageSOPClassUID"))
     sop_instance = _uid(ds.get("SOPInstanceUID")) or _uid(old.get("MediaStorageSOPInstanceUID"))
     if not sop_class or not sop_instance:
-        from phi_review.core.remedy.output import RemedyError  # late: output imports this module
-
         missing = "SOP Class" if not sop_class else "SOP Instance"
         raise RemedyError(f"no well-formed {missing} UID to write in the copy's file meta")
     meta.MediaStorageSOPClassUID = sop_class

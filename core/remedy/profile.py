@@ -441,6 +441,8 @@ def deidentify(ds: Dataset, settings: ProfileSettings) -> list[dict[str, Any]]:
     if any(line.endswith("Basic Profile (phi-review)") for line in done_lines):
         # a second pass would map the UIDs again and shift the dates again, away from the study's other files
         raise ProfileError("this file already has the Basic Profile; apply it to the original instead")
+    if "DirectoryRecordSequence" in ds:  # its file IDs are paths (often patient IDs) to the originals
+        raise ProfileError("a DICOMDIR (media directory) is not de-identified; make a new one over the copies")
     from phi_review.core.remedy.keyed_uid import mark_sop, sop_already_keyed
 
     mapping = "retain_uid" not in settings.options
