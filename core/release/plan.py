@@ -83,10 +83,12 @@ class Plan:
 
     def digest(self) -> str:
         """What makes two runs the same release: files, copies' bytes, and every row's fate."""
+        rows = [*self.rows, *(r for f in self.files for r in f.rows)]
         facts = {
             "files": [[f.labcas, f.original_sha256, str(f.copy.record.get("copy_sha256", "")), f.category, f.copy.rel]
                       for f in self.files],
-            "rows": [[r.source, r.row, r.status, r.reason] for r in self.rows],
+            "rows": sorted([r.source, r.row, r.name, r.status, r.reason, r.action, r.reviewer, r.decided_at]
+                           for r in rows),
         }
         return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
@@ -109,7 +111,7 @@ def plan_release(findings: Sequence[Finding], source_name: Callable[[Finding], s
         resolution = resolve_row(index, finding)  # type: ignore[arg-type]
         root = root_of(resolution.path, root_list) if resolution.path is not None else None
         if resolution.path is None or root is None:
-            rows.append(_unresolved(entry, kind, inert(resolution.reason or "not found under --root")))
+            rows.append(_unresolved(entry, kind, _not_found(resolution)))
             continue
         entry.name = labcas_name(resolution.path, root)
         key = os.path.realpath(resolution.path)
@@ -135,6 +137,18 @@ def _unresolved(entry: RowEntry, kind: str, reason: str) -> RowEntry:
         entry.status = HELD
         entry.reason = _why_undecided(kind) or f"its file was not found: {reason}"
     return entry
+
+
+def _not_found(resolution: object) -> str:
+    """Why a row has no file, in words that do not change between runs (a resume compares them)."""
+    status = getattr(resolution, "status", "")
+    if status == "ambiguous":
+        return f"{len(getattr(resolution, 'candidates', []))} files under --root fit the row (ambiguous)"
+    if status == "outside":
+        return "the report names a path outside --root"
+    if getattr(resolution, "path", None) is not None:
+        return "the file is outside --root"
+    return "no file under --root fits the row"
 
 
 def _why_undecided(kind: str) -> str:
