@@ -5,10 +5,12 @@ the elements after it (a patient's name then rides inside a Manufacturer the pro
 keeps); a file meta element that swallowed the dataset carries name, ID and dates inside
 a UID; a length past the end is read as far as it goes. A copy written from such a parse
 looks de-identified and is not. So before any copy is made the raw stream is walked:
-every element must lie inside its file, item or sequence, come in ascending tag order,
-carry a VR the standard defines, and a text value must fit its VR (length, no NUL inside,
-only ASCII where the VR allows no other). Other control characters (a hostile ESC or
-BEL) are not damage: they are shown inert and cleaned like any text. The answer is one line naming the element and the reason, never a value.
+every element must lie inside its file, item or sequence, come in ascending tag order and
+carry a VR the standard defines; a text value must fit its VR (its length, only ASCII
+where the VR allows no other) and must not end in whole elements (what a stretched
+length leaves behind). Control characters alone (a hostile ESC, BEL or NUL) are not
+damage: they are shown inert and cleaned like any text. The answer is one line naming
+the element and the reason, never a value.
 """
 
 from __future__ import annotations
