@@ -318,3 +318,9 @@ def test_a_media_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="DICOMDIR"):
         write_copy(Path(get_testdata_file("DICOMDIR")), dest, edit_header=profile_editor(settings()))
     assert not dest.exists()
+
+
+def test_structural_check_never_opens_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.dcm"
+    __import__("os").mkfifo(fifo)
+    assert structural_problem(fifo) == "not a regular file"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -315,7 +316,10 @@ def structural_problem(path: str | os.PathLike[str]) -> str | None:
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"  # a FIFO would block the read
+        size = info.st_size
         with open(path, "rb") as handle:
             walk(handle, size)
     except Damage as error:
