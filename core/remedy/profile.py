@@ -33,6 +33,9 @@ this module only decides how each action letter is carried out:
 - Cleaned text loses the file's identifiers (every person name in the file
   among them) and its dates: moved by the patient's offset with Retain Modified
   Dates, kept with Retain Full Dates, else removed.
+- A DICOMDIR is refused: its file IDs are paths to the originals; a new one is
+  made over the copies. (The copy's file meta is built from scratch by
+  ``file_meta.fresh_meta``; damaged streams are refused by ``damage``.)
 - Private attributes are removed; with Retain Safe Private, a private attribute
   is kept only if its creator is kept and its value is numeric (US, SS, UL, SL,
   FL, FD, DS, IS, AT) or its (creator, element) pair is in ``safe_private``.
