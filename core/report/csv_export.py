@@ -19,9 +19,7 @@ from pathlib import Path
 from phi_review.core.common.atomic_file import replace_atomically
 from phi_review.core.common.errors import ReportError
 from phi_review.core.common.inert import inert
-from phi_review.core.report.csv_encoding import decode_csv
-from phi_review.core.report.csv_report import sniff_delimiter
-from phi_review.core.report.csv_reviewed import ReviewedCopy, in_validator_layout
+from phi_review.core.report.csv_reviewed import ReviewedCopy, head_in_validator_layout
 from phi_review.core.report.model import Report, Source
 
 _SCAN_LIMIT = 2000  # CSV files looked at in one folder before calling it a report folder anyway
@@ -52,12 +50,10 @@ def holds_validator_csvs(folder: Path, but: Path | None = None) -> bool:
             if not entry.is_file():
                 continue
             with open(entry.path, "rb") as handle:
-                head = handle.read(_HEAD_BYTES)
-            text, _fmt = decode_csv(head if len(head) % 2 == 0 else head[:-1], entry.name)
-        except (OSError, ReportError, UnicodeDecodeError):
+                if head_in_validator_layout(handle.read(_HEAD_BYTES), entry.name):
+                    return True
+        except (OSError, ReportError):
             continue
-        if in_validator_layout(text, sniff_delimiter(text)):
-            return True
     return False
 
 

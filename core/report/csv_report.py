@@ -186,14 +186,13 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
             data = path.read_bytes()
         except OSError as error:
             raise ReportError(f"cannot read {path}: {error.strerror}") from None
-        text, fmt = _decode(data, path.name)
         read_from, copy = path, None
-        loaded = load_reviewed(path, data, text, fmt.delimiter)  # the validator's own file: never written
+        loaded = load_reviewed(path, data)  # the validator's own file: never written
         if loaded is not None:
             data, copy = loaded
             if copy.exists:  # its decisions: the original's bytes with our columns spliced in
                 read_from = copy.path
-                text, fmt = _decode(data, path.name)
+        text, fmt = _decode(data, path.name)
         rows = parse_rows(text, fmt.delimiter, path.name)
         header = find_header(rows)
         if header is None:

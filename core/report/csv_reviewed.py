@@ -43,6 +43,7 @@ META_TAIL = ".reviewed.json"
 META_FORMAT = "phi-review reviewed copy"
 COMPARE_LIMIT = 512 * 1024 * 1024  # bytes of both files; beyond, a copy without matching digests is refused
 _READ_LIMIT = 64 * 1024  # a meta file is a few hundred bytes
+_HEAD_BYTES = 8192  # enough for the validator's header line
 
 
 @dataclass
@@ -86,12 +87,25 @@ def in_validator_layout(text: str, delimiter: str) -> bool:
     return csv_layout(first_record(text[:4096], delimiter)) != "unknown"
 
 
-def load_reviewed(path: Path, data: bytes, text: str, delimiter: str) -> tuple[bytes, ReviewedCopy] | None:
+def head_in_validator_layout(data: bytes, name: str) -> bool:
+    """``in_validator_layout`` on the file's first bytes only (a 500k-row file is not decoded for it)."""
+    from phi_review.core.report.csv_report import sniff_delimiter
+
+    head = data[:_HEAD_BYTES]
+    try:  # the header is ASCII: a character cut at the end of the head is harmless
+        prefix, codec = split_prefix(head[: len(head) - len(head) % 2], name)
+    except ReportError:  # a UTF-16 pair cut in two: the whole file says (and refuses what is broken)
+        prefix, codec = split_prefix(data, name)
+    text = head[len(prefix):].decode(codec, errors="ignore")
+    return in_validator_layout(text, sniff_delimiter(text))
+
+
+def load_reviewed(path: Path, data: bytes) -> tuple[bytes, ReviewedCopy] | None:
     """(the bytes to read the report from, its copy), or None for a CSV saved in place (not the validator's).
 
     The bytes are the reviewed copy's when there is one that belongs to this original, else ``data``.
     """
-    if not in_validator_layout(text, delimiter):
+    if not head_in_validator_layout(data, path.name):
         return None
     copy = ReviewedCopy(reviewed_path(path), meta_path(path), fingerprint_of(data, path))
     reviewed = _read_copy(copy.path, path.name)
