@@ -179,3 +179,16 @@ def test_mutants_no_copy_keeps_its_claim_with_a_planted_string(tmp_path, command
     print(outcomes, len(crashes))
     assert outcomes["claimed"] > count // 5  # much damage is survivable; the run is not vacuous
     assert leaks == []
+
+
+def test_an_out_folder_that_is_a_symlink_is_refused(tmp_path, capsys):
+    from phi_review.tui.cli import main
+
+    (tmp_path / "in").mkdir()
+    original = _identity(tmp_path / "in" / "a.dcm")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    code = main(["fix", str(original), "--out", str(tmp_path / "link")])
+    said = capsys.readouterr()
+    assert code != 0 and "symbolic link" in said.err
+    assert list((tmp_path / "real").iterdir()) == []

@@ -109,11 +109,10 @@ def settle(original: Path, unproven: Path, dest: Path, out_dir: Path, *, options
         os.replace(unproven, dest)
         return Settlement(dest, proof, {"reason": accept_residual.strip(), "reviewer": reviewer})
     aside = residual_path(dest, out_dir)
-    aside.parent.mkdir(parents=True, exist_ok=True)
     if rewrite is None:
         from phi_review.core.remedy.output import write_copy as rewrite
-    try:
-        rewrite(unproven, aside, edit_header=withdraw_claims, overwrite=True)
+    try:  # written through the output folder's no-follow descriptors, like every copy
+        rewrite(unproven, aside, edit_header=withdraw_claims, overwrite=True, out_dir=out_dir)
     finally:
         Path(unproven).unlink(missing_ok=True)
     raise ResidualError(f"not clean, {proof.summary()}; copy put aside without its claims", proof, aside)

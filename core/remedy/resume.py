@@ -59,6 +59,8 @@ def prepare_output(planned: Mapping[Path, Path], out_dir: Path, *, same_job: Cal
     ``overwrite``.
     """
     out_dir = Path(out_dir)
+    if os.path.islink(out_dir):  # DESIGN: output folders are never written through a symlink
+        raise RemedyError(f"{inert(out_dir)} is a symbolic link: give the folder it points to, or another --out")
     if not planned:
         return Prepared(todo={})  # nothing to write: the folder is not made, nor touched
     from phi_review.core.remedy.claims import residual_path
