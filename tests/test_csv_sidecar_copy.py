@@ -124,6 +124,14 @@ def test_an_original_that_changed_since_the_copy_is_refused_in_one_line(site: Pa
     assert _copy(site).exists()  # nothing was removed or rewritten
 
 
+def test_opening_the_copy_itself_names_the_file_to_open(site: Path, capsys) -> None:
+    _decide(site, [0])
+    for path in (_copy(site), _meta(site)):
+        assert main(["summary", str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "reviewed copy" in err and "open SiteA.csv" in err
+
+
 def test_without_digests_the_copy_is_taken_only_when_its_rows_are_the_originals(site: Path) -> None:
     _decide(site, [1])
     _meta(site).unlink()  # a save killed between the copy and its digests, or a copy made elsewhere

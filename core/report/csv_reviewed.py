@@ -65,6 +65,15 @@ def meta_path(original: Path) -> Path:
     return original.with_name(f".{original.name}{META_TAIL}")
 
 
+def original_of(path: Path) -> Path | None:
+    """``Site.csv`` for ``.Site.csv.reviewed`` or ``.Site.csv.reviewed.json``; None for other names."""
+    for tail in (META_TAIL, REVIEWED_TAIL):
+        name = path.name
+        if name.startswith(".") and name.endswith(tail) and len(name) > len(tail) + 1:
+            return path.with_name(name[1: -len(tail)])
+    return None
+
+
 def fingerprint_of(data: bytes, path: Path) -> Fingerprint:
     return Fingerprint(size=len(data), mtime_ns=path.stat().st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
 
@@ -115,7 +124,7 @@ def load_reviewed(path: Path, data: bytes) -> tuple[bytes, ReviewedCopy] | None:
         raise ReportError(
             f"{inert(path.name)} changed since its reviewed copy {inert(copy.path.name)} was made (their rows "
             "differ), so its decisions would land on other rows; not opened: put the validator's file back as "
-            f"it was, or export the copy (phi-review export) and move it away to start over")
+            f"it was, or move {inert(copy.path.name)} and {inert(copy.meta.name)} (the decisions) away to start over")
     copy.exists = True
     return reviewed, copy
 

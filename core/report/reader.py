@@ -107,6 +107,14 @@ def _read_report(path: Path | Sequence[Path], sheet: str | None) -> Report:
         raise ReportError(f"{path.name} is password-protected or an old binary workbook: save an unprotected .xlsx copy")
     if suffix == ".csv" or (suffix not in EXCEL_SUFFIXES and not data.startswith(b"PK")):
         if suffix != ".csv":
+            from phi_review.core.common.inert import inert
+            from phi_review.core.report.csv_reviewed import original_of
+
+            original = original_of(path)
+            if original is not None:  # what a save of the validator's CSV writes beside it
+                raise ReportError(f"{inert(path.name)} is the reviewed copy phi-review keeps of {inert(original.name)}: "
+                                  f"open {inert(original.name)} (its decisions are read from the copy); "
+                                  f"'phi-review export {inert(original.name)} --out FILE' sends them back")
             raise ReportError(f"{path.name} is not a spreadsheet (.xlsx, .xlsm or .csv)")
         return read_csv_report([path])
     if not data.startswith(b"PK"):
