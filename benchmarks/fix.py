@@ -2,9 +2,9 @@
 
 Both read each file, de-identify the header and write a copy to disk:
 
-- ours: ``write_copy(original, dest, edit_header=profile_editor(...))`` (streams
-  the pixel data, atomic write, SHA-256 of both files, like ``phi-review fix``
-  minus the manifest line);
+- ours: ``write_fixed`` as ``phi-review fix`` runs it: the copy streamed and
+  written atomically, SHA-256 of both files, the proof (the copy's bytes searched
+  for the original's identifiers, ``core/proof``), and the manifest line, fsynced;
 - dicognito: ``dcmread`` + ``Anonymizer.anonymize`` + ``save_as``.
 
 Inputs: every bundled pydicom file both tools handle, and a generated study of
@@ -28,8 +28,8 @@ import pydicom
 import pydicom.data
 from pydicom.uid import generate_uid
 
-from phi_review.core.remedy.output import write_copy
 from phi_review.core.remedy.profile import ProfileSettings, profile_editor
+from phi_review.core.remedy.tag_edit import write_fixed
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench" / "fix_study"
@@ -59,7 +59,8 @@ def study(count: int = 200) -> list[Path]:
 def ours(paths: list[Path], out: Path) -> None:
     edit = profile_editor(ProfileSettings(secret=b"benchmark"))
     for i, path in enumerate(paths):
-        write_copy(path, out / f"{i:04d}.dcm", edit_header=edit, overwrite=True)
+        folder = out / f"{i:04d}"  # same-named bundled files from different folders stay apart
+        write_fixed(path, folder, edit, roots=[path.parent], how={"profile": "basic"}, accept_residual="benchmark")
 
 
 def dicognito(paths: list[Path], out: Path) -> None:
@@ -86,17 +87,23 @@ def usable(paths: list[Path]) -> list[Path]:
     return keep
 
 
-def timed(func, paths: list[Path], repeat: int) -> float:
-    best = float("inf")
+def once(func, paths: list[Path]) -> float:
+    out = Path(tempfile.mkdtemp(prefix="phi-fix-bench-"))
+    try:
+        start = time.perf_counter()
+        func(paths, out)
+        return time.perf_counter() - start
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def in_turns(paths: list[Path], repeat: int) -> tuple[float, float]:
+    """Best of ``repeat`` for each, the two taking turns: a slow spell of this shared machine hits both."""
+    a = b = float("inf")
     for _ in range(repeat):
-        out = Path(tempfile.mkdtemp(prefix="phi-fix-bench-"))
-        try:
-            start = time.perf_counter()
-            func(paths, out)
-            best = min(best, time.perf_counter() - start)
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
-    return best
+        a = min(a, once(ours, paths))
+        b = min(b, once(dicognito, paths))
+    return a, b
 
 
 def main() -> None:
@@ -109,8 +116,7 @@ def main() -> None:
     print("| files | phi-review fix --profile basic | dicognito | ratio (time) |")
     print("|---|---:|---:|---:|")
     for name, paths in sets.items():
-        a = timed(ours, paths, args.repeat)
-        b = timed(dicognito, paths, args.repeat)
+        a, b = in_turns(paths, args.repeat)
         print(f"| {name} | {len(paths) / a:.0f} files/s | {len(paths) / b:.0f} files/s | {a / b:.2f}x |")
 
 
