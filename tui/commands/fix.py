@@ -239,6 +239,10 @@ def run_values(args: argparse.Namespace) -> int:
     elif source.is_file():
         files, missing = report_files(source, list(args.root), args.sheet)
     else:
+        if source.exists():  # a FIFO or a device: said so, never opened
+            from phi_review.core.common.regular import require_regular
+
+            require_regular(source)
         raise PhiReviewError(f"{inert(source)}: no such report or folder")
     base = source if source.is_dir() else source.parent
     result = distinct_values(files, free_text=args.free_text, private=args.private, identifying=args.identifying)
