@@ -24,7 +24,14 @@ S = stage.Staging
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
-if point == "mid-copy":
+if point == "started":
+    first = S.append
+    def appending(self, record):
+        if record.get("kind") == "release":
+            die()
+        first(self, record)
+    S.append = appending
+elif point == "mid-copy":
     make_temp = stage.create_temp
     def create_temp(folder, name):
         fd, temp = make_temp(folder, name)
@@ -58,7 +65,7 @@ from phi_review.tui.cli import main
 sys.exit(main(sys.argv[2:]))
 '''
 
-POINTS = ["mid-copy", "placed", "journaled", "manifest-written", "renaming"]
+POINTS = ["started", "mid-copy", "placed", "journaled", "manifest-written", "renaming"]
 
 
 @pytest.fixture(scope="module")

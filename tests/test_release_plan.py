@@ -80,3 +80,36 @@ def test_a_files_rows_decide_together(tmp_path: Path) -> None:
         finding.action, finding.reviewed_at = action, when
         digests.add(plan_release(findings, lambda f: "r.xlsx", index, CopyIndex([copies]), [collection]).digest())
     assert len(digests) == 3  # a resumed release is the same release: same fates, decisions and times
+
+
+def test_identical_files_never_stand_in_for_each_other(tmp_path: Path) -> None:
+    """Two slices with the same bytes: the copy of one is not released as the other (found by hash alone)."""
+    import shutil
+
+    os.environ.setdefault("PHI_REVIEW_FIX_SECRET", "release-test-secret")
+    collection = make_validator_tree(tmp_path / "tree")["collection"]
+    twin = collection / "Images_Site_SYNTHa1" / "1000001" / "series1" / "twin.dcm"
+    shutil.copyfile(collection / META, twin)
+    copies = tmp_path / "corrected"
+    code, _out, err = cli("fix", str(collection / META), "--root", str(collection), "--out", str(copies))
+    assert code == 0, err
+    findings = [_finding(2, f"{collection.name}/{META}", "Needs Metadata Update"),
+                _finding(3, f"{collection.name}/{twin.relative_to(collection)}", "Needs Metadata Update")]
+    plan = plan_release(findings, lambda f: "r.xlsx", FileIndex.build([collection]), CopyIndex([copies]),
+                        [collection])
+    assert [f.rows[0].row for f in plan.files] == [2]
+    assert [(r.row, r.reason) for r in plan.held] == [(3, f"no corrected copy of this file in {copies}")]
+
+
+def test_an_original_changed_after_its_copy_was_made_is_held(tmp_path: Path) -> None:
+    os.environ.setdefault("PHI_REVIEW_FIX_SECRET", "release-test-secret")
+    collection = make_validator_tree(tmp_path / "tree")["collection"]
+    copies = tmp_path / "corrected"
+    code, _out, err = cli("fix", str(collection / META), "--root", str(collection), "--out", str(copies))
+    assert code == 0, err
+    with open(collection / META, "ab") as handle:  # a synthetic original, changed after the fix
+        handle.write(b"\0" * 8)
+    findings = [_finding(2, f"{collection.name}/{META}", "Needs Metadata Update")]
+    plan = plan_release(findings, lambda f: "r.xlsx", FileIndex.build([collection]), CopyIndex([copies]),
+                        [collection])
+    assert plan.files == [] and "not the ones its copy was made from" in plan.held[0].reason

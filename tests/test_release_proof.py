@@ -72,3 +72,20 @@ def test_without_partial_the_first_failed_proof_stops_the_release(world: dict[st
     assert code == 1, err
     assert "Release stopped" in out
     assert not pkg.exists() and not list(tmp_path.glob(".*"))  # the build folder went too
+
+
+def test_a_fifo_in_place_of_a_copy_is_held_not_waited_on(tmp_path: Path) -> None:
+    os.environ.setdefault("PHI_REVIEW_FIX_SECRET", "release-test-secret")
+    collection = make_validator_tree(tmp_path / "tree")["collection"]
+    copies = tmp_path / "corrected"
+    code, _out, err = cli("fix", str(collection / FOLLOW), "--root", str(collection), "--out", str(copies))
+    assert code == 0, err
+    (copies / FOLLOW).unlink()
+    os.mkfifo(copies / FOLLOW)
+    rows = [{"file": f"{collection.name}/{FOLLOW}", "issue": "Possible PHI/PII in Header", "tag": "", "value": "",
+             "action": "Needs Metadata Update", "note": ""}]
+    report = build_report_workbook(tmp_path / "report.xlsx", rows)
+    world = {"report": report, "collection": collection, "copies": copies}
+    code, out, err = cli(*_args(world, tmp_path / "pkg", "--partial"))
+    assert code == 0, err
+    assert "not a regular file" in out

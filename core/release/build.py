@@ -66,8 +66,11 @@ def release(plan: Plan, pkg: Path, options: ReleaseOptions) -> Outcome:
         if _complete(staging.path / MANIFEST):  # killed after the manifest, before the rename
             staging.publish(state)
             return _finished(pkg, ["completed the interrupted release (it was only left to rename)"])
-        head = next((r for r in staging.journal() if r.get("kind") == "release"), None)
-        if head is None or head.get("digest") != digest:
+        journal = staging.journal()
+        head = next((r for r in journal if r.get("kind") == "release"), None)
+        if not journal:  # killed before its first line: nothing was done yet
+            staging.append({"kind": "release", "digest": digest, "version": __version__, "time": utc_now()})
+        elif head is None or head.get("digest") != digest:
             staging.close()
             raise ReleaseError(f"the decisions, copies or options changed since the interrupted release at "
                                f"{inert(staging.path)} started: remove that folder and release again")

@@ -27,6 +27,7 @@ class Copy:
     rel: str
     record: dict[str, Any]
     order: tuple[str, int]  # (record time, line number): newest last
+    made_from: frozenset[str] = frozenset()  # the original's SHA-256 as the copy's records name it
 
     @property
     def path(self) -> Path:
@@ -35,6 +36,12 @@ class Copy:
     @property
     def residual(self) -> bool:
         return self.rel.split("/", 1)[0] == RESIDUAL_DIR
+
+    @property
+    def mirrored(self) -> tuple[str, ...]:
+        """The original's path tail the copy's place mirrors (``residual/`` left out)."""
+        parts = tuple(self.rel.split("/"))
+        return parts[1:] if self.residual else parts
 
     @property
     def status(self) -> str:
@@ -54,27 +61,39 @@ class CopyIndex:
 
     def _read(self, folder: Path) -> None:
         records = read_manifest(folder)
-        origins: dict[str, dict[str, Any]] = {}
+        origins: dict[str, str] = {}
+        hashes: dict[str, set[str]] = {}
         for record in records:  # the first record naming an original tells which original a copy is of
             rel = record.get("copy_rel") or _rel(folder, record.get("copy"))
-            if isinstance(rel, str) and rel not in origins and _original_of(record, folder, rel):
-                origins[rel] = record
+            if not isinstance(rel, str):
+                continue
+            original = _original_of(record, folder, rel)
+            if original and rel not in origins:
+                origins[rel] = original
+            if original and record.get("original_sha256"):
+                hashes.setdefault(rel, set()).add(str(record["original_sha256"]))
         line_of = {id(record): line for line, record in enumerate(records)}
         for rel, record in latest_records(folder, records).items():
             if record.get("action") == "removed":
                 continue
-            origin = origins.get(rel, record)
-            copy = Copy(folder, rel, record, (str(record.get("time", "")), line_of[id(record)]))
-            original = _original_of(origin, folder, rel)
-            if original:
-                self._by_path.setdefault(os.path.realpath(original), []).append(copy)
-            for key in {str(origin.get("original_sha256") or ""), str(record.get("original_sha256") or "")} - {""}:
+            made_from = frozenset(hashes.get(rel, set()))
+            copy = Copy(folder, rel, record, (str(record.get("time", "")), line_of[id(record)]), made_from)
+            if rel in origins:
+                self._by_path.setdefault(os.path.realpath(origins[rel]), []).append(copy)
+            for key in made_from:
                 self._by_hash.setdefault(key, []).append(copy)
 
     def newest(self, original: Path, sha256: str) -> Copy | None:
-        """The newest copy of ``original`` (by path or by its bytes' hash), or None."""
-        found = {id(c): c for c in [*self._by_path.get(os.path.realpath(original), []),
-                                     *self._by_hash.get(sha256, [])]}
+        """The newest copy of ``original``: recorded under its path, or made from its bytes at its place.
+
+        A copy found by hash alone must mirror the original's path (``remedy.output.copy_path``): two
+        files with the same bytes (a study's identical slices) never stand in for each other.
+        """
+        tail = Path(os.path.abspath(original)).parts
+        found = {id(c): c for c in self._by_path.get(os.path.realpath(original), [])}
+        for copy in self._by_hash.get(sha256, []):
+            if copy.mirrored and tail[-len(copy.mirrored):] == copy.mirrored:
+                found.setdefault(id(copy), copy)
         return max(found.values(), key=lambda c: c.order, default=None)
 
 

@@ -201,6 +201,8 @@ def _file_item(original: Path, members: list[tuple[Finding, RowEntry]], copies: 
     if not reason:
         copy = copies.newest(original, sha)
         reason = _copy_problem(copy, latest, copies)
+        if not reason and copy is not None and copy.made_from and sha not in copy.made_from:
+            reason = "the original's bytes are not the ones its copy was made from (changed since?)"
     if reason or copy is None:
         for entry in entries:
             entry.status, entry.reason = HELD, reason

@@ -169,10 +169,12 @@ class Staging:
             temp_fd, temp = create_temp(folder, parts[-1])
             digest = hashlib.sha256()
             try:
-                src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                # non-blocking open: a FIFO named like a copy must not hang the release
+                src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
                 try:
                     if not stat.S_ISREG(os.fstat(src).st_mode):
                         raise ReleaseError(f"{inert(source.name)} is not a regular file")
+                    os.set_blocking(src, True)
                     while chunk := os.read(src, CHUNK):
                         digest.update(chunk)
                         view = memoryview(chunk)
