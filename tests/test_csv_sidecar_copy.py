@@ -104,6 +104,19 @@ def test_a_users_own_csv_is_still_saved_in_place(tmp_path: Path) -> None:
     assert _header(other) == HEADER + ["Mine", *OURS] and not _copy(other).exists()
 
 
+def test_a_validator_csv_an_earlier_version_saved_into_says_what_stops_the_summarizer(tmp_path: Path) -> None:
+    path = tmp_path / "Site.csv"
+    rows = _rows(2)
+    path.write_bytes(_csv([rows[0] + OURS, rows[1] + [NO_ISSUE, "rev", "2026-01-01T00:00:00Z", ""], rows[2]]))
+    (tmp_path / ".Site.csv.orig").write_bytes(_csv(rows))
+    report = read_report(path)
+    said = [w for w in report.warnings if "summarize-validation-reports" in w]
+    assert len(said) == 1 and ".Site.csv.orig" in said[0] and "\n" not in said[0]
+    assert report.findings[0].action == NO_ISSUE
+    _decide(path, [1])  # saved in place, as before: it is no longer the validator's layout
+    assert [f.action for f in read_report(path).findings] == [NO_ISSUE, NO_ISSUE] and not _copy(path).exists()
+
+
 def _header(path: Path) -> list[str]:
     return next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
 

@@ -32,7 +32,8 @@ from phi_review.core.report.columns import find_header, looked_for, match_column
 from phi_review.core.report.csv_backup import backup_csv_once, leave_out_old_backups
 from phi_review.core.report.csv_encoding import decode_csv, encode_csv, text_of
 from phi_review.core.report.csv_repeats import repeated_headers
-from phi_review.core.report.csv_reviewed import ReviewedCopy, copy_changed, current_bytes, load_reviewed, write_reviewed
+from phi_review.core.report.csv_reviewed import (ReviewedCopy, copy_changed, current_bytes, decorated_note, load_reviewed,
+                                                 write_reviewed)
 from phi_review.core.report.model import (
     DEFAULT_ACTIONS,
     EDITABLE_FIELDS,
@@ -201,6 +202,8 @@ def read_csv_report(paths: Sequence[Path]) -> Report:
         headers = [display(v).strip() for v in rows[index]]
         while headers and not headers[-1]:
             headers.pop()
+        said = decorated_note(path, headers) if copy is None else None
+        notes.extend([said] if said else [])
         name = "" if single else _relative_name(path, base)
         source = Source(path, name, index + 1, headers, ColumnMap(**found), _fingerprint(data, read_from), fmt,
                         width=max(map(len, rows), default=0), reviewed=copy)

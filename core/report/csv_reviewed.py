@@ -206,6 +206,23 @@ def _records(data: bytes, name: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text)))
 
 
+def decorated_note(path: Path, headers: list[str]) -> str | None:
+    """One line for a validator CSV an earlier phi-review saved decisions into (in place), else None.
+
+    Such a file is no longer the validator's layout, so it is saved in place as before; the summarizer
+    stops on its folder until the validator's file is back.
+    """
+    ours = set(NEW_HEADERS.values())
+    for width in (7, 6):
+        if len(headers) > width and csv_layout(headers[:width]) != "unknown" and set(headers[width:]) <= ours | {""}:
+            kept = path.with_name(f".{path.name}.orig")
+            back = f" (an earlier save kept it as {inert(kept.name)})" if kept.exists() else ""
+            return (f"{inert(path.name)} holds decision columns an earlier phi-review saved into it, which stops "
+                    "summarize-validation-reports on its folder: 'phi-review export' it to send the decisions, "
+                    f"then put the validator's file back{back}")
+    return None
+
+
 # ----------------------------------------------------------------------------- writing
 
 
