@@ -240,6 +240,9 @@ def test_export_writes_the_reviewed_csv_and_refuses_what_the_summarizer_would_re
         assert main(["export", str(site), "--out", str(target)]) == 2
         err = capsys.readouterr().err.strip()
         assert "summarize-validation-reports" in err and "\n" not in err and not target.exists()
+    # Below the report's folder: opening that folder (it walks subfolders) would read the rows twice.
+    assert main(["export", str(site), "--out", str(site.parent / "sent" / "x.csv")]) == 2
+    assert "twice" in capsys.readouterr().err and not (site.parent / "sent").exists()
     # A folder report exports every decided file to a folder, and names the others.
     (site.parent / "SiteB.csv").write_bytes(_csv(_rows(2)))
     assert main(["export", str(site.parent), "--out", str(tmp_path / "all")]) == 0

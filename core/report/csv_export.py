@@ -60,9 +60,15 @@ def holds_validator_csvs(folder: Path, but: Path | None = None) -> bool:
 def refusal(target: Path, report_folders: set[Path]) -> str | None:
     """Why ``target`` is no place for an exported report (one line), or None."""
     folder = Path(os.path.abspath(target.parent))
-    if os.path.realpath(folder) in {os.path.realpath(f) for f in report_folders}:
-        return (f"{inert(target)} is in the folder the validator's reports are in; "
-                "summarize-validation-reports would read it: choose a folder outside the reports")
+    real = Path(os.path.realpath(folder))
+    for report_folder in report_folders:
+        home = Path(os.path.realpath(report_folder))
+        if real == home:
+            return (f"{inert(target)} is in the folder the validator's reports are in; "
+                    "summarize-validation-reports would read it: choose a folder outside the reports")
+        if home in real.parents:
+            return (f"{inert(target)} is inside the validator's report folder {inert(report_folder)}; opening that "
+                    "folder would read its rows twice: choose a folder outside the reports")
     if holds_validator_csvs(folder, but=target):
         return (f"{inert(folder)} holds the validator's CSV reports, so summarize-validation-reports "
                 f"would read {inert(target.name)} there too: choose a folder outside the reports")
