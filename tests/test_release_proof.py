@@ -62,6 +62,7 @@ def test_each_copy_is_proved_again_and_what_fails_is_held(world: dict[str, Any],
     assert "symlink" in held[APPROVED]
     assert sorted(str(p.relative_to(pkg)) for p in pkg.rglob("*.dcm")) == [f"{name}/{FOLLOW}"]
     assert (pkg / "deletions.txt").read_text() == f"{name}/{FOLLOW}\n"
+    assert all(any(p.is_file() for p in d.rglob("*")) for d in pkg.rglob("*") if d.is_dir())  # no empty folder
     text = (pkg / "release-manifest.jsonl").read_text() + out
     assert not any(value in text for value in PHI)
 

@@ -186,6 +186,7 @@ class Staging:
             except BaseException:
                 os.close(temp_fd)
                 discard_temp(folder, temp)
+                self.prune(rel)
                 raise
             os.close(temp_fd)
             place_temp(folder, temp, parts[-1], overwrite=True)
@@ -194,9 +195,12 @@ class Staging:
         return digest.hexdigest()
 
     def remove(self, rel: str) -> None:
-        """Take a file out of the package again (the validator flagged it)."""
+        """Take a file out of the package again (its proof or the validator refused it), and its empty folders."""
         parts = tuple(rel.split("/"))
-        folder = open_folder(self.path, parts[:-1], create=False)
+        try:
+            folder = open_folder(self.path, parts[:-1], create=False)
+        except PhiReviewError:
+            return
         try:
             os.unlink(parts[-1], dir_fd=folder)
             os.fsync(folder)
@@ -204,6 +208,23 @@ class Staging:
             pass
         finally:
             os.close(folder)
+        self.prune(rel)
+
+    def prune(self, rel: str) -> None:
+        """Remove the folders of ``rel`` that hold nothing (an upload tool must not meet empty series)."""
+        parts = tuple(rel.split("/"))[:-1]
+        while parts:
+            try:
+                parent = open_folder(self.path, parts[:-1], create=False)
+            except PhiReviewError:
+                return
+            try:
+                os.rmdir(parts[-1], dir_fd=parent)
+            except OSError:  # not empty (or not ours): stop here
+                return
+            finally:
+                os.close(parent)
+            parts = parts[:-1]
 
     def write_text(self, name: str, text: str) -> None:
         """A top-level file of the package, whole and fsynced (never through a link)."""
