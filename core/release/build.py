@@ -170,6 +170,7 @@ def _release_file(item: FileItem, staging: Staging, options: ReleaseOptions) -> 
         "reviewer": item.reviewer,
         "decided_at": item.decided_at,
         "copy": item.copy.rel,
+        "copy_step": str(record.get("action") or f"fix ({record.get('kind', 'header')})"),
         "copy_made_at": record.get("time", ""),
         "copy_made_by": record.get("reviewer", ""),
         "original_sha256": item.original_sha256,

@@ -61,7 +61,7 @@ def run_release(args: argparse.Namespace) -> int:
             raise PhiReviewError(
                 f"{session.journal_pending} decisions are in the journal but not saved; open the report with "
                 "'phi-review review' and save them (ctrl+s), then release")
-        base = session.report.path if session.report.path.is_dir() else session.report.path.parent
+        base = session.report.path.parent  # as findings, fix and the screen (its corrected/, its column's paths)
         roots = list(args.root) or [base]
         folders = _copy_folders(args.copies, base, session.findings)
         index = FileIndex.build(roots, exclude=[*folders, args.out, staging_path(args.out)])
