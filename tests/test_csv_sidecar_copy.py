@@ -137,6 +137,15 @@ def test_an_original_that_changed_since_the_copy_is_refused_in_one_line(site: Pa
     assert _copy(site).exists()  # nothing was removed or rewritten
 
 
+def test_the_copy_is_no_more_readable_than_the_original(site: Path) -> None:
+    import stat
+
+    site.chmod(0o600)
+    _decide(site, [0])
+    for path in (_copy(site), _meta(site)):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
 def test_opening_the_copy_itself_names_the_file_to_open(site: Path, capsys) -> None:
     _decide(site, [0])
     for path in (_copy(site), _meta(site)):

@@ -258,7 +258,8 @@ def write_reviewed(copy: ReviewedCopy, original: Path, data: bytes) -> list[str]
     text = json.dumps(meta, sort_keys=True).encode("ascii") + b"\n"
     replace_atomically(copy.meta, lambda handle: handle.write(text), like=original)
     copy.exists = True
-    said = [warning] if warning else []
+    # The copy is a new file of ours: its owner is us; only a group it could not keep is worth a word.
+    said = [warning] if warning and "group" in warning else []
     if first:
         said.append(f"{original.name} is the validator's file and stays as it was written (its summarizer reads "
                     f"it): the decisions are in {copy.path.name} beside it; 'phi-review export' writes them where "
