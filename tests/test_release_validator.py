@@ -120,3 +120,39 @@ def test_the_real_validator_passes_the_proven_copies(world: dict[str, Any], tmp_
     assert (pkg / names[META]).is_file() and (pkg / names[DELETE]).is_file()
     lines = [json.loads(x) for x in (pkg / "release-manifest.jsonl").read_text().splitlines()]
     assert all(x["validator"].endswith("no PHI finding") for x in lines if x["kind"] == "file")
+
+
+def test_a_relative_package_path_reaches_the_validator(world: dict[str, Any], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validator runs in its own working folder: the package it is given must not be relative to ours."""
+    monkeypatch.setenv("FAKE_FLAG", "1000003")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(*release_args(world, Path("pkg"), "--partial", "--validator", str(world["fake"])))
+    assert code == 0, err + out
+    assert (tmp_path / "pkg" / world["names"][META]).is_file() and not (tmp_path / "pkg" / world["names"][DELETE]).exists()
+
+
+def test_the_real_validator_finds_what_the_proof_does_not_look_for(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proof seeks the original's identifiers; a date of birth typed into the copy is the validator's catch."""
+    if not (os.path.isfile(REAL) and os.access(REAL, os.X_OK)) or shutil.which("tesseract") is None:
+        pytest.skip(f"validator not installed at {REAL} (or tesseract missing)")
+    from phi_review.sample_reports.make_workbook import build_report_workbook
+    from release_tree import NO_COPY as LOCALIZER
+    from validator.make_tree import make_validator_tree
+
+    monkeypatch.setenv("PHI_REVIEW_FIX_SECRET", "release-test-secret")
+    collection = make_validator_tree(tmp_path / "tree")["collection"]
+    copies = tmp_path / "corrected"
+    code, _out, err = cli("fix", str(collection / LOCALIZER), "--root", str(collection), "--out", str(copies),
+                          "--profile", "basic", "--set", "PatientComments=DOB: 02/03/1971, seen by Dr Roe")
+    assert code == 0, err
+    rows = [{"file": f"{collection.name}/{LOCALIZER}", "issue": "Possible PHI/PII in Header", "tag": "", "value": "",
+             "action": "Needs Metadata Update", "note": ""}]
+    report = build_report_workbook(tmp_path / "report.xlsx", rows)
+    pkg = tmp_path / "pkg"
+    code, out, err = cli("release", str(report), "--root", str(collection), "--copies", str(copies), "--out",
+                         str(pkg), "--validator", REAL)
+    assert code == 1, err
+    assert "the validator found possible PHI (header)" in out and "02/03/1971" not in out
+    assert not pkg.exists() and not list(tmp_path.glob(".*"))

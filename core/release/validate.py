@@ -50,6 +50,7 @@ def run_validator(command: list[str], staging: Path, collections: Iterable[str],
                   names: dict[str, str]) -> ValidatorResult:
     """Run ``command`` on each collection folder below ``staging``; ``names``: staged path -> LabCAS name."""
     result = ValidatorResult(Path(command[0]).name)
+    staging = Path(os.path.abspath(staging))  # it runs in its own working folder: relative paths would miss
     by_place = {_place(rel): rel for rel in names.values()}
     work = staging / WORK
     for collection in sorted(set(collections)):
