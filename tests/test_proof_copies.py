@@ -192,3 +192,17 @@ def test_an_out_folder_that_is_a_symlink_is_refused(tmp_path, capsys):
     said = capsys.readouterr()
     assert code != 0 and "symbolic link" in said.err
     assert list((tmp_path / "real").iterdir()) == []
+
+
+def test_a_valid_file_padded_with_zeros_is_copied_without_its_padding(tmp_path):
+    """Zero padding after a whole data set is not damage: the copy is written (and proved), the zeros dropped."""
+    (tmp_path / "in").mkdir()
+    original = _identity(tmp_path / "in" / "a.dcm")
+    size = original.stat().st_size
+    with open(original, "ab") as handle:
+        handle.write(b"\0" * (8 << 20))
+    editor = profile_editor(ProfileSettings(secret=b"s" * 32))
+    result = write_fixed(original, tmp_path / "out", editor, roots=[tmp_path / "in"], how={"profile": "basic"})
+    assert Path(result.copy).stat().st_size < size
+    assert "passed" in result.proof_summary
+    assert not _holds_planted(Path(result.copy).read_bytes())

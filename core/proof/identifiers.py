@@ -304,7 +304,9 @@ def collect_identifiers(original: Path, header_bytes: bytes | None = None) -> li
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            ds = pydicom.dcmread(original, force=True, stop_before_pixels=True)
+            from phi_review.core.dicom.reading import read_dicom  # bounded: a zero tail is not read as elements
+
+            ds = read_dicom(Path(original)).dataset
         except Exception:  # noqa: BLE001 - a damaged original still gets its raw scan below
             ds = None
         if ds is not None:

@@ -48,6 +48,7 @@ class Walk:
     problem: str = ""
     inflated: bytes | None = None  # a deflated dataset, inflated: searched as well
     inner: "Walk | None" = None  # the walk over ``inflated``
+    padding_start: int | None = None  # where a zero tail begins (searched like header bytes all the same)
 
 
 def tag_text(group: int, element: int) -> str:
@@ -75,6 +76,9 @@ class _Walker:
             group, element = struct.unpack_from(order + "HH", data, pos)
             if group == 0xFFFE and element in (ITEM_END, SEQ_END):
                 return pos + 8
+            if not prefix and group == 0 and element == 0 and not any(bytes(data[pos : pos + 8])):
+                self.walk.padding_start = pos  # zeros after the data set: padding, no element
+                return end
             if explicit and group != 0xFFFE:
                 vr = bytes(data[pos + 4 : pos + 6])
                 if not (vr[:1].isalpha() and vr[1:2].isalpha() and vr.isupper()):

@@ -81,6 +81,20 @@ class _Walker:
             raise Damage(f"{what} is cut short by the end of the file")
         return data
 
+    def zero_tail(self, pos: int, end: int) -> bool:
+        """Nothing but zero bytes from ``pos`` to ``end`` (read in chunks: a 2 GB tail stays bounded)."""
+        self.handle.seek(pos)
+        if self.handle.read(4) != b"\0\0\0\0":
+            return False
+        self.handle.seek(pos)
+        left = end - pos
+        while left > 0:
+            chunk = self.handle.read(min(left, 1 << 20))
+            if not chunk or chunk.count(0) != len(chunk):
+                return False
+            left -= len(chunk)
+        return True
+
     def header(self, pos: int, end: int, explicit: bool) -> tuple[int, str, int, int]:
         """(tag, VR or "", value length, value offset) of the element at ``pos``."""
         if end - pos < 8:
@@ -109,6 +123,8 @@ class _Walker:
             raise Damage(f"sequences nested deeper than {MAX_DEPTH} levels")
         last = -1
         while pos < end:
+            if depth == 0 and not delimited and self.zero_tail(pos, end):
+                return end  # a whole data set padded with zeros to the end: padding, not damage (the copy drops it)
             tag, vr, length, value = self.header(pos, end, explicit)
             if delimited and tag == ITEM_END:
                 return value

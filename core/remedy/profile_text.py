@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -24,13 +25,37 @@ def _values(elem: DataElement) -> list[Any]:
     return [value]
 
 
+def _raw_vr(ds: Dataset, tag: Any) -> str:
+    """An element's VR without converting its value (a header is mostly numbers no name hides in)."""
+    vr = getattr(ds.get_item(tag), "VR", None)
+    if vr:
+        return str(vr)
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+
+
+def _person_names(ds: Dataset) -> list[DataElement]:
+    """Every PN element at any depth; only those (and sequences) are converted from their raw bytes."""
+    found: list[DataElement] = []
+    for tag in list(ds.keys()):
+        vr = _raw_vr(ds, tag)
+        if vr == "PN":
+            found.append(ds[tag])
+        elif vr == "SQ":
+            for item in ds[tag].value or []:
+                found += _person_names(item)
+    return found
+
+
 def _identifiers(ds: Dataset) -> list[str]:
     """The file's own identifying strings that Clean removes from free text."""
     found: list[str] = []
     name = ds.get("PatientName")
     if name:
         found += [p for p in re.split(r"[\^=\s,]+", str(name)) if len(p) >= 2]
-    for elem in ds.iterall():  # every person in the file (observers, physicians) is an identifier too
+    for elem in _person_names(ds):  # every person in the file (observers, physicians) is an identifier too
         if elem.VR == "PN":
             for value in _values(elem):
                 text = str(value).strip()
