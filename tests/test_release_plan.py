@@ -113,3 +113,20 @@ def test_an_original_changed_after_its_copy_was_made_is_held(tmp_path: Path) -> 
     plan = plan_release(findings, lambda f: "r.xlsx", FileIndex.build([collection]), CopyIndex([copies]),
                         [collection])
     assert plan.files == [] and "not the ones its copy was made from" in plan.held[0].reason
+
+
+def test_a_name_with_a_line_break_is_held_not_listed(tmp_path: Path) -> None:
+    """deletions.txt is one name a line: a name that breaks a line would delete the wrong file."""
+    import shutil
+
+    os.environ.setdefault("PHI_REVIEW_FIX_SECRET", "release-test-secret")
+    collection = make_validator_tree(tmp_path / "tree")["collection"]
+    odd = collection / "Images_Site_SYNTHa1" / "1000001" / "series1" / "a\nb.dcm"
+    shutil.copyfile(collection / META, odd)
+    copies = tmp_path / "corrected"
+    code, _out, err = cli("fix", str(odd), "--root", str(collection), "--out", str(copies))
+    assert code == 0, err
+    findings = [_finding(2, f"{collection.name}/{odd.relative_to(collection)}", "Needs Metadata Update")]
+    plan = plan_release(findings, lambda f: "r.xlsx", FileIndex.build([collection]), CopyIndex([copies]),
+                        [collection])
+    assert plan.files == [] and "line break" in plan.held[0].reason

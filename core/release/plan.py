@@ -191,13 +191,15 @@ def _file_item(original: Path, members: list[tuple[Finding, RowEntry]], copies: 
         return None
     chosen = DELETE if DELETE in kinds else METADATA
     latest = _latest(entries)
-    reason = ""
+    reason = "its path holds a line break: it cannot be listed for deletion" if any(
+        c in entries[0].name for c in "\r\n") else ""
     sha = ""
     copy = None
-    try:
-        sha = sha256_file(original)
-    except OSError as error:
-        reason = f"the original cannot be read ({inert(error.strerror)})"
+    if not reason:
+        try:
+            sha = sha256_file(original)
+        except OSError as error:
+            reason = f"the original cannot be read ({inert(error.strerror)})"
     if not reason:
         copy = copies.newest(original, sha)
         reason = _copy_problem(copy, latest, copies)
