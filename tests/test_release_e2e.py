@@ -125,3 +125,19 @@ def test_a_copy_older_than_its_decision_is_held(tmp_path: Path) -> None:
     held = [line for line in out.splitlines() if names[DELETE] in line]
     assert held and "older than the latest decision" in held[0]
     assert not (tmp_path / "pkg" / names[DELETE]).exists() and (tmp_path / "pkg" / names[META]).is_file()
+
+
+def test_a_second_release_of_the_same_package_is_refused_while_one_runs(world: dict[str, Any],
+                                                                        tmp_path: Path) -> None:
+    import fcntl
+
+    staging = tmp_path / ".pkg.release-partial"
+    staging.mkdir()
+    fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # what a running release holds
+        code, _out, err = cli(*release_args(world, tmp_path / "pkg", "--partial", "--resume"))
+        assert code == 2 and "another release of pkg is running" in err
+    finally:
+        os.close(fd)
+    assert not (tmp_path / "pkg").exists()

@@ -130,3 +130,15 @@ def test_a_name_with_a_line_break_is_held_not_listed(tmp_path: Path) -> None:
     plan = plan_release(findings, lambda f: "r.xlsx", FileIndex.build([collection]), CopyIndex([copies]),
                         [collection])
     assert plan.files == [] and "line break" in plan.held[0].reason
+
+
+def test_the_banner_counts_many_held_rows_by_reason() -> None:
+    from phi_review.core.release.summary import SHOWN, banner
+
+    held = [{"source": "r.csv", "row": n, "name": f"C/S/1000000/x{n}.dcm",
+             "reason": "no decision" if n % 3 else "no corrected copy of this file in out"} for n in range(2, 302)]
+    summary = {"approved": 0, "informatics": 0}
+    lines = banner(summary, held, published=False, where="")
+    assert "        200  no decision" in lines and "        100  no corrected copy of this file in out" in lines
+    assert sum(line.startswith("    r.csv:") for line in lines) == SHOWN
+    assert lines[-1] == f"    ... and {300 - SHOWN} more (phi-review summary counts the undecided)"

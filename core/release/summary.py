@@ -49,9 +49,22 @@ def banner(summary: dict[str, Any], held: Sequence[dict[str, Any]], *, published
     lines.append(f"  for the informatics centre (not released): {summary['informatics']} rows")
     lines.append(f"  held back: {len(held)} rows" + (" (give --partial to release the rest)"
                                                       if held and not published else ""))
+    if len(held) > SHOWN:
+        for why, count in _by_reason(held)[:8]:
+            lines.append(f"    {count:>7}  {shorten(inert(why), 100)}")
     for row in held[:SHOWN]:
         lines.append(f"    {inert(row['source'])}:{row['row']}  {shorten(inert(row['name']), 90)}  "
                      f"{inert(row.get('reason', ''))}")
     if len(held) > SHOWN:
-        lines.append(f"    ... and {len(held) - SHOWN} more (all in release-manifest.jsonl)")
+        where = "all in release-manifest.jsonl" if published else "phi-review summary counts the undecided"
+        lines.append(f"    ... and {len(held) - SHOWN} more ({where})")
     return lines
+
+
+def _by_reason(held: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Held rows counted by the kind of reason (its words before any detail), most first."""
+    counts: dict[str, int] = {}
+    for row in held:
+        why = str(row.get("reason", "")).split(" (", 1)[0].split(": ", 1)[0]
+        counts[why] = counts.get(why, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
