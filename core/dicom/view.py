@@ -49,11 +49,35 @@ def window_range(values: np.ndarray, ds: Dataset, preset: str) -> tuple[float, f
     raise DicomError(f"unknown window preset {preset!r}; choose one of {', '.join(PRESETS)}")
 
 
-def _to_uint8(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def _to_uint8(values: np.ndarray, lo: float, hi: float, owned: bool = False) -> np.ndarray:
+    """Window to 8 bits with one float32 working copy changed in place (no float64, no second copy);
+    ``owned``: ``values`` is already such a copy, free to change."""
     if hi <= lo:
         hi = lo + 1
-    scaled = (values.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    scaled = values if owned and values.dtype == np.float32 else values.astype(np.float32)
+    scaled -= np.float32(lo)
+    scaled *= np.float32(255.0 / (hi - lo))
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
+
+
+def _rescaled(array: np.ndarray, ds: Dataset) -> np.ndarray:
+    """The modality LUT: a linear rescale in float32 (pydicom's is float64, twice the working memory of a
+    16-bit frame); a ModalityLUTSequence through pydicom. The result is a fresh array, free to change."""
+    from pydicom.pixels import apply_modality_lut
+
+    if "ModalityLUTSequence" in ds:
+        return np.asarray(apply_modality_lut(array, ds), dtype=np.float32)
+    try:
+        slope, intercept = _first(ds.get("RescaleSlope", 1) or 1), _first(ds.get("RescaleIntercept", 0) or 0)
+    except (TypeError, ValueError, IndexError):
+        slope, intercept = 1.0, 0.0
+    values = array.astype(np.float32)
+    if slope != 1.0:
+        values *= np.float32(slope)
+    if intercept != 0.0:
+        values += np.float32(intercept)
+    return values
 
 
 Window = tuple[float, float]
@@ -66,15 +90,17 @@ def _grey(array: np.ndarray, ds: Dataset, preset: str, window: Window | None = N
     its original's, since a blacked-out box shifts min/max and percentiles and
     the copy would otherwise look brighter or darker where nothing changed.
     """
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    from pydicom.pixels import apply_voi_lut
 
-    values = apply_modality_lut(array, ds) if ("RescaleSlope" in ds or "ModalityLUTSequence" in ds) else array
+    rescaled = "RescaleSlope" in ds or "ModalityLUTSequence" in ds
+    values = _rescaled(array, ds) if rescaled else array
     if preset == "file" and "VOILUTSequence" in ds and "WindowWidth" not in ds:
         values = apply_voi_lut(values, ds)
         lo, hi = window or (float(values.min()), float(values.max()))
     else:
         lo, hi = window or window_range(values, ds, preset)
-    return _to_uint8(values, lo, hi), (lo, hi)
+    owned = rescaled and values.dtype == np.float32 and not (preset == "file" and "VOILUTSequence" in ds)
+    return _to_uint8(values, lo, hi, owned), (lo, hi)
 
 
 def _colour(array: np.ndarray, ds: Dataset) -> np.ndarray:
@@ -141,10 +167,15 @@ def crop_view(image: np.ndarray, zoom: float, center: tuple[float, float], box: 
     return np.asarray(Image.fromarray(np.ascontiguousarray(crop)).resize(out_size, resample))
 
 
-class PreviewCache:
-    """A small thread-safe LRU of rendered frames, bounded by bytes, for the UI's prefetch."""
+# What the review screen keeps of rendered 8-bit frames: 256 frames of 512x512 grey, 8 of 2048x2048 RGB.
+# Stepping through any file then stays within this much of the first paint (issue: +150 MB).
+FRAME_CACHE_BYTES = 64 * 1024 * 1024
 
-    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
+
+class PreviewCache:
+    """A small thread-safe LRU of rendered frames, bounded by bytes (not by count), for the UI's prefetch."""
+
+    def __init__(self, max_bytes: int = FRAME_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._bytes = 0
@@ -169,6 +200,16 @@ class PreviewCache:
             while self._bytes > self.max_bytes:
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= evicted.nbytes
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the cached arrays hold now; never over ``max_bytes``."""
+        with self._lock:
+            return self._bytes
+
+    def values(self) -> list[np.ndarray]:
+        with self._lock:
+            return list(self._items.values())
 
     def __len__(self) -> int:
         return len(self._items)
