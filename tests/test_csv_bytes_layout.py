@@ -115,7 +115,7 @@ def test_an_old_style_backup_of_ours_is_still_left_out(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
     rows = [HEAD, *_rows("Site", ["a.dcm", "b.dcm"])]
-    _write(folder / "Site.orig.csv", rows)  # what an earlier phi-review kept: the untouched original
+    original = _write(folder / "Site.orig.csv", rows)  # what an earlier phi-review kept: the untouched original
     saved = [rows[0] + ORDER, rows[1] + [NO_ISSUE, "rev", "2026-01-01T00:00:00Z", ""], rows[2]]
     _write(folder / "Site.csv", saved)
     report = read_report(folder)
@@ -124,8 +124,9 @@ def test_an_old_style_backup_of_ours_is_still_left_out(tmp_path: Path) -> None:
     with ReviewSession.open(folder, reviewer="rev") as session:
         session.decide([1], NO_ISSUE)
         session.save()
-    hidden = [p.name for p in folder.iterdir() if p.name.startswith(".") and "orig" in p.name]
-    assert not hidden  # the untouched original is already kept: not a second time
+    hidden = [p.name for p in folder.iterdir() if "orig" in p.name]
+    assert hidden == [".Site.csv.orig"]  # kept once, moved out of every *.csv glob (core.report.csv_carry_over)
+    assert (folder / "Site.csv").read_bytes() == original  # the decisions went to .Site.csv.reviewed
 
 
 # ----------------------------------------------------------------------------- one order of appended columns

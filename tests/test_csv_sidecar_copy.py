@@ -113,8 +113,9 @@ def test_a_validator_csv_an_earlier_version_saved_into_says_what_stops_the_summa
     said = [w for w in report.warnings if "summarize-validation-reports" in w]
     assert len(said) == 1 and ".Site.csv.orig" in said[0] and "\n" not in said[0]
     assert report.findings[0].action == NO_ISSUE
-    _decide(path, [1])  # saved in place, as before: it is no longer the validator's layout
-    assert [f.action for f in read_report(path).findings] == [NO_ISSUE, NO_ISSUE] and not _copy(path).exists()
+    _decide(path, [1])  # the first save carries the decisions over to the copy and puts the validator's file back
+    assert [f.action for f in read_report(path).findings] == [NO_ISSUE, NO_ISSUE] and _copy(path).exists()
+    assert path.read_bytes() == _csv(rows)
 
 
 def _header(path: Path) -> list[str]:

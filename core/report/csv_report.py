@@ -30,6 +30,7 @@ from phi_review.core.common.atomic_file import replace_atomically
 from phi_review.core.common.errors import ReportError
 from phi_review.core.report.columns import find_header, looked_for, match_columns, seen_columns
 from phi_review.core.report.csv_backup import backup_csv_once, leave_out_old_backups
+from phi_review.core.report.csv_carry_over import carry_over
 from phi_review.core.report.csv_encoding import decode_csv, encode_csv, text_of
 from phi_review.core.report.csv_repeats import repeated_headers
 from phi_review.core.report.csv_reviewed import (ReviewedCopy, copy_changed, current_bytes, decorated_note, load_reviewed,
@@ -330,6 +331,10 @@ def save_csv_report(report: Report, edits: Mapping[EditKey, Mapping[str, str]]) 
         copy = source.reviewed
         if isinstance(copy, ReviewedCopy):  # the validator's file stays as it is (core.report.csv_reviewed)
             warnings.extend(write_reviewed(copy, source.path, new_bytes))
+        elif (carried := carry_over(source, new_bytes)) is not None:  # decisions an earlier version saved in place
+            copy, said = carried
+            source.reviewed = copy
+            warnings.extend(said)
         else:
             backup_csv_once(source.path)
             owner_warning = replace_atomically(source.path, lambda handle, data=new_bytes: handle.write(data))

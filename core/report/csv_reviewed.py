@@ -209,18 +209,22 @@ def _records(data: bytes, name: str) -> list[list[str]]:
 def decorated_note(path: Path, headers: list[str]) -> str | None:
     """One line for a validator CSV an earlier phi-review saved decisions into (in place), else None.
 
-    Such a file is no longer the validator's layout, so it is saved in place as before; the summarizer
-    stops on its folder until the validator's file is back.
+    The next save carries them over (core.report.csv_carry_over): the decisions go to the hidden reviewed
+    copy and the validator's file is put back, so its summarizer reads the folder again.
     """
-    ours = set(NEW_HEADERS.values())
-    for width in (7, 6):
-        if len(headers) > width and csv_layout(headers[:width]) != "unknown" and set(headers[width:]) <= ours | {""}:
-            kept = path.with_name(f".{path.name}.orig")
-            back = f" (an earlier save kept it as {inert(kept.name)})" if kept.exists() else ""
-            return (f"{inert(path.name)} holds decision columns an earlier phi-review saved into it, which stops "
-                    "summarize-validation-reports on its folder: 'phi-review export' it to send the decisions, "
-                    f"then put the validator's file back{back}")
-    return None
+    from phi_review.core.report.csv_carry_over import validator_width
+
+    if validator_width(headers) is None:
+        return None
+    legacy, hidden = path.with_name(f"{path.stem}.orig{path.suffix}"), path.with_name(f".{path.name}.orig")
+    back = ""
+    if legacy.exists():
+        back = f" (from {inert(legacy.name)}, which moves out of the folder's *.csv)"
+    elif hidden.exists():
+        back = f" (from {inert(hidden.name)}, the original an earlier save kept)"
+    return (f"{inert(path.name)} holds decision columns an earlier phi-review saved into it, which stops "
+            "summarize-validation-reports on its folder: the next save moves them to "
+            f"{inert(reviewed_path(path).name)} and puts the validator's file back{back}")
 
 
 # ----------------------------------------------------------------------------- writing
