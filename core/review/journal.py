@@ -35,9 +35,19 @@ is the workbook sheet the rows belong to ("" for CSV). A step goes out in one
 ``write`` followed by ``fsync``; only then does the call return, which is what
 lets the screen say "decided".
 
+``checkpoint`` (version 3) is every row that then differed from the report on
+disk (``sha256``/``size``), in columns: ``rows``, ``files``, ``keys`` (and
+``sources`` for several CSVs), and ``old``/``new`` as ``{"table": [values...],
+"of": [an index into table per row]}``; ``carry`` as a save's. It is the step
+that takes the report as it was then to the state it recorded; it is written
+after ``CHECKPOINT_MIN`` journaled rows, and after as many rows as a third of
+the rows it would hold, so a journal of any length replays a bounded tail.
+Readers before version 3 skip it (an unknown kind) and replay every line, still there.
+
 Recovery (``core/review/recovery.py``, ``plan_recovery``): replay starts after the last ``saved`` record of
-the same sheet whose fingerprint matches the report on disk, else after the
-last ``saved`` of that sheet, else at the beginning. Each row's records then
+the same sheet whose fingerprint matches the report on disk, else at the last
+checkpoint after every save (the checkpoint itself replayed as a step), else
+after the last ``saved`` of that sheet, else at the beginning. Each row's records then
 form a chain of states: replay resumes after the last state the file already
 holds and applies each record whose old value the row still has; a record that
 does not fit is a conflict (the row changed outside phi-review), reported and
@@ -59,6 +69,10 @@ from phi_review.core.common.errors import ReportError
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding
 
 JOURNAL_VERSION = 2  # 2: one line per step (1: one line per row; still read)
+CHECKPOINT_VERSION = 3  # a checkpoint line (3) beside version-2 steps
+CHECKPOINT_KIND = "checkpoint"
+CHECKPOINT_MARK = b'{"kind":"checkpoint",'  # how a checkpoint line starts (kind is written first)
+CHECKPOINT_MIN = 2000  # journaled rows since the last checkpoint or save before a checkpoint is worth it
 CHANGE_KINDS = ("decide", "note")
 STEP_KINDS = ("decide", "note", "undo", "redo", "copy")
 # Fields whose old value must match for a record to be replayed: the reviewer's
@@ -295,6 +309,7 @@ class Journal:
         self.sheet = sheet  # every record names the sheet its rows belong to
         self._fd: int | None = fd
         self._next_seq = next_seq
+        self.rows_since_checkpoint = 0  # rows journaled since the last checkpoint or save (recovery sets it)
 
     @classmethod
     def open(cls, report_path: Path, sheet: str = "") -> "Journal":
@@ -385,7 +400,22 @@ class Journal:
             return step
         self._append([step_line(kind, step, changes, self.sheet, reviewer, utc_now(), target, keys)])
         self._next_seq = step + len(changes)  # each row keeps a seq of its own (carried when unplaced)
+        self.rows_since_checkpoint += len(changes)
         return step
+
+    def append_checkpoint(self, rows: Sequence[tuple[int, str, str, str, Mapping[str, str], Mapping[str, str]]],
+                          sha256: str, size: int, reviewer: str, carry: Sequence[int] = ()) -> None:
+        """Write the state every changed row is in now, against the report on disk (``sha256``).
+
+        ``rows``: (row, file, key, source, old values = the report's, new values = now). One line, one
+        fsync, appended after the steps it sums up: a kill while it is written leaves a torn line that
+        readers skip, and every step before it is still there.
+        """
+        from phi_review.core.review.checkpoint import checkpoint_line
+
+        self._append([checkpoint_line(self._next_seq, rows, self.sheet, sha256, size, reviewer, utc_now(), carry)])
+        self._next_seq += 1
+        self.rows_since_checkpoint = 0
 
     def append_audit(self, record: dict) -> None:
         """An audit-only line (a corrected copy's manifest record: paths, hashes, what was done; no PHI).
@@ -413,6 +443,7 @@ class Journal:
         }
         self._append([record])
         self._next_seq += 1
+        self.rows_since_checkpoint = len(carry)  # the report now holds the rest: the save is a checkpoint too
 
     def close(self) -> None:
         if self._fd is not None:

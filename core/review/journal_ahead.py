@@ -21,26 +21,31 @@ if TYPE_CHECKING:
 class ParsedAhead:
     """Journal lines parsed before the report is known (in a thread beside its read): see parse_ahead."""
 
-    data: bytes  # the journal as it was read: used only if the journal is still exactly this
+    data: bytes  # the journal as it was read (from ``offset``): used only if the journal is still exactly this
     lines: list[bytes]
     first: int  # lines[first:] are parsed; replay never starts after it
     records: list[object]  # their parses (a dict), or None where the careful path must look again
+    offset: int = 0  # where ``data`` starts in the journal: its last checkpoint line, or 0
 
 
 def parse_ahead(path: Path) -> ParsedAhead | None:
-    """Parse the lines after the journal's last ``saved`` line, while calamine reads the report.
+    """Parse the lines after the journal's last ``saved`` line (or from its last checkpoint), while calamine
+    reads the report.
 
-    Replay starts after a save (or at the beginning), so it never needs less than
+    Replay starts after a save or at a checkpoint (or at the beginning), so it never needs less than
     these lines; which save, and which sheet, is settled later by plan_recovery,
     which takes this work only if the journal has not changed meanwhile.
     """
+    from phi_review.core.review.checkpoint import is_checkpoint_line, read_tail
+
     try:
-        data = read_data(path)
+        data, offset = read_tail(path)
     except Exception:  # noqa: BLE001 - the careful path reads it again and says what is wrong
         return None
     lines = split_lines(data)
     first = len(lines)
-    while first and _SAVED_MARK not in lines[first - 1]:
+    while first and _SAVED_MARK not in lines[first - 1] and not is_checkpoint_line(lines[first]
+                                                                                   if first < len(lines) else b""):
         first -= 1
     records: list[object] = []
     append = records.append
@@ -49,7 +54,7 @@ def parse_ahead(path: Path) -> ParsedAhead | None:
             append(_fast_decode(line))  # type: ignore[misc]
         except Exception:  # noqa: BLE001 - json's turn later (a lone surrogate), or a damaged line
             append(None)
-    return ParsedAhead(data, lines, first, records)
+    return ParsedAhead(data, lines, first, records, offset)
 
 
 _AHEAD_FROM = 1 << 20  # a journal smaller than this parses in milliseconds: no thread for it

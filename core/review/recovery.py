@@ -36,6 +36,7 @@ from phi_review.core.review.journal import (
     read_data,
     split_lines,
 )
+from phi_review.core.review.checkpoint import is_checkpoint_line, place_checkpoint, read_tail
 from phi_review.core.review.journal_ahead import ParsedAhead
 from phi_review.core.review.replay import Placed, PlannedStep, build_steps, resolve
 
@@ -57,6 +58,7 @@ class RecoveryPlan:
     moved: int = 0  # records placed on another row than they name (the rows were re-sorted)
     # The values each index in ``changed`` ends with: what replay sets, one assignment per row.
     final: dict[int, Values] = field(default_factory=dict)
+    since_checkpoint: int = 0  # journaled rows replayed after the last checkpoint or save
 
 
 # --------------------------------------------------------------------------- reading
@@ -66,27 +68,47 @@ def _same_sheet(record: dict, sheet: str) -> bool:
     return str(record.get("sheet") or "") == sheet
 
 
-def _replay_window(lines: list[bytes], sha256: str, sheet: str, saves: bool = True) -> tuple[int, bool]:
-    """Index of the first line to replay, and whether a matching save was found.
+def _replay_window(lines: list[bytes], sha256: str, sheet: str, saves: bool = True) -> tuple[int, bool, int]:
+    """Index of the first line to replay, whether a matching save was found, and the line whose ``carry`` holds.
 
     Only saves of the same sheet count: a save of another sheet of the
-    workbook did not write this sheet's decisions. Only ``saved`` lines are
-    parsed to find it, so opening a report with a long audit history stays fast.
+    workbook did not write this sheet's decisions. Only ``saved`` and
+    checkpoint lines are parsed to find it, so a long audit history stays fast.
+    A checkpoint after every save (matching or not) starts the replay itself:
+    it is the step from the report as it was to every row's state then.
     ``saves`` False: the caller found no ``saved`` mark in the whole journal.
     """
+    checkpoint = _last_checkpoint(lines, sheet)
     last_saved: int | None = None
-    if not saves:
-        return 0, False
-    marked = [position for position, line in enumerate(lines) if _SAVED_MARK in line]  # one fast pass
-    for position in reversed(marked):
-        record = _parse(lines[position])
-        if record is None or record.get("kind") != "saved" or not _same_sheet(record, sheet):
-            continue
-        if last_saved is None:
-            last_saved = position
-        if record.get("sha256") == sha256:
-            return position + 1, True
-    return (0 if last_saved is None else last_saved + 1), False
+    matched: int | None = None
+    if saves:
+        marked = [position for position, line in enumerate(lines) if _SAVED_MARK in line]  # one fast pass
+        for position in reversed(marked):
+            if checkpoint is not None and position < checkpoint:
+                break  # the checkpoint holds everything before it
+            record = _parse(lines[position])
+            if record is None or record.get("kind") != "saved" or not _same_sheet(record, sheet):
+                continue
+            if last_saved is None:
+                last_saved = position
+            if record.get("sha256") == sha256:
+                matched = position
+                break
+    if matched is not None and (checkpoint is None or matched > checkpoint):
+        return matched + 1, True, matched
+    if checkpoint is not None and (last_saved is None or checkpoint > last_saved):
+        return checkpoint, False, checkpoint
+    return (0 if last_saved is None else last_saved + 1), False, (-1 if last_saved is None else last_saved)
+
+
+def _last_checkpoint(lines: list[bytes], sheet: str) -> int | None:
+    """The last whole checkpoint line of ``sheet`` (a damaged one is passed over: the steps before it are there)."""
+    for position in range(len(lines) - 1, -1, -1):
+        if is_checkpoint_line(lines[position]):
+            record = _parse(lines[position])
+            if record is not None and _same_sheet(record, sheet) and isinstance(record.get("rows"), list):
+                return position
+    return None
 
 
 def row_key(finding: Finding) -> str:
@@ -100,8 +122,8 @@ _STEP_SEQS = re.compile(rb'"step":(\d+),"n":(\d+)')  # a version-2 step line: se
 
 
 def _carried(lines: list[bytes], start: int) -> tuple[list[bytes], set[int]]:
-    """Lines before ``start`` holding seqs the save at ``start - 1`` carried forward, and those seqs."""
-    if start == 0:
+    """Lines before ``start - 1`` holding seqs the save (or checkpoint) at ``start - 1`` carried forward, and those seqs."""
+    if start <= 0:
         return [], set()
     saved = _parse(lines[start - 1])
     carry = saved.get("carry") if saved else None
@@ -260,6 +282,9 @@ class _Placer:
             if rows.__class__ is not list:
                 self.add_record(record)
                 continue
+            if record["kind"] == "checkpoint":
+                place_checkpoint(self, record)
+                continue
             step, shared = record.get("step"), record.get("new", BLANK)
             if shared.__class__ is not dict or shared.keys() != fields or not _all_text(shared):
                 shared = clean_values(shared)
@@ -362,6 +387,11 @@ def _add_in_place_rows(placer: "_Placer", rows: list, shared: Values) -> bool:
     return True
 
 
+def _carries(line: bytes) -> bool:
+    record = _parse(line)
+    return bool(record and record.get("carry"))
+
+
 def _all_text(values: dict) -> bool:
     """Every value is a str (join refuses anything else, at C speed)."""
     try:
@@ -398,15 +428,23 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     chain is a conflict (the row was changed outside phi-review) and is skipped.
     The walk itself is replay.py's, over rows placed here.
     """
-    data = read_data(path)
-    if ahead is not None and ahead.data != data:  # written meanwhile (the lock was not ours yet): parse it here
-        ahead = None
-    lines = ahead.lines if ahead is not None else split_lines(data)
+    data, offset = read_tail(path)  # from the last checkpoint on, when the journal is big
+    lines = split_lines(data)
     plan = RecoveryPlan()
     if not lines:
         return plan
-    start, plan.matched_save = _replay_window(lines, sha256, sheet, _SAVED_MARK in data)  # one search, C speed
-    carried_lines, wanted = _carried(lines, start)
+    start, plan.matched_save, boundary = _replay_window(lines, sha256, sheet, _SAVED_MARK in data)
+    if offset and (start != 0 or boundary != 0 or _carries(lines[0])):
+        # The tail's checkpoint is not where replay starts (damaged, another sheet, a later save that does
+        # not match) or it carries seqs from lines before it: read it all, as journals always were.
+        data, offset = read_data(path), 0
+        lines = split_lines(data)
+        start, plan.matched_save, boundary = _replay_window(lines, sha256, sheet, _SAVED_MARK in data)
+    if ahead is not None and (ahead.offset != offset or ahead.data != data):
+        ahead = None  # written meanwhile (the lock was not ours yet): parse it here
+    if ahead is not None:
+        lines = ahead.lines
+    carried_lines, wanted = _carried(lines, boundary + 1)
     carried: list[dict] = []
     records: list[dict] = []
     parsed: list[object] = []  # lines[start:] already parsed ahead, from its first line on
@@ -431,9 +469,12 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
                 kind = record["kind"]
             if kind in STEP_KINDS and (record.get("sheet", "") == sheet or _same_sheet(record, sheet)):
                 target.append(record)  # not "saved", another sheet's record, or a kind from a newer version
+            elif kind == "checkpoint" and (target is carried or position == 0) and _same_sheet(record, sheet):
+                target.append(record)  # where replay starts (or carried: its unplaced rows)
     placer = _Placer(findings, plan)
     placer.add(carried, wanted)
     placer.add(_complete_steps(records))
+    plan.since_checkpoint = sum(end - begin for kind, _, _, begin, end in placer.placed.groups if kind != "checkpoint")
     status, plan.final, plan.conflicts = resolve(placer.placed, findings)
     plan.changed = set(plan.final)
     plan.steps = build_steps(placer.placed, status, findings)

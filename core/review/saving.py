@@ -13,7 +13,7 @@ from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError, ReportError
 from phi_review.core.report.model import EDITABLE_FIELDS, Report
-from phi_review.core.review.journal import journal_path, values_of
+from phi_review.core.review.journal import CHECKPOINT_MIN, journal_path, values_of
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,57 @@ class SavingMixin:
         """The write failed: nothing changes (every decision is still dirty and in the journal)."""
         if self._saving is plan:
             self._saving = None
+
+    def checkpoint_due(self) -> bool:
+        """Whether the journal has grown enough since its last checkpoint or save to write one now.
+
+        After CHECKPOINT_MIN rows, and after a third as many rows as the checkpoint would hold: a reopen
+        then replays at most about a quarter of the changed rows line by line, and the checkpoints
+        together stay within a few times the changed rows (each is written when the state grew by a third).
+        Never while a save runs: its rows are in neither the report nor the baseline yet.
+        """
+        journal = self._journal
+        if journal is None or journal.closed or self._saving is not None or not self._dirty:
+            return False
+        return journal.rows_since_checkpoint >= max(CHECKPOINT_MIN, len(self._dirty) // 3)
+
+    def checkpoint_if_due(self) -> None:
+        if self.checkpoint_due():
+            self.write_checkpoint()
+
+    def checkpoint_recovered(self, plan: Any) -> None:
+        """After recovery: count the rows it replayed, and checkpoint them when they are many.
+
+        Not when rows conflicted: their records would be summed up away, and the reviewer is told at
+        each open until a save, as before."""
+        if self._journal is not None:
+            self._journal.rows_since_checkpoint = plan.since_checkpoint
+            if not plan.conflicts:
+                self.checkpoint_if_due()
+
+    def write_checkpoint(self) -> bool:
+        """Journal every changed row's state against the report on disk (after the step that made it due).
+
+        Best effort: the steps are durable already, so a disk that refuses the checkpoint loses nothing;
+        the next try waits for as many rows again. True when it was written.
+        """
+        from phi_review.core.review.recovery import row_key
+
+        journal = self._journal
+        if journal is None or journal.closed or self._saving is not None:
+            return False
+        rows = []
+        for index in sorted(self._dirty):
+            finding = self.findings[index]
+            rows.append((finding.row, finding.file, row_key(finding), finding.source, self._baseline[index],
+                         values_of(finding)))
+        fingerprint = self.report.fingerprint
+        try:
+            journal.append_checkpoint(rows, fingerprint.sha256, fingerprint.size, self.reviewer, list(self._carry))
+        except ReportError:
+            journal.rows_since_checkpoint = 0
+            return False
+        return True
 
     def _journal_seq(self) -> int:
         """The seq the journal gives its next record."""

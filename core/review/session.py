@@ -270,6 +270,7 @@ class ReviewSession(QueryMixin, SavingMixin):
             )
         if plan.damaged:
             self.messages.append(f"{plan.damaged} damaged lines in the journal {name} were skipped.")
+        self.checkpoint_recovered(plan)  # a long tail replayed: checkpoint it, so the next open is short
 
     # ------------------------------------------------------------------ changes
 
@@ -320,6 +321,7 @@ class ReviewSession(QueryMixin, SavingMixin):
         step = self._journal.append_step(kind, changes, self.reviewer, target, keys=keys)
         for change in changes:
             self._apply(change.index, change.new)
+        self.checkpoint_if_due()  # the journal's state in one line: a reopen replays a short tail (saving.py)
         return step
 
     def action_by_position(self, n: int) -> str:
