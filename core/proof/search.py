@@ -148,3 +148,21 @@ class ByteSearch:
         if walk.inflated is not None and walk.inner is not None:
             self._scan(walk.inflated, 0, len(walk.inflated), self.needles, walk.inner, found, "deflated dataset>")
         return list(found.values())
+
+    def plain_residuals(self, data: bytes | memoryview) -> list[Residual]:
+        """Every place an identifier sits in ``data`` read whole as header bytes, without a DICOM walk: for
+        files that are not DICOM (an exported report). One residual per kind and offset, ``where`` "byte N",
+        in offset order; the same needles and boundary rules as ``search``."""
+        found: dict[tuple[str, int], Residual] = {}
+        end, pos = len(data), 0
+        while pos < end:
+            stop = min(end, pos + CHUNK)
+            lo, hi = max(0, pos - 4), min(end, stop + self.longest + 4)
+            hay = bytes(data[lo:hi]).lower()
+            for needle in self.needles:
+                for at in _find_all(hay, needle, lo):
+                    if pos <= at < stop:
+                        found.setdefault((needle.ident.kind, at),
+                                         Residual(needle.ident.kind, f"byte {at}", at, needle.encoding))
+            pos = stop
+        return sorted(found.values(), key=lambda r: (r.offset or 0, r.kind))

@@ -41,6 +41,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         help="the CSV file to write (a folder when the report is several CSV files); "
                              "never inside a folder summarize-validation-reports reads")
     export.add_argument("--force", action="store_true", help="replace --out when it exists")
+    export.add_argument("--phi-free", action="store_true",
+                        help="write OUT.xlsx or OUT.csv (+ OUT.summary.csv) safe for any channel: the rows and "
+                             "decisions with every detected value, Details value, OCR text and identifying note "
+                             "text masked, checked for the files' identifiers before it is written (any report)")
+    export.add_argument("--root", action="append", type=Path, default=[],
+                        help="with --phi-free: folder holding the DICOM files (repeatable; default: the report's folder)")
     export.set_defaults(func=run_export)
 
     findings = sub.add_parser("findings", help="one line per row: what it points at (file, tags, value, frame)")
@@ -192,6 +198,10 @@ def run_export(args: argparse.Namespace) -> int:
             raise PhiReviewError(
                 f"{session.journal_pending} decisions are in the journal but not saved; open the report with "
                 "'phi-review review' and save them (ctrl+s), then export")
+        if args.phi_free:
+            return _export_phi_free(session, args)
+        if args.root:
+            raise PhiReviewError("--root is for --phi-free (it says where the report's DICOM files are)")
         done = export_csv(session.report, args.out, force=args.force)
     finally:
         session.close()
@@ -200,6 +210,24 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"{inert(item.source.name)} -> {inert(item.target)}")
         else:
             print(f"{inert(item.source.name)}: no decision saved for it yet; not exported")
+    return 0
+
+
+def _export_phi_free(session: "ReviewSession", args: argparse.Namespace) -> int:
+    """The report without identifying values (core.release.phi_free_write); one line of what was done."""
+    from phi_review.core.release.phi_free_write import export_phi_free
+
+    for root in args.root:
+        if not root.is_dir():
+            raise PhiReviewError(f"--root {inert(root)} is not a folder")
+    roots = list(args.root) or [session.report.path if session.report.path.is_dir() else session.report.path.parent]
+    done = export_phi_free(session.report, session.findings, session.actions, args.out, roots, force=args.force)
+    extra = f" and {inert(done.summary)}" if done.summary is not None else " (counts on its Summary sheet)"
+    print(f"{done.rows} rows -> {inert(done.target)}{extra}: {done.masked} cells masked; no identifier of "
+          f"{done.files} files found in it")
+    if done.unresolved:
+        print(f"phi-review: {done.unresolved} rows name a file not found under the roots: for them only the "
+              "report's detected values were sought (give --root)", file=sys.stderr)
     return 0
 
 
