@@ -24,8 +24,10 @@ from phi_review.tui.commands import release as cmd_release
 from phi_review.tui.commands import remedy as cmd_remedy
 from phi_review.tui.commands import report as cmd_report
 from phi_review.tui.commands import review as cmd_review
+from phi_review.tui.commands import stats as cmd_stats
 
-COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix, cmd_remedy, cmd_release)
+COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix, cmd_remedy, cmd_release,
+                   cmd_stats)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -149,6 +149,19 @@ class ByteSearch:
             self._scan(walk.inflated, 0, len(walk.inflated), self.needles, walk.inner, found, "deflated dataset>")
         return list(found.values())
 
+    def search_plain(self, data: bytes | memoryview) -> list[tuple[Identifier, int, str]]:
+        """Identifiers in bytes that are not DICOM (an HTML summary, a text export): one hit per identifier,
+        as (identifier, byte offset, encoding). The caller names where, never the value."""
+        hay = bytes(data).lower()
+        hits: dict[Identifier, tuple[Identifier, int, str]] = {}
+        for needle in self.needles:
+            if needle.ident in hits:
+                continue
+            found = _find_all(hay, needle, 0)
+            if found:
+                hits[needle.ident] = (needle.ident, found[0], needle.encoding)
+        return list(hits.values())
+
     def plain_residuals(self, data: bytes | memoryview) -> list[Residual]:
         """Every place an identifier sits in ``data`` read whole as header bytes, without a DICOM walk: for
         files that are not DICOM (an exported report). One residual per kind and offset, ``where`` "byte N",
