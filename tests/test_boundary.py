@@ -23,6 +23,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "remedy": {"report", "review", "release"},
     "proof": {"remedy", "report", "review", "release"},
     "review": {"release"},
+    "scan": {"report", "review", "remedy", "release"},
     "release": set(),  # the high room: report, review, remedy and proof
 }
 

@@ -25,8 +25,9 @@ from phi_review.tui.commands import remedy as cmd_remedy
 from phi_review.tui.commands import report as cmd_report
 from phi_review.tui.commands import review as cmd_review
 from phi_review.tui.commands import stats as cmd_stats
+from phi_review.tui.commands import scan as cmd_scan
 
-COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix, cmd_remedy, cmd_release,
+COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix, cmd_remedy, cmd_release, cmd_scan,
                    cmd_stats)
 
 

@@ -36,6 +36,7 @@ class Pointer:
     placeholder: bool  # the value cell held a placeholder such as "tag missing"
     frame_index: int | None  # the validator's "frame index k" (within the frames it sampled)
     parsed: bool  # the row had a Details text
+    file_frame: int | None = None  # the 0-based file frame a phi-review scan row names (beats frame_index)
 
 
 @lru_cache(maxsize=4096)
@@ -114,6 +115,7 @@ def _pointer(issue: str, details_text: str, value: str, tag: str, profile: str) 
     tags: list[str] = []
     value = value.strip()
     frame_index: int | None = None
+    scan_frame: int | None = None
     placeholder = is_placeholder(value) if value else False
     parsed = bool(details_text.strip())
     if parsed:
@@ -128,7 +130,7 @@ def _pointer(issue: str, details_text: str, value: str, tag: str, profile: str) 
                 tags.append(named)
         if not value or placeholder:
             value, placeholder = details.value, details.placeholder or placeholder
-        frame_index = details.frame_index
+        frame_index, scan_frame = details.frame_index, details.file_frame
     if tag.strip():
         for name in re.split(r"[;|]", tag) if not _TAG_TEXT.fullmatch(tag.strip()) else [tag]:
             found = tag_text(name)
@@ -136,7 +138,7 @@ def _pointer(issue: str, details_text: str, value: str, tag: str, profile: str) 
                 tags.append(found)
     if placeholder:
         value = ""
-    return Pointer(kind, tuple(tags), value, placeholder, frame_index, parsed)
+    return Pointer(kind, tuple(tags), value, placeholder, frame_index, parsed, scan_frame)
 
 
 # The validator's commonest row, "(gggg,eeee) (Keyword), «value», Possible PHI/PII detection ...",
@@ -195,6 +197,8 @@ def first_frame(finding: Finding, number_of_frames: int) -> int:
     pointer = pointer_of(finding)
     if pointer.kind != "pixels" or pointer.frame_index is None:
         return 0
+    if pointer.file_frame is not None:
+        return min(pointer.file_frame, max(1, number_of_frames) - 1)
     return file_frame(pointer.frame_index, max(1, number_of_frames))
 
 

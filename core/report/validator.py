@@ -53,6 +53,8 @@ _KEYWORD_ALIASES = {"ModelName": "ManufacturerModelName"}  # ModelNameValidator'
 _TAG = r"\(\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)"
 _LEADING_TAG = re.compile(rf"^\s*(?:{_TAG}\s*(?:\(\s*([A-Za-z0-9_]*)\s*\))?|unknown tag)\s*,\s*")
 _PIXEL_TAIL = re.compile(r",?\s*Detected with pattern\s+(\S+)\s+at frame index\s+(-?\d+)\s*$", re.IGNORECASE)
+# phi-review scan's phrase at the end of a pixel row's value: "[scan: file frames 6-7 of 8; why]" (1-based).
+_SCAN_PHRASE = re.compile(r"\s*\[scan: file frames? (\d+)(?:-\d+)? of (\d+)[^\]]*\]\s*$")
 _DETAIL_START = r"(?:Possible PHI/PII detection|Failed core tag validation|Warning)"
 _VALUE_END = re.compile(rf"»\s*,\s*(?={_DETAIL_START})")
 _SCORE = re.compile(r"\(score\s+(-?[0-9]*\.?[0-9]+)\)", re.IGNORECASE)
@@ -78,6 +80,7 @@ class Details:
     score: float | None = None
     pattern: str = ""
     frame_index: int | None = None
+    file_frame: int | None = None  # 0-based file frame a phi-review scan row names ("[scan: file frame 7 of 8; ...]")
 
 
 def _fold(text: str) -> str:
@@ -147,12 +150,16 @@ def parse_details(details: str, kind: str | None = None, profile: str | None = N
     tags: list[str] = []
     keywords: list[str] = []
     value, reason, pattern, frame_index, quoted = "", "", "", None, False
+    scan_frame: int | None = None
 
     pixel = _PIXEL_TAIL.search(text) if kind in ("pixels", "other") else None
     lead = _LEADING_TAG.match(text) if pixel is None else None
     if pixel is not None:
         # "<OCR excerpt>, Detected with pattern NAME at frame index k"
         value, pattern, frame_index = text[:pixel.start()].strip(), pixel.group(1), int(pixel.group(2))
+        scan = _SCAN_PHRASE.search(value)
+        if scan is not None:
+            value, scan_frame = value[:scan.start()].strip(), max(0, int(scan.group(1)) - 1)
         reason = text[pixel.start():].lstrip(", ").strip()
         kind = "pixels"
     elif lead is not None:
@@ -215,7 +222,7 @@ def parse_details(details: str, kind: str | None = None, profile: str | None = N
         tags=tuple(tags), keywords=tuple(keywords), value="" if placeholder else value,
         placeholder=placeholder, reason=reason,
         score=float(score_match.group(1)) if score_match else None,
-        pattern=pattern, frame_index=frame_index,
+        pattern=pattern, frame_index=frame_index, file_frame=scan_frame,
     )
 
 

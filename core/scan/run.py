@@ -1,0 +1,118 @@
+"""A whole scan: walk the trees, skip what the journal already holds, run the pool, write the CSVs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert
+from phi_review.core.scan.checks import Options
+from phi_review.core.scan.pool import Pool
+from phi_review.core.scan.sink import Sink
+from phi_review.core.scan.walk import walk
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Summary:
+    files: int
+    errors: int
+    rows: int
+    frames: int
+    csvs: list[str]
+    resumed: int  # files taken from the journal of an interrupted run
+    already_complete: bool = False
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class Progress:
+    """Files, frames, rate and time left: one line rewritten on a terminal, plain lines every few seconds elsewhere."""
+
+    def __init__(self, stream: TextIO, total: int, done: int, every: float = 5.0) -> None:
+        self.stream, self.total, self.done, self.errors = stream, total, done, 0
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.start = time.monotonic()
+        self.first = done
+        self.frames = 0
+        self.last = 0.0
+        self.every = 0.25 if self.tty else every
+
+    def line(self) -> str:
+        elapsed = max(1e-6, time.monotonic() - self.start)
+        rate = (self.done - self.first) / elapsed
+        left = (self.total - self.done) / rate if rate > 0 else None
+        eta = f", about {_duration(left)} left" if left is not None else ""
+        bad = f", {self.errors} unreadable" if self.errors else ""
+        return (f"scan: {self.done}/{self.total} files, {self.frames} frames, {rate:.1f} files/s "
+                f"({self.frames / elapsed:.1f} frames/s){eta}{bad}")
+
+    def show(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        if self.tty:
+            self.stream.write("\r\x1b[K" + self.line())
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        self.show(force=True)
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, timeout: float = 120.0,
+         memory_mb: int = 4096, restart: bool = False, progress: TextIO | None = sys.stderr) -> Summary:
+    """Scan ``trees`` into ``out``; resumes an interrupted scan of the same trees and options."""
+    for tree in trees:
+        if not Path(tree).exists() and not Path(tree).is_symlink():
+            raise PhiReviewError(f"{inert(tree)}: no such file or folder")
+    fingerprint = {
+        "version": FORMAT_VERSION, "trees": list(trees), "ocr": options.ocr, "ocr_frames": options.ocr_frames,
+        "rules": [repr(rule) for rule in options.rules],
+    }
+    sink = Sink(out, fingerprint, restart=restart)
+    if sink.complete:
+        counts = sink.state.get("counts", {})
+        return Summary(int(counts.get("files", 0)), int(counts.get("errors", 0)), int(counts.get("rows", 0)),
+                       int(counts.get("frames", 0)), list(sink.state.get("written", [])), 0, already_complete=True)
+    targets = sorted(set(walk(trees)))
+    todo = [t for t in targets if t.path not in sink.done]
+    resumed = len(targets) - len(todo)
+    meter = Progress(progress, len(targets), resumed) if progress is not None else None
+    pool = Pool(options, workers, timeout, memory_mb)
+
+    def tick() -> None:
+        if meter is not None:
+            meter.frames = pool.frames
+            meter.show()
+
+    for result in pool.run(todo, tick):
+        sink.record(result)
+        if meter is not None:
+            meter.done += 1
+            meter.errors += result.error
+            tick()
+    if meter is not None:
+        meter.frames = pool.frames
+        meter.end()
+    counts = sink.finish(targets)
+    return Summary(counts["files"], counts["errors"], counts["rows"], counts["frames"],
+                   list(sink.state.get("written", [])), resumed)
