@@ -27,10 +27,15 @@ from phi_review.tui.screens.keys_help import help_text, review_commands
 from phi_review.tui.terminal.graphics import GraphicsChoice
 
 
+QUIT_HELP = "Save the report and quit, as q (if the save fails, every decision stays in the journal)"
+
+
 class ReviewApp(App[None]):
     """Keyboard triage of a reconciliation report."""
 
     CSS_PATH = "review.tcss"
+    # TERM=dumb (colours dropped, see __init__): the cursor row is shown reversed, not by a background.
+    CSS = "App:nocolor FindingsList > .findings-list--cursor { text-style: reverse bold; }"
     TITLE = "phi-review"
     ENABLE_COMMAND_PALETTE = True
 
@@ -50,7 +55,10 @@ class ReviewApp(App[None]):
         keymap: dict[str, str] | None = None,
         out_dir: Path | None = None,
     ) -> None:
-        super().__init__()
+        dumb = graphics is not None and graphics.caps.dumb
+        # TERM=dumb: no colour codes at all. Textual draws 24-bit colour whatever the console's colour
+        # system; with ansi_color its NO_COLOR filter drops colours instead of turning them to 24-bit greys.
+        super().__init__(ansi_color=dumb and "NO_COLOR" in os.environ)
         self.session = session
         self.roots = [Path(r) for r in roots] or [session.report.path.parent]
         self.graphics = graphics or GraphicsChoice("none", _no_caps(), "default")
@@ -113,7 +121,9 @@ class ReviewApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # No screenshot command: a screenshot of this screen is a file full of PHI.
         for command in super().get_system_commands(screen):
-            if command.title.lower() != "screenshot":
+            if command.title.lower() == "quit":  # action_quit saves first: say so, not Textual's "as soon as possible"
+                yield command._replace(help=QUIT_HELP)
+            elif command.title.lower() != "screenshot":
                 yield command
         if screen is self.review:
             yield from review_commands(self)

@@ -59,7 +59,7 @@ def run_review(args: argparse.Namespace) -> int:
 
 def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
                 graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False,
-                out_dir: Path | None = None, force: bool = False) -> int:
+                out_dir: Path | None = None, force: bool = False, notice: str = "") -> int:
     from phi_review.tui.commands.take_over import FORCE, force_after_dialog
     from phi_review.tui.terminal import input_guard
 
@@ -67,6 +67,8 @@ def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | No
         session, app = prepare_review(report, roots=roots, sheet=sheet, reviewer=reviewer, graphics=graphics,
                                       read_only=read_only, take_over=take_over, out_dir=out_dir, force=force)
         offer = getattr(app, "take_over_offer", None)
+        if notice:
+            session.messages.insert(0, notice)  # shown on the screen as it starts (the demo's folder)
         try:
             input_guard.install()
             answer = app.run(mouse=mouse)
@@ -206,4 +208,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
         return main(["summary", str(report)])
     return open_review(report, roots=[report.parent], sheet=None, reviewer=args.reviewer,
-                       graphics=args.graphics, read_only=False, mouse=args.mouse)
+                       graphics=args.graphics, read_only=False, mouse=args.mouse,
+                       notice=demo_notice(report))
+
+
+def demo_notice(report: Path) -> str:
+    """The demo's folder, named on the screen as it starts (it stays after you quit)."""
+    from phi_review.core.common.inert import inert
+
+    return f"Demo folder: {inert(report.parent)} (kept after you quit; delete it when done)."

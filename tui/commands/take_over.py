@@ -111,7 +111,10 @@ def _release_and_reopen(session: "ReviewSession", reopen: "Callable[[], ReviewSe
     session.close()
     _released, message = request_release(path, force=forced, pid=pid)
     print(inert(message) + ".")
-    return reopen()  # writable when released; else read-only again, with the reason
+    reopened = reopen()  # writable when released; else read-only again, with the reason
+    if reopened.read_only:  # the line above is gone once the screen starts: say it there too
+        reopened.messages.insert(0, f"Take-over failed: {inert(message)}; this screen is read-only.")
+    return reopened
 
 
 def force_after_dialog(session: "ReviewSession", pid: int) -> None:

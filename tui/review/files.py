@@ -173,7 +173,9 @@ class FileController:
         mode = self.screen.graphics.mode
         if not preview.display or mode == "none":
             if mode == "none":
-                preview.show_message("Preview off (--graphics none).", preview.caption())
+                from phi_review.tui.terminal.graphics import preview_off
+
+                preview.show_message(preview_off(self.screen.graphics), preview.caption())
             if self.current_index is not None:
                 self.prefetch(self.current_index)
             return

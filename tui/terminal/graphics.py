@@ -276,10 +276,31 @@ def prepare_textual_image(cell_size: tuple[int, int] | None, widgets: bool = Tru
     width, height = cell_size or (10, 20)
     _terminal.get_cell_size._result = _terminal.CellSize(width, height)  # type: ignore[attr-defined]
     _import_unprobed("textual_image.renderable")
+    _rows_without_getdata()
     _textual_image_ready = True
     if widgets:
         _import_unprobed("textual_image.widget")
         _textual_image_widgets = True
+
+
+def _rows_without_getdata() -> None:
+    """textual-image 0.12 reads pixels with ``Image.getdata``, which Pillow 14 removes (deprecated in 12.1):
+    its PixelData reads rows from ``get_flattened_data`` instead, where Pillow has it. Its images are
+    already scaled to the cells (or sixel pixels) drawn, so the tuple of their pixels is small."""
+    from PIL import Image
+    from textual_image import _pixeldata
+
+    if not hasattr(Image.Image, "get_flattened_data") or getattr(_pixeldata.PixelData, "_phi_rows", False):
+        return
+
+    def rows(self: Any) -> Any:
+        image = self._image
+        data = image.get_flattened_data()
+        width = max(1, image.width)
+        return (data[start: start + width] for start in range(0, len(data), width))
+
+    _pixeldata.PixelData.__iter__ = rows  # type: ignore[method-assign]
+    _pixeldata.PixelData._phi_rows = True  # type: ignore[attr-defined]
 
 
 def _import_unprobed(module: str) -> None:
@@ -307,6 +328,15 @@ class GraphicsChoice:
     reason: str
     warning: str = ""  # one line for the reviewer when a forced mode was not confirmed
     colors: str | None = "truecolor"  # Rich colour system the image is drawn in
+
+
+def preview_off(choice: GraphicsChoice) -> str:
+    """Why no image is drawn, naming what decided it: the flag only when the reviewer gave it."""
+    if choice.reason == "chosen with --graphics":
+        return "Preview off (--graphics none)."
+    if choice.caps.dumb or choice.reason == "TERM=dumb":
+        return "Preview off: TERM=dumb draws no images (--graphics halfcell to try blocks)."
+    return f"Preview off: {choice.reason} (--graphics halfcell to try blocks)."
 
 
 def _unconfirmed(mode: str, caps: TerminalCaps) -> str:

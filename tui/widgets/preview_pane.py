@@ -82,6 +82,11 @@ def whole_cells(image: Any, box: tuple[int, int], cell_size: tuple[int, int]) ->
     return canvas
 
 
+def zoom_text(zoom: float) -> str:
+    """A zoom as a reviewer reads it: one decimal at most (``t`` computes 4.551111, shown 4.6)."""
+    return f"{round(zoom, 1):g}"
+
+
 @dataclass(frozen=True)
 class ViewState:
     """Everything that decides which pixels are shown; part of the cache key."""
@@ -235,7 +240,7 @@ class PreviewPane(Container, can_focus=True):
         """Show a PIL image already fitted to ``pixel_box()`` (held while a message lies over the pane)."""
         self.query_one("#preview-caption", Static).update(caption)
         if self.image_widget is None:
-            self.show_message("Preview off (--graphics none): press p to toggle panes.", caption)
+            self.show_message("Preview off: no image mode in this terminal; press p to toggle panes.", caption)
             return
         if self.toasts_over_image():
             first = self._pending is None
@@ -301,7 +306,7 @@ class PreviewPane(Container, can_focus=True):
         s = self.state
         parts = [
             f"frame {s.frame + 1}/{s.frames}",
-            f"zoom {s.zoom:g}x",
+            f"zoom {zoom_text(s.zoom)}x",
             f"window {s.preset}",
         ]
         if s.invert:
