@@ -1,0 +1,61 @@
+"""Unreadable, damaged and hostile files: one Error row each, never a traceback or a hang; the scan finishes
+and says how many files it could not read."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from phi_review.core.scan import layout
+from phi_review.sample_reports.make_dicom import burned_in_text_image
+from phi_review.tui.cli import main
+
+
+def _hostile(folder: Path, outside: Path) -> list[str]:
+    folder.mkdir(parents=True)
+    names = []
+
+    def add(name: str, data: bytes) -> None:
+        (folder / name).write_bytes(data)
+        names.append(name)
+
+    add("zeros.dcm", bytes(100_000))
+    add("random.dcm", b"\0" * 128 + b"DICM" + os.urandom(20_000))
+    add("empty.dcm", b"")
+    add("README.txt", b"not an image\n")
+    good = burned_in_text_image(folder / "cut.dcm", [], size=(64, 64), modality="OT")
+    data = good.read_bytes()
+    good.write_bytes(data[:400])  # cut inside the header
+    names.append("cut.dcm")
+    big = burned_in_text_image(folder / "bomb.dcm", [], size=(64, 64), modality="OT")
+    ds = pydicom.dcmread(big)
+    ds.Rows = ds.Columns = 65535  # declares 4 GB a frame over a few kilobytes
+    ds.save_as(big, enforce_file_format=True)
+    names.append("bomb.dcm")
+    os.mkfifo(folder / "fifo.dcm")
+    names.append("fifo.dcm")
+    outside.write_bytes(data)
+    os.symlink(outside, folder / "link.dcm")
+    names.append("link.dcm")
+    return names
+
+
+def test_each_bad_file_is_one_error_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    coll = tmp_path / "Collection"
+    names = _hostile(coll / "Images_Site_X" / "1234567", tmp_path / "outside.dcm")
+    out = tmp_path / "reports" / "Collection"
+    assert main(["scan", str(coll), "--out", str(out), "--no-ocr", "--quiet", "--timeout", "30"]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert f"{len(names)} file(s) could not be read" in captured.out
+    with open(out / "Images_Site_X.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    errors = [r for r in rows if r[5] == layout.ERROR]
+    assert sorted(r[2] for r in errors) == sorted(names)  # one each
+    assert all(r[6].startswith("FAIL! ") and "\n" not in r[6] for r in errors)
+    assert any("symbolic link" in r[6] for r in errors if r[2] == "link.dcm")
+    assert any("budget" in r[6] for r in errors if r[2] == "bomb.dcm")
