@@ -178,3 +178,22 @@ def test_a_big_journal_is_read_from_its_last_checkpoint(tmp_path: Path, monkeypa
     assert offset > 0 and data.startswith(CHECKPOINT_MARK)
     assert state(report) == expected
     assert journal_module.JOURNAL_VERSION == 2, "steps stay version 2: older readers skip only the checkpoints"
+
+
+def test_a_save_after_the_last_checkpoint_is_replayed_from_the_tail_alone(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from phi_review.core.review import checkpoint, recovery
+
+    monkeypatch.setattr(checkpoint, "TAIL_FROM", 0)
+    report = write_report(tmp_path / "r.csv")
+    session = ReviewSession.open(report, reviewer="ann")
+    expected = decide_one_by_one(session, 30)
+    session.save()
+    expected.update(decide_one_by_one(session, 5, start=30))
+    session.close()
+
+    def whole(_path: Path) -> bytes:
+        raise AssertionError("the journal was read whole: the tail from the checkpoint holds all replay needs")
+
+    monkeypatch.setattr(recovery, "read_data", whole)
+    assert state(report) == expected

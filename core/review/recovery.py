@@ -224,7 +224,7 @@ class _Placer:
         """Why a cell could not hold the record's action or note, or None."""
         storable = self.storable
         for name in MATCH_FIELDS:
-            text = values[name]
+            text = values.get(name, "")  # a journal's values may leave the blank second pass out
             if text not in storable:
                 problem = cell_text_problem(text, name)
                 if problem:
@@ -387,6 +387,13 @@ def _add_in_place_rows(placer: "_Placer", rows: list, shared: Values) -> bool:
     return True
 
 
+def _starts_with_checkpoint(lines: list[bytes], sheet: str, start: int, boundary: int) -> bool:
+    """The tail read from the last checkpoint begins with a whole one of this sheet (found by the window)."""
+    if start == 0 and boundary == 0:
+        return True  # _replay_window chose it: whole, of this sheet
+    return _last_checkpoint(lines, sheet) == 0  # replay starts at a save after it: is the tail's head sound?
+
+
 def _carries(line: bytes) -> bool:
     record = _parse(line)
     return bool(record and record.get("carry"))
@@ -434,9 +441,10 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     if not lines:
         return plan
     start, plan.matched_save, boundary = _replay_window(lines, sha256, sheet, _SAVED_MARK in data)
-    if offset and (start != 0 or boundary != 0 or _carries(lines[0])):
-        # The tail's checkpoint is not where replay starts (damaged, another sheet, a later save that does
-        # not match) or it carries seqs from lines before it: read it all, as journals always were.
+    if offset and (not _starts_with_checkpoint(lines, sheet, start, boundary)
+                   or (boundary >= 0 and _carries(lines[boundary]))):
+        # The tail's first line is not a whole checkpoint of this sheet (damaged, another sheet's), or the
+        # line replay starts after carries seqs from lines before it: read it all, as journals always were.
         data, offset = read_data(path), 0
         lines = split_lines(data)
         start, plan.matched_save, boundary = _replay_window(lines, sha256, sheet, _SAVED_MARK in data)
