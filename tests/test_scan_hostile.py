@@ -59,3 +59,38 @@ def test_each_bad_file_is_one_error_row(tmp_path: Path, capsys: pytest.CaptureFi
     assert all(r[6].startswith("FAIL! ") and "\n" not in r[6] for r in errors)
     assert any("symbolic link" in r[6] for r in errors if r[2] == "link.dcm")
     assert any("budget" in r[6] for r in errors if r[2] == "bomb.dcm")
+
+
+def test_a_frame_over_the_worker_memory_ceiling_is_one_error_row(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Each worker runs under RLIMIT_AS (--memory): a frame too large for it fails in its worker, alone."""
+    from phi_review.sample_reports.make_dicom import large_multiframe_file
+
+    event = tmp_path / "Collection" / "Images_Site_X" / "1234567"
+    large_multiframe_file(event / "big.dcm", frames=3, size=4096)  # 32 MB a frame, windowed in float32
+    burned_in_text_image(event / "fine.dcm", [], size=(64, 64), modality="OT")
+    out = tmp_path / "out"
+    assert main(["scan", str(tmp_path / "Collection"), "--out", str(out), "--no-ocr", "--quiet", "--workers", "1",
+                 "--memory", "300"]) == 0
+    assert "1 file(s) could not be read" in capsys.readouterr().out
+    with open(out / "Images_Site_X.csv", newline="", encoding="utf-8") as handle:
+        errors = [r for r in list(csv.reader(handle))[1:] if r[5] == layout.ERROR]
+    assert [r[2] for r in errors] == ["big.dcm"]
+    assert "not enough memory" in errors[0][6] or "memory limit" in errors[0][6]
+
+
+def test_a_worker_past_its_deadline_is_stopped_and_the_file_is_one_error_row(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--timeout is the time a worker may take for one frame: a file stuck longer is an Error row, and the scan
+    still finishes (the stuck worker is killed and replaced)."""
+    from phi_review.sample_reports.make_dicom import large_multiframe_file
+
+    event = tmp_path / "Collection" / "Images_Site_X" / "1234567"
+    large_multiframe_file(event / "slow.dcm", frames=2, size=4096)  # no frame decodes and windows in 10 ms
+    out = tmp_path / "out"
+    assert main(["scan", str(tmp_path / "Collection"), "--out", str(out), "--no-ocr", "--quiet", "--workers", "1",
+                 "--timeout", "0.01"]) == 0
+    assert "1 file(s) could not be read" in capsys.readouterr().out
+    with open(out / "Images_Site_X.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    assert [r[6] for r in rows if r[5] == layout.ERROR] == ["FAIL! Could not read the file, no answer in 0.01 s (stopped)"]

@@ -165,3 +165,34 @@ def test_findings_json_points_at_the_frame(ocr_scanned: tuple[Path, Path], capsy
     assert ocr[0]["frame"] == TEXT_FRAME + 1 and ocr[0]["path"].endswith("cine.dcm")
     rules = [line for line in lines if line["kind"] == "pixels" and line is not ocr[0]]
     assert rules and all(line["frame"] == 1 for line in rules)
+
+
+def test_open_hands_the_output_to_the_review_screen(scanned: tuple[Path, Path, str], monkeypatch) -> None:
+    coll, out, _ = scanned
+    seen: dict[str, object] = {}
+
+    def fake_open(report: Path, **kw: object) -> int:
+        seen.update(kw, report=report)
+        return 0
+
+    monkeypatch.setattr("phi_review.tui.commands.review.open_review", fake_open)
+    assert main(["scan", str(coll), "--out", str(out), "--no-ocr", "--quiet", "--open"]) == 0  # already complete
+    assert seen["report"] == out and seen["roots"] == [coll]
+
+
+@pytest.mark.slow
+def test_ocr_reads_ultrasound_rgb_and_16_bit(tmp_path: Path) -> None:
+    """The whole tree with OCR (about a dozen distinct frames): words on every kind the validator misses."""
+    from phi_review.core.ocr.engine import ocr_available
+
+    if not ocr_available():
+        pytest.skip("OCR not installed")
+    coll = build_tree(tmp_path)
+    out = tmp_path / "reports" / "Collection"
+    assert main(["scan", str(coll), "--out", str(out), "--quiet"]) == 0
+    ocr = {r[2]: r for r in _rows(out) if "ocr:" in r[6]}
+    assert "matches PatientName" in ocr["us.dcm"][6]
+    assert "matches PatientBirthDate" in ocr["rgb.dcm"][6] and "file frames 1-2 of 2" in ocr["rgb.dcm"][6]
+    assert "matches PatientName" in ocr["deep.dcm"][6]
+    assert "file frame 7 of 8" in ocr["cine.dcm"][6]
+    assert not {"same.dcm", "small.dcm", "loose.dcm"} & set(ocr)  # clean frames: no OCR row
