@@ -122,8 +122,10 @@ def _check_targets(report: Report, targets: list[Path], force: bool) -> None:
 def _check_bytes(search: ByteSearch, parts: dict[str, bytes]) -> None:
     """The bytes about to be written, raw and as text with XML entities undone: no identifier in either."""
     for name, raw in parts.items():
+        found = search.plain_residuals(raw)
         text = html.unescape(raw.decode("utf-8", "replace")).lower().encode("utf-8")
-        found = search.plain_residuals(raw) or search.plain_residuals(text)
+        if not found and text != raw.lower():  # entities, or upper-case letters beyond ASCII
+            found = search.plain_residuals(text)
         if found:
             raise ReportError(f"{inert(name)} would hold a {found[0].kind} of the report's files at byte "
                               f"{found[0].offset}; nothing written")
