@@ -204,7 +204,6 @@ MEMORY_CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
 def test_frame_500_of_a_300mb_file_stays_small(tmp_path):
     from phi_review.sample_reports.make_dicom import large_multiframe_file
 

@@ -99,6 +99,10 @@ def append_manifest(out_dir: Path, record: dict[str, Any]) -> Path:
             + "\n").encode("ascii")
     fd = _open_manifest(out_dir, os.O_RDWR | os.O_APPEND | os.O_CREAT)
     try:
+        # Writers in several processes (fix --jobs): the look at the last byte, the write and any undo are one
+        # step under a POSIX record lock (independent of the folder's flock hold), so two records never share
+        # the newline a torn line needs, nor does an undo cut another process's record.
+        fcntl.lockf(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             line = b"\n" + line  # a crash tore the last line: it stays apart, unread, and this record is whole
@@ -112,6 +116,7 @@ def append_manifest(out_dir: Path, record: dict[str, Any]) -> Path:
             _undo(fd, size, written)
             raise RemedyError(f"{MANIFEST_NAME}: the disk took only {written} of {len(line)} bytes of the record "
                               "(full?); nothing was recorded")
+        fcntl.lockf(fd, fcntl.LOCK_UN)
         try:
             os.fsync(fd)
             if size == 0:

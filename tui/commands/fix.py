@@ -43,6 +43,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                      help="secret for UIDs and date offsets (default: $PHI_REVIEW_FIX_SECRET, "
                           "else ~/.config/phi-review/fix-secret, made once)")
     fix.add_argument("--reviewer", help="name recorded in the manifest (default: login name)")
+    fix.add_argument("--jobs", type=int, default=0, metavar="N",
+                     help="worker processes (default: one per core for batches of 16 files or more; 1: none)")
     fix.add_argument("--accept-residual", default="", metavar="REASON",
                      help="keep PatientIdentityRemoved YES even when the proof finds an identifier left; REASON is recorded")
     fix.add_argument("--sheet", help="sheet that holds the findings (with --report)")
@@ -174,15 +176,19 @@ def run_fix(args: argparse.Namespace) -> int:
     planned = resume_plan(planned, out, lambda r: r.get("kind") == "header" and all(r.get(k) == v for k, v in how.items()))
     combined = combine(editor, edits_editor(edits) if edits else None)
     skipped = len(failures)
-    for dest, path in planned.items():
-        try:
-            result = write_fixed(path, out, combined, roots=roots, reviewer=reviewer, how=how,
-                                 accept_residual=args.accept_residual)
-        except Exception as error:  # noqa: BLE001 - one damaged file does not stop the others; it is named
-            failures.add(path, error)
+    from phi_review.core.common.pool import default_jobs, run_each
+
+    def one(path: Path) -> Any:
+        return write_fixed(path, out, combined, roots=roots, reviewer=reviewer, how=how,
+                           accept_residual=args.accept_residual)
+
+    jobs = args.jobs if args.jobs else default_jobs(len(planned))
+    for path, ok, result in run_each(one, list(planned.values()), jobs):
+        if not ok:  # one damaged file does not stop the others; it is named
+            failures.add(path, result)
             continue
         print(f"wrote {inert(result.copy)} ({len(result.header_changes)} change(s)) from {inert(path)}; "
-              f"{getattr(result, 'proof_summary', '')}")
+              f"{getattr(result, 'proof_summary', '')}", flush=True)
     skipped = len(failures) - skipped
     print(f"# {len(planned) - skipped} copy(ies) in {inert(out)}; manifest: {inert(out / 'manifest.jsonl')}"
           + (f"; {len(failures)} file(s) skipped" if failures else ""))
