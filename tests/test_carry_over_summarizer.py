@@ -126,3 +126,36 @@ def test_a_reviewed_copy_with_other_rows_refuses_the_save(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert ".SiteA.csv.reviewed" in err and "DOE" not in err
     assert site_a.read_bytes() == decorated and (site_a.parent / "SiteA.orig.csv").is_file()
+
+
+def test_a_carry_over_killed_after_the_copy_is_finished_by_the_next_save(tmp_path: Path, capsys) -> None:
+    """Killed after step 1 (the copy written, the validator's file still decorated): the next save ends it."""
+    from phi_review.core.report.csv_reviewed import ReviewedCopy, fingerprint_of, meta_path, reviewed_path, write_reviewed
+
+    top, originals = _folder(tmp_path)
+    site_a = top / "COLL1" / "SiteA.csv"
+    _old_version_left(site_a, True)
+    decorated = site_a.read_bytes()
+    original = originals[str(site_a)]
+    write_reviewed(ReviewedCopy(reviewed_path(site_a), meta_path(site_a), fingerprint_of(original, site_a)),
+                   site_a, decorated)
+    assert main(["decide", str(site_a), "5", "4", "--reviewer", "rev"]) == 0
+    assert "earlier phi-review" in capsys.readouterr().err
+    assert _snapshot(top) == originals
+    actions = {f.row: f.action for f in read_report(site_a).findings if f.action}
+    assert actions == {2: "No Issue / False Positive", 4: "Needs Metadata Update", 5: "Needs DMCC/JPL Review"}
+
+
+def test_one_session_saves_again_after_the_carry_over(tmp_path: Path) -> None:
+    top, originals = _folder(tmp_path)
+    site_a = top / "COLL1" / "SiteA.csv"
+    _old_version_left(site_a, False)
+    with ReviewSession.open(site_a, reviewer="rev") as session:
+        session.decide([2], "Follow-up Needed")
+        warnings = session.save()
+        assert any("earlier phi-review" in w for w in warnings)
+        session.decide([3], "Needs DMCC/JPL Review")
+        session.save()
+    assert _snapshot(top) == originals
+    actions = {f.row: f.action for f in read_report(site_a).findings if f.action}
+    assert actions == {2: "No Issue / False Positive", 4: "Follow-up Needed", 5: "Needs DMCC/JPL Review"}
