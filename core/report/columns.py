@@ -23,6 +23,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "reviewer": ("Reviewer", "Reviewed By"),
     "reviewed_at": ("Reviewed At", "Review Date", "Reviewed On", "Reviewed"),
     "corrected_copy": ("Corrected Copy", "Corrected File", "Corrected Copy Path"),
+    "second_review": ("Second Review",),
+    "second_reviewer": ("Second Reviewer",),
+    "second_reviewed_at": ("Second Reviewed At",),
     # The EDRN validator's own columns (validate-dicom-files): kept on each finding.
     "details": ("Details", "Detail", "Finding Details"),
     "score": ("Score",),

@@ -15,7 +15,10 @@ DEFAULT_ACTIONS: tuple[str, ...] = (
 )
 
 # Fields the reviewer can change; the writer maps each to a column.
-EDITABLE_FIELDS: tuple[str, ...] = ("action", "note", "reviewer", "reviewed_at", "corrected_copy")
+EDITABLE_FIELDS: tuple[str, ...] = ("action", "note", "reviewer", "reviewed_at", "corrected_copy",
+                                    "second_review", "second_reviewer", "second_reviewed_at")
+# The second pass: another reviewer's action on a decided row (same action confirms, another disputes).
+SECOND_FIELDS: tuple[str, ...] = ("second_review", "second_reviewer", "second_reviewed_at")
 
 
 @dataclass
@@ -31,6 +34,9 @@ class ColumnMap:
     reviewer: int | None = None
     reviewed_at: int | None = None
     corrected_copy: int | None = None
+    second_review: int | None = None
+    second_reviewer: int | None = None
+    second_reviewed_at: int | None = None
     details: int | None = None
     score: int | None = None
     profile: int | None = None
@@ -60,6 +66,9 @@ class Finding:
     details: str = ""  # the validator's Details text, parsed on demand (core.report.pointer)
     profile: str = ""  # the validator's Profile (1.0.x): it settles one ambiguous Details wording
     corrected_copy: str = ""  # the corrected copy written for this row's file (relative to the report)
+    second_review: str = ""  # the second reviewer's action ("" until the second pass looked at the row)
+    second_reviewer: str = ""
+    second_reviewed_at: str = ""
     # What the row points at (tags, value, frame, kind), computed on first use and
     # kept: 500k rows never pay for parsing Details until a row is looked at.
     pointer: object = field(default=None, repr=False, compare=False)

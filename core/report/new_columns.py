@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 NEW_HEADERS = {"action": "Action", "reviewer": "Reviewer", "reviewed_at": "Reviewed At", "note": "Comments",
-               "corrected_copy": "Corrected Copy"}
+               "corrected_copy": "Corrected Copy", "second_review": "Second Review",
+               "second_reviewer": "Second Reviewer", "second_reviewed_at": "Second Reviewed At"}
 DECISION_FIELDS = ("action", "reviewer", "reviewed_at", "note")
-APPEND_ORDER = (*DECISION_FIELDS, "corrected_copy")
+SECOND_FIELDS = ("second_review", "second_reviewer", "second_reviewed_at")
+APPEND_ORDER = (*DECISION_FIELDS, "corrected_copy", *SECOND_FIELDS)
 
 
 def fields_to_append(missing: Callable[[str], bool], needed: Iterable[str]) -> list[str]:
@@ -25,4 +27,6 @@ def fields_to_append(missing: Callable[[str], bool], needed: Iterable[str]) -> l
         out = [f for f in DECISION_FIELDS if missing(f)]
     if "corrected_copy" in needed and missing("corrected_copy"):
         out.append("corrected_copy")
+    if any(missing(f) for f in SECOND_FIELDS if f in needed):  # the second pass's three, together, last
+        out += [f for f in SECOND_FIELDS if missing(f)]
     return out

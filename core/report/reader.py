@@ -179,6 +179,8 @@ def _findings_from(body: list[list[Any]], first: int, columns: Any, source: str)
         _column(body, columns.reviewer), _column(body, columns.reviewed_at), body, [source] * len(body) if source else None,
         _column(body, columns.site), _column(body, columns.event), _column(body, columns.details, strip=False),
         _column(body, columns.profile), _column(body, columns.corrected_copy),
+        _column(body, columns.second_review), _column(body, columns.second_reviewer),
+        _column(body, columns.second_reviewed_at),
     ]
     while fields[-1] is None:  # columns the report lacks keep Finding's defaults: fewer arguments per row
         fields.pop()

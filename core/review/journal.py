@@ -27,7 +27,10 @@ DICOM file the reviewer was shown). Journals written before version 2 hold one
 line per row (``seq``, ``row``, ``file``, ``old``, ``new`` ... in each);
 readers take both, in any mix, and ``read_records`` hands out that per-row form.
 
-``kind`` is ``decide`` or ``note`` (a change), ``undo``/``redo`` (with
+``kind`` is ``decide``, ``note`` or ``second`` (a change; ``second`` is the
+second pass: it sets ``second_review``/``second_reviewer``/``second_reviewed_at``,
+which values objects name only when not blank, so journals without a second
+pass read as before; it may carry ``same_reviewer_reason``), ``undo``/``redo`` (with
 ``target``: the step they undo or redo; old/new as applied), ``copy`` (a
 corrected copy written), or ``saved`` (``seq``, ``sha256``/``size`` of the
 report just written, ``rows`` saved, ``carry``: seqs not yet in it). ``sheet``
@@ -66,21 +69,20 @@ from typing import NamedTuple
 from pathlib import Path
 
 from phi_review.core.common.errors import ReportError
-from phi_review.core.report.model import EDITABLE_FIELDS, Finding
+from phi_review.core.report.model import EDITABLE_FIELDS, SECOND_FIELDS
+from phi_review.core.review.journal_values import BLANK, Values, full_values, per_row, second_of, values_of  # noqa: F401
 
 JOURNAL_VERSION = 2  # 2: one line per step (1: one line per row; still read)
 CHECKPOINT_VERSION = 3  # a checkpoint line (3) beside version-2 steps
 CHECKPOINT_KIND = "checkpoint"
 CHECKPOINT_MARK = b'{"kind":"checkpoint",'  # how a checkpoint line starts (kind is written first)
 CHECKPOINT_MIN = 2000  # journaled rows since the last checkpoint or save before a checkpoint is worth it
-CHANGE_KINDS = ("decide", "note")
-STEP_KINDS = ("decide", "note", "undo", "redo", "copy")
+CHANGE_KINDS = ("decide", "note", "second")
+STEP_KINDS = ("decide", "note", "undo", "redo", "copy", "second")
 # Fields whose old value must match for a record to be replayed: the reviewer's
 # decision itself. Who/when are carried along but never block recovery.
-MATCH_FIELDS = ("action", "note")
+MATCH_FIELDS = ("action", "note", "second_review")
 _SAVED_MARK = b'"saved"'  # cheap prefilter; the parse decides
-
-Values = dict[str, str]
 
 
 def journal_path(report_path: Path) -> Path:
@@ -94,18 +96,6 @@ def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def values_of(finding: Finding) -> Values:
-    """The editable fields of ``finding`` as a plain dict (keys: EDITABLE_FIELDS)."""
-    return {
-        "action": finding.action or "",
-        "note": finding.note or "",
-        "reviewer": finding.reviewer or "",
-        "reviewed_at": finding.reviewed_at or "",
-        "corrected_copy": finding.corrected_copy or "",
-    }
-
-
-assert tuple(values_of(Finding(row=0, file=""))) == EDITABLE_FIELDS, "values_of must follow EDITABLE_FIELDS"
 # One encoder for all records (json.dumps with options builds one per call). ASCII
 # output round-trips any string exactly, lone surrogates included, and keeps
 # control characters in names escaped when someone views the journal.
@@ -202,8 +192,8 @@ def read_records(path: Path) -> tuple[list[dict], int]:
     return records, damaged
 
 
-BLANK: Values = dict.fromkeys(EDITABLE_FIELDS, "")  # shared by every blank values object read; never mutated
 _FIELD_KEYS = frozenset(EDITABLE_FIELDS)
+_FIRST_KEYS = frozenset(name for name in EDITABLE_FIELDS if name not in SECOND_FIELDS)  # no second pass yet
 
 
 def is_step_line(record: dict) -> bool:
@@ -221,7 +211,10 @@ def clean_values(raw: object, base: Mapping[str, str] = BLANK) -> Values | None:
         return None
     if not raw:
         return base  # type: ignore[return-value]
-    if raw.keys() == _FIELD_KEYS:
+    keys = raw.keys()  # type: ignore[attr-defined]
+    # Without the second-pass fields a values object means them blank (unless ``base`` says otherwise):
+    # readers take a missing one as "" (``second_of``).
+    if keys == _FIELD_KEYS or (keys == _FIRST_KEYS and (base is BLANK or not any(map(base.get, SECOND_FIELDS)))):
         try:
             "".join(raw.values())  # type: ignore[attr-defined]  # raises unless every value is text: C speed
             return raw  # type: ignore[return-value]
@@ -230,7 +223,7 @@ def clean_values(raw: object, base: Mapping[str, str] = BLANK) -> Values | None:
     get = raw.get  # type: ignore[attr-defined]
     values = {}
     for name in EDITABLE_FIELDS:
-        value = get(name, base[name])
+        value = get(name, base.get(name, ""))
         values[name] = value if value.__class__ is str else str(value or "")
     return values
 
@@ -249,19 +242,24 @@ def expand_step(record: dict) -> list[dict] | None:
         if old is None or new is None:
             return None
         out.append({**common, **{k: v for k, v in row.items() if k not in ("old", "new")},
-                    "seq": step + offset, "step": step, "n": len(rows), "old": dict(old), "new": dict(new)})
+                    "seq": step + offset, "step": step, "n": len(rows), "old": per_row(old), "new": per_row(new)})
     return out
 
 
 def _written(values: Mapping[str, str]) -> dict[str, str]:
-    """Values as a step line holds them: every field, or ``{}`` when all are blank."""
+    """Values as a step line holds them: every field, or ``{}`` when all are blank. The second-pass fields
+    are written only when not blank, so a journal without a second pass reads as it always did."""
     full = {name: values.get(name, "") for name in EDITABLE_FIELDS}
+    for name in SECOND_FIELDS:
+        if not full[name]:
+            del full[name]
     return full if any(full.values()) else {}
 
 
 def step_line(kind: str, step: int, changes: Sequence[Change], sheet: str, reviewer: str, now: str,
-              target: int | None = None, keys: Sequence[str] | None = None) -> dict:
-    """The one line of a step (format in the module docstring)."""
+              target: int | None = None, keys: Sequence[str] | None = None,
+              extra: Mapping[str, object] | None = None) -> dict:
+    """The one line of a step (format in the module docstring); ``extra``: audit fields of the step."""
     first = changes[0].new
     shared = {name: first.get(name, "") for name in EDITABLE_FIELDS}
     for change in changes[1:]:
@@ -286,6 +284,8 @@ def step_line(kind: str, step: int, changes: Sequence[Change], sheet: str, revie
                                "reviewer": reviewer, "time": now, "v": JOURNAL_VERSION}
     if target is not None:
         line["target"] = target
+    if extra:
+        line.update({name: value for name, value in extra.items() if name not in line})
     line["new"] = _written(shared)
     line["rows"] = rows
     return line
@@ -387,6 +387,7 @@ class Journal:
         reviewer: str,
         target: int | None = None,
         keys: Sequence[str] | None = None,
+        extra: Mapping[str, object] | None = None,
     ) -> int:
         """Write one step (all its rows, one line) and fsync it; returns its step id.
 
@@ -398,7 +399,7 @@ class Journal:
         step = self._next_seq
         if not changes:
             return step
-        self._append([step_line(kind, step, changes, self.sheet, reviewer, utc_now(), target, keys)])
+        self._append([step_line(kind, step, changes, self.sheet, reviewer, utc_now(), target, keys, extra)])
         self._next_seq = step + len(changes)  # each row keeps a seq of its own (carried when unplaced)
         self.rows_since_checkpoint += len(changes)
         return step

@@ -15,12 +15,21 @@ from itertools import compress, repeat
 from operator import add, and_, attrgetter, eq, itemgetter, mul, ne, not_, or_
 
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding
-from phi_review.core.review.journal import Change, Step, Values, values_of
+from phi_review.core.review.journal import Change, Step, Values, full_values, second_of, values_of
 
 _OF_FINDING = attrgetter(*EDITABLE_FIELDS)  # a finding's editable values as a tuple, at C speed
-_OF_VALUES = itemgetter(*EDITABLE_FIELDS)
-_ACTION_OF, _NOTE_OF = attrgetter("action"), attrgetter("note")
-_ACTION, _NOTE = itemgetter("action"), itemgetter("note")
+_ACTION_OF = attrgetter("action")
+_ACTION = itemgetter("action")
+_MATCH_OF = attrgetter("action", "note", "second_review")  # what a record's old value must match (MATCH_FIELDS)
+
+
+def _MATCH(values: Values) -> tuple[str, str, str]:  # noqa: N802 - an itemgetter that takes a missing second pass as ""
+    return values["action"], values["note"], values.get("second_review", "")
+
+
+_FIRST_OF_FINDING = attrgetter(*EDITABLE_FIELDS[:5])
+_FIRST_OF_VALUES = itemgetter(*EDITABLE_FIELDS[:5])
+_SECOND_OF_FINDING = attrgetter("second_review", "second_reviewer", "second_reviewed_at")
 _APPLY, _ALREADY = 1, 2  # a slot's status; 0 is a conflict
 _make_change = tuple.__new__  # Change's and Step's own __new__ is Python code: this skips it, 100,000 times
 
@@ -52,7 +61,8 @@ def resolve(placed: Placed, findings: Sequence[Finding]) -> tuple[bytearray, dic
     # Changed where the action differs (nearly every row, found in one pass), else where any field does.
     differs = list(map(ne, map(_ACTION, values), map(_ACTION_OF, rows)))
     if not all(differs):
-        differs = list(map(or_, differs, map(ne, map(_OF_VALUES, values), map(_OF_FINDING, rows))))
+        differs = list(map(or_, differs, map(ne, map(_FIRST_OF_VALUES, values), map(_FIRST_OF_FINDING, rows))))
+        differs = list(map(or_, differs, map(ne, map(second_of, values), map(_SECOND_OF_FINDING, rows))))
     final = dict(compress(zip(numbers, values), differs))
     return status, final, len(conflicted)
 
@@ -64,9 +74,9 @@ def _each_once(placed: Placed, findings: Sequence[Finding]) -> _Walk:
     """resolve's walk when every row has one slot, in C-level passes: 100,000 rows in a few ms."""
     index, old, new = placed.index, placed.old, placed.new
     found = list(map(findings.__getitem__, index))
-    actions, notes = list(map(_ACTION_OF, found)), list(map(_NOTE_OF, found))
-    already = list(map(and_, map(eq, map(_ACTION, new), actions), map(eq, map(_NOTE, new), notes)))
-    fits = list(map(and_, map(eq, map(_ACTION, old), actions), map(eq, map(_NOTE, old), notes)))
+    held = list(map(_MATCH_OF, found))
+    already = list(map(eq, map(_MATCH, new), held))
+    fits = list(map(eq, map(_MATCH, old), held))
     applies = list(map(and_, map(not_, already), fits))
     status = bytearray(map(add, map(mul, already, repeat(_ALREADY)), applies))  # 2 held, 1 applies, 0 conflict
     current = dict(zip(compress(index, applies), compress(new, applies)))
@@ -84,20 +94,15 @@ def _walk_chains(placed: Placed, findings: Sequence[Finding]) -> _Walk:
         number = index[position]
         if number not in held:
             finding, values = findings[number], new[position]
-            if values["action"] == finding.action and values["note"] == finding.note:
+            if _MATCH(values) == _MATCH_OF(finding):
                 held[number] = position
     for position, number in enumerate(index):
         if position <= held.get(number, -1):
             status[position] = _ALREADY
             continue
         now = current.get(number)
-        if now is None:
-            finding = findings[number]
-            action, note = finding.action, finding.note
-        else:
-            action, note = now["action"], now["note"]
-        before = old[position]
-        if before["action"] == action and before["note"] == note:
+        state = _MATCH_OF(findings[number]) if now is None else _MATCH(now)
+        if _MATCH(old[position]) == state:
             status[position] = _APPLY
             current[number] = new[position]
         else:
@@ -181,10 +186,12 @@ def apply_final(findings: Sequence[Finding], baselines: MutableMapping[int, Mapp
             if baseline is None:
                 baselines[index] = values_of(finding)
                 dirty.add(index)
-            elif values == baseline:
+            elif full_values(values) == baseline:
                 dirty.discard(index)
             else:
                 dirty.add(index)
-    for finding, values in zip(touched, map(_OF_VALUES, final.values())):
-        finding.action, finding.note, finding.reviewer, finding.reviewed_at, finding.corrected_copy = values
+    for finding, values in zip(touched, final.values()):
+        finding.action, finding.note, finding.reviewer, finding.reviewed_at, finding.corrected_copy = \
+            _FIRST_OF_VALUES(values)
+        finding.second_review, finding.second_reviewer, finding.second_reviewed_at = second_of(values)
     return count_reviewed(touched) - before

@@ -25,7 +25,9 @@ from phi_review.core.review.journal import (
     Change,
     Journal,
     Step,
+    full_values,
     journal_path,
+    second_of,
     utc_now,
     values_of,
 )
@@ -34,6 +36,7 @@ from phi_review.core.review.journal_ahead import JournalAhead, start_parse_ahead
 from phi_review.core.review.recovery import RecoveryPlan, plan_recovery, row_key
 from phi_review.core.review.replay import PlannedStep, apply_final, count_reviewed
 from phi_review.core.review.saving import SavePlan, SavingMixin  # noqa: F401 - SavePlan is public here
+from phi_review.core.review.second_pass import SecondPassMixin
 from phi_review.core.report.model import Finding, Report
 from phi_review.core.report.lock import ReportLock
 from phi_review.core.report.cell_text import cell_text_problem
@@ -65,7 +68,7 @@ def note_problem(text: str) -> str | None:
     return cell_text_problem(text, "note")
 
 
-class ReviewSession(QueryMixin, SavingMixin):
+class ReviewSession(QueryMixin, SavingMixin, SecondPassMixin):
     """Findings of one report plus the reviewer's changes, durable through the journal."""
 
     def __init__(
@@ -234,7 +237,7 @@ class ReviewSession(QueryMixin, SavingMixin):
         plan = self._plan(ahead)
         self._apply_final(plan.final)
         for step in plan.steps:
-            if step.kind in ("decide", "note"):
+            if step.kind in ("decide", "note", "second"):
                 self._undo.append(step)
                 self._redo.clear()
             elif step.kind == "undo":
@@ -297,8 +300,9 @@ class ReviewSession(QueryMixin, SavingMixin):
         finding.reviewer = values["reviewer"]  # type: ignore[index]
         finding.reviewed_at = values["reviewed_at"]  # type: ignore[index]
         finding.corrected_copy = values.get("corrected_copy", "")  # type: ignore[union-attr]
+        finding.second_review, finding.second_reviewer, finding.second_reviewed_at = second_of(values)  # type: ignore[arg-type]
         self._reviewed += int(finding.reviewed) - int(was_reviewed)
-        if values == baseline:
+        if full_values(values) == baseline:  # type: ignore[arg-type]
             self._dirty.discard(index)
         else:
             self._dirty.add(index)
@@ -314,11 +318,11 @@ class ReviewSession(QueryMixin, SavingMixin):
                 self._changing["action"][index] = self.findings[index].action.lower()
                 self._changing["note"][index] = self.findings[index].note.lower()
 
-    def _record(self, kind: str, changes: list[Change], target: int | None = None) -> int:
+    def _record(self, kind: str, changes: list[Change], target: int | None = None, extra: dict | None = None) -> int:
         """Journal first (durable), then apply: a change the disk refused is not shown as made."""
         assert self._journal is not None
         keys = [row_key(self.findings[change.index]) for change in changes]
-        step = self._journal.append_step(kind, changes, self.reviewer, target, keys=keys)
+        step = self._journal.append_step(kind, changes, self.reviewer, target, keys=keys, extra=extra)
         for change in changes:
             self._apply(change.index, change.new)
         self.checkpoint_if_due()  # the journal's state in one line: a reopen replays a short tail (saving.py)

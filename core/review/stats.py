@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from phi_review.core.report.columns import normalize
 from phi_review.core.report.model import Finding, Report
 from phi_review.core.review.stats_pace import agreement, progress_of
 
@@ -30,9 +29,6 @@ NONE = "(none)"
 NOT_FOUND = "(file not found)"
 _EVENT = re.compile(r"\d{7}")
 _TAG = re.compile(r"\(\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)")
-SECOND_HEADERS = {"second_review": "Second Review", "second_reviewer": "Second Reviewer",
-                  "second_reviewed_at": "Second Reviewed At"}
-
 
 def issue_kind(issue: str) -> str:
     """pixels, header, missing or other, from the issue text (the validator's and the workbook's wordings)."""
@@ -84,24 +80,6 @@ def _bump(counts: dict[str, int], key: str, n: int = 1) -> None:
 
 def _by_count(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def second_columns(report: Report) -> dict[str, int]:
-    """Columns of the second pass, by field, found by header text like every other column."""
-    wanted = {normalize(text): field for field, text in SECOND_HEADERS.items()}
-    found: dict[str, int] = {}
-    for index, header in enumerate(report.headers):
-        field = wanted.get(normalize(header)) if header else None
-        if field and field not in found:
-            found[field] = index
-    return found
-
-
-def _cell(finding: Finding, column: int | None) -> str:
-    if column is None or column >= len(finding.cells):
-        return ""
-    value = finding.cells[column]
-    return "" if value is None else str(value).strip()
 
 
 def compute_stats(report: Report, **options: Any) -> dict[str, Any]:
@@ -255,16 +233,9 @@ def _patient_order(by_patient: dict[str, dict[str, int]]) -> dict[str, dict[str,
 
 
 def second_pass_rows(report: Report) -> list[tuple[str, str, str]]:
-    """(issue, first action, second action) for each row the second pass looked at."""
-    column = second_columns(report).get("second_review")
-    if column is None:
-        return []
-    out = []
-    for finding in report.findings:
-        second = _cell(finding, column)
-        if second:
-            out.append((finding.issue.strip() or NONE, finding.action.strip(), second))
-    return out
+    """(issue, first action, second action) for each row the second pass looked at (its Second Review)."""
+    return [(f.issue.strip() or NONE, f.action.strip(), f.second_review.strip())
+            for f in report.findings if f.second_review and f.second_review.strip()]
 
 
 def copy_proofs(report: Report) -> Callable[[str], bool]:

@@ -33,6 +33,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     decide.add_argument("--sheet", help="sheet that holds the findings (default: the one with the header)")
     decide.add_argument("--all-rows", action="store_true",
                         help="decide every row of that file (same name, Site ID and Event ID), as one step")
+    decide.add_argument("--second-pass", action="store_true",
+                        help="record a second review of a decided row: the same action confirms, another "
+                             "disputes (a dispute needs --note); saved in Second Review columns")
+    decide.add_argument("--allow-same-reviewer", metavar="REASON",
+                        help="with --second-pass: let the first reviewer record it, and record why")
     decide.set_defaults(func=run_decide)
 
     export = sub.add_parser("export", help="write a CSV report with its decisions to a file you choose (to send back)")
@@ -154,7 +159,13 @@ def run_decide(args: argparse.Namespace) -> int:
         action = resolve_action(session, args.action)
         finding = session.findings[index]
         # Action and note are one journal step: a refused note leaves no action behind.
-        changed = bool(session.decide_rows(indexes, action, note=args.note))
+        if args.second_pass:
+            changed = bool(session.second_review(indexes, action, note=args.note,
+                                                 allow_same_reviewer=args.allow_same_reviewer))
+        elif args.allow_same_reviewer is not None:
+            raise PhiReviewError("--allow-same-reviewer goes with --second-pass")
+        else:
+            changed = bool(session.decide_rows(indexes, action, note=args.note))
         recovered = session.recovered
         warnings = session.save() if session.unsaved else []
     finally:
@@ -162,7 +173,12 @@ def run_decide(args: argparse.Namespace) -> int:
     where = f"row {finding.row} ({shorten(inert(finding.file), 80)})"
     if len(indexes) > 1:
         where = f"{len(indexes)} rows of {shorten(inert(finding.file), 80)}"
-    if changed:
+    if changed and args.second_pass:
+        verdict = "confirms" if action == finding.action else "disputes"
+        line = (f"{where}: second review {verdict} {inert(finding.action)}"
+                + (f" (second reviewer chose {inert(action)})" if verdict == "disputes" else "")
+                + f"; saved {inert(report_name(session))}.")
+    elif changed:
         line = f"{where}: {inert(action)}" + (" with note" if args.note else "") + f"; saved {inert(report_name(session))}."
     else:
         line = f"{where} already has {inert(action)}" + (" and that note" if args.note else "") + "; nothing to change."
