@@ -10,6 +10,9 @@ row, never the value) when a column it does not mask holds an identifier.
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
+import uuid
 import io
 import zipfile
 from pathlib import Path
@@ -127,3 +130,24 @@ def test_an_unknown_suffix_and_a_missing_root_are_refused(demo: Path, tmp_path: 
     assert main(["export", str(demo), "--phi-free", "--out", str(tmp_path / "x.csv"),
                  "--root", str(tmp_path / "nope")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_reads_the_export_as_literal_text(demo: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "demo.xlsx"
+    copy.write_bytes(demo.read_bytes())
+    (tmp_path / "dicom").symlink_to(demo.parent / "dicom")
+    assert main(["decide", str(copy), "5", "2", "--note", "=1+1", "--reviewer", "rev"]) == 0
+    out = tmp_path / "send" / "x.xlsx"
+    assert main(["export", str(copy), "--phi-free", "--out", str(out)]) == 0
+    converted = tmp_path / "lo"
+    profile = f"file:///tmp/lo-profile-{uuid.uuid4().hex}"
+    # UTF-8 (76), sheet 2 (the Report; the 12th option, LibreOffice 7.2+)
+    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2",
+                    "--outdir", str(converted), str(out)], check=True, capture_output=True, timeout=180)
+    written = sorted(converted.glob("*.csv"))
+    assert len(written) == 1
+    rows = list(csv.reader(written[0].open(encoding="utf-8", newline="")))
+    assert rows[0][0] == "LabCAS File Name" and len(rows) == 25
+    assert rows[2][3:6] == ["«…»", "Needs Deletion & Re-upload", "=1+1"]  # literal text, not a formula's 2
