@@ -231,16 +231,18 @@ def source_paths(report: Report, findings: Sequence[Finding], roots: Sequence[Pa
     return list(paths), unresolved
 
 
-def file_identifiers(paths: Iterable[Path]) -> list[Identifier]:
-    """``collect_identifiers`` of every file (a file that cannot be read gives what its raw scan finds)."""
+def file_identifiers(paths: Iterable[Path]) -> tuple[list[Identifier], int]:
+    """``collect_identifiers`` of every file, and how many files could not be read at all."""
     from phi_review.core.proof.identifiers import collect_identifiers
 
     out: dict[str, Identifier] = {}
+    unreadable = 0
     for path in paths:
         try:
             found = collect_identifiers(path)
         except OSError:
+            unreadable += 1
             continue
         for ident in found:
             out.setdefault(ident.text.lower(), ident)
-    return list(out.values())
+    return list(out.values()), unreadable

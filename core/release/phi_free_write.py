@@ -45,6 +45,7 @@ class PhiFreeExport:
     masked: int
     files: int  # files whose identifiers were sought
     unresolved: int  # rows whose file was not found: only the report's detected values were sought for them
+    unreadable: int = 0  # files found but not readable: their identifiers are unknown
 
 
 def summary_path(out: Path) -> Path:
@@ -76,10 +77,11 @@ def export_phi_free(report: Report, findings: Sequence[Finding], actions: Sequen
     targets = [out] + ([summary_path(out)] if kind == ".csv" else [])
     _check_targets(report, targets, force)
     paths, unresolved = source_paths(report, findings, roots)
-    identifiers = file_identifiers(paths) + detected_identifiers(findings)
+    from_files, unreadable = file_identifiers(paths)
+    identifiers = from_files + detected_identifiers(findings)
     masker = Masker(identifiers)
     table = build_table(report, findings, masker)
-    table.summary = summary_rows(findings, table, len(paths), unresolved)
+    table.summary = summary_rows(findings, table, len(paths) - unreadable, unresolved)
     search = ByteSearch(identifiers)
     check_table(table, search)
     if kind == ".csv":
@@ -93,8 +95,8 @@ def export_phi_free(report: Report, findings: Sequence[Finding], actions: Sequen
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_bytes(search, {f"{out.name}:{n}": archive.read(n) for n in archive.namelist()})
         _write(out, data)
-    return PhiFreeExport(out, targets[1] if kind == ".csv" else None, len(table.rows), table.masked, len(paths),
-                         unresolved)
+    return PhiFreeExport(out, targets[1] if kind == ".csv" else None, len(table.rows), table.masked,
+                         len(paths) - unreadable, unresolved, unreadable)
 
 
 def _check_targets(report: Report, targets: list[Path], force: bool) -> None:

@@ -244,6 +244,9 @@ def _export_phi_free(session: "ReviewSession", args: argparse.Namespace) -> int:
     if done.unresolved:
         print(f"phi-review: {done.unresolved} rows name a file not found under the roots: for them only the "
               "report's detected values were sought (give --root)", file=sys.stderr)
+    if done.unreadable:
+        print(f"phi-review: {done.unreadable} files could not be read: their identifiers were not sought",
+              file=sys.stderr)
     return 0
 
 
