@@ -146,3 +146,16 @@ def test_progress_lines_when_not_a_terminal() -> None:
     meter.show(force=True)
     line = out.getvalue()
     assert line.startswith("scan: 4/10 files, 7 frames, ") and line.endswith("\n") and "\r" not in line
+
+
+def test_sampled_frames_read_fewer_and_all_reads_every_frame(tmp_path) -> None:
+    from phi_review.core.scan.checks import Options, scan_file
+    from phi_review.core.scan.walk import target
+
+    from scan_tree import text_on_one_frame
+
+    path = text_on_one_frame(tmp_path / "Site" / "1234567" / "c.dcm", frames=12, text_frame=5)
+    every = scan_file(target(str(path)), Options(ocr=False))
+    some = scan_file(target(str(path)), Options(ocr=False, ocr_frames="sampled"))
+    assert (every.frames, every.frames_read, some.frames_read) == (12, 12, len(sampled(12)))
+    assert not every.error and every.rows[0][:2] == ["Site", "1234567"]

@@ -79,8 +79,11 @@ class Progress:
 
 
 def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, timeout: float = 120.0,
-         memory_mb: int = 4096, restart: bool = False, progress: TextIO | None = sys.stderr) -> Summary:
-    """Scan ``trees`` into ``out``; resumes an interrupted scan of the same trees and options."""
+         memory_mb: int = 4096, restart: bool = False, progress: TextIO | None = sys.stderr,
+         dask: str | None = None) -> Summary:
+    """Scan ``trees`` into ``out``; resumes an interrupted scan of the same trees and options.
+
+    ``dask``: a scheduler address; the files are scanned there instead of in the local pool."""
     for tree in trees:
         if not Path(tree).exists() and not Path(tree).is_symlink():
             raise PhiReviewError(f"{inert(tree)}: no such file or folder")
@@ -101,17 +104,24 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
 
     def tick() -> None:
         if meter is not None:
-            meter.frames = pool.frames
+            meter.frames = meter.frames if dask else pool.frames
             meter.show()
 
-    for result in pool.run(todo, tick):
+    if dask:
+        from phi_review.core.scan.dask_runner import run_dask
+
+        results = run_dask(dask, todo, options, tick)
+    else:
+        results = pool.run(todo, tick)
+    for result in results:
         sink.record(result)
         if meter is not None:
+            meter.frames += result.frames_read if dask else 0
             meter.done += 1
             meter.errors += result.error
             tick()
     if meter is not None:
-        meter.frames = pool.frames
+        meter.frames = meter.frames if dask else pool.frames
         meter.end()
     counts = sink.finish(targets)
     return Summary(counts["files"], counts["errors"], counts["rows"], counts["frames"],

@@ -25,6 +25,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     scan.add_argument("--timeout", type=float, default=120.0,
                       help="seconds a worker may spend on one frame or header before the file is an Error row")
     scan.add_argument("--memory", type=int, default=4096, help="memory ceiling of each worker, in MB (0: none)")
+    scan.add_argument("--dask", metavar="ADDRESS",
+                      help="scan on a Dask distributed scheduler (tcp://host:8786) instead of local workers")
     scan.add_argument("--restart", action="store_true", help="scan again from the start into --out")
     scan.add_argument("--quiet", action="store_true", help="no progress line")
     scan.add_argument("--open", action="store_true", help="open the result in the review screen when done")
@@ -49,7 +51,8 @@ def run_scan(args: argparse.Namespace) -> int:
         if not ocr_available():
             raise PhiReviewError("OCR is not installed (pip install 'phi-review[ocr]'); or scan with --no-ocr")
     summary = scan(args.tree, args.out, options, workers=args.workers or default_workers(), timeout=args.timeout,
-                   memory_mb=args.memory, restart=args.restart, progress=None if args.quiet else sys.stderr)
+                   memory_mb=args.memory, restart=args.restart, progress=None if args.quiet else sys.stderr,
+                   dask=args.dask)
     if summary.already_complete:
         print(f"{inert(str(args.out))}: this scan is already complete ({summary.files} files); "
               "--restart scans again")
