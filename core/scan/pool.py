@@ -44,7 +44,11 @@ def _limit_memory(megabytes: int) -> None:
 
 def _worker(conn: Connection, options: Options, memory_mb: int, ocr_threads: int) -> None:
     """Scan what the parent sends until it sends None."""
+    import signal
+
     from phi_review.core.common.quiet import silence_libraries
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c is the parent's to handle: no traceback from a worker
 
     silence_libraries()
     _limit_memory(memory_mb)
