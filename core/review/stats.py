@@ -18,6 +18,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -107,15 +108,13 @@ def _compute(report: Report, *, clean_copies: Callable[[str], bool] | None = Non
     ``zip``): the per-row work runs in C, the Python work once per distinct key.
     """
     findings = report.findings
-    issues = [f.issue for f in findings]
-    actions = [f.action for f in findings]
-    copies = [f.corrected_copy for f in findings]
-    files = [f.file for f in findings]
-    sites = [f.site for f in findings]
-    events = [f.event for f in findings]
-    tags = [f.tag for f in findings]
+    issues = list(map(attrgetter("issue"), findings))  # map(attrgetter): the columns at C speed
+    actions = list(map(attrgetter("action"), findings))
+    files = list(map(attrgetter("file"), findings))
+    sites = list(map(attrgetter("site"), findings))
+    events = list(map(attrgetter("event"), findings))
     rows = len(findings)
-    main = Counter(zip(issues, tags, actions, copies))
+    main = Counter(map(attrgetter("issue", "tag", "action", "corrected_copy"), findings))
     issue_action: Counter = Counter()
     for (issue, _, action, _), n in main.items():
         issue_action[issue, action] += n
