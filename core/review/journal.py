@@ -19,8 +19,8 @@ one entry per row::
               "old":{"action":"","note":"seen","reviewer":"","reviewed_at":"","corrected_copy":""},
               "new":{"note":"seen"}}]}
 
-A step's rows take the seqs ``step`` .. ``step + n - 1`` in order. A values
-object lists every editable field, or is ``{}`` when all are blank; a row's
+A step's rows take the seqs ``step`` .. ``step + n - 1`` in order. A values object
+lists every editable field (the second pass's only when not blank), or is ``{}``; a row's
 ``new`` names only the fields where it differs from the step's ``new``. Rows
 may carry ``source`` (the CSV file of a several-file report) and ``path`` (the
 DICOM file the reviewer was shown). Journals written before version 2 hold one
