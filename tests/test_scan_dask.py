@@ -23,7 +23,8 @@ def test_a_local_cluster_writes_what_the_pool_writes(tmp_path: Path) -> None:
     local, remote = tmp_path / "local" / "Collection", tmp_path / "dask" / "Collection"
     assert main(["scan", str(coll), "--out", str(local), "--no-ocr", "--quiet"]) == 0
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        assert main(["scan", str(coll), "--out", str(remote), "--no-ocr", "--quiet", "--dask", cluster.scheduler_address]) == 0
+        address = cluster.scheduler_address
+        assert main(["scan", str(coll), "--out", str(remote), "--no-ocr", "--quiet", "--dask", address]) == 0
     assert _snapshot(remote) == _snapshot(local) and len(_snapshot(local)) == 3
 
 

@@ -93,4 +93,5 @@ def test_a_worker_past_its_deadline_is_stopped_and_the_file_is_one_error_row(
     assert "1 file(s) could not be read" in capsys.readouterr().out
     with open(out / "Images_Site_X.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))[1:]
-    assert [r[6] for r in rows if r[5] == layout.ERROR] == ["FAIL! Could not read the file, no answer in 0.01 s (stopped)"]
+    errors = [r[6] for r in rows if r[5] == layout.ERROR]
+    assert errors == ["FAIL! Could not read the file, no answer in 0.01 s (stopped)"]

@@ -63,7 +63,8 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
 
 def test_one_csv_per_site_in_the_validator_layout(scanned: tuple[Path, Path, str]) -> None:
     coll, out, said = scanned
-    assert sorted(p.name for p in out.glob("*.csv")) == ["Images_Site_A.csv", "Images_Site_B.csv", "«unknown site».csv"]
+    names = sorted(p.name for p in out.glob("*.csv"))
+    assert names == ["Images_Site_A.csv", "Images_Site_B.csv", "«unknown site».csv"]
     rows = _rows(out)
     assert {r[5] for r in rows} <= {layout.HEADER, layout.PIXELS, layout.ERROR}
     assert all(len(r) == 7 for r in rows)
@@ -111,7 +112,8 @@ def test_every_kind_the_validator_misses_is_read(scanned: tuple[Path, Path, str]
         by_file.setdefault(f"{r[0]}/{r[2]}", []).append(r)
     us = by_file["Images_Site_A/us.dcm"]
     assert any("rule:Ultrasound" in r[6] and "ultrasound (no PHI scan in validator 1.0.x)" in r[6] for r in us)
-    assert any("multi-frame colour" in r[6] and "file frames 1-2 of 2" in r[6] for r in by_file["Images_Site_B/rgb.dcm"])
+    rgb = by_file["Images_Site_B/rgb.dcm"]
+    assert any("multi-frame colour" in r[6] and "file frames 1-2 of 2" in r[6] for r in rgb)
     assert any("12-bit with the file's window" in r[6] for r in by_file["Images_Site_B/deep.dcm"])
     small = by_file["Images_Site_B/small.dcm"]
     assert any(r[5] == layout.HEADER for r in small) and not any(r[5] == layout.ERROR for r in small)

@@ -16,7 +16,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     scan.add_argument("tree", nargs="+", help="a LabCAS collection folder (site/event/... below it) or a file")
     scan.add_argument("--out", type=Path, required=True,
                       help="folder for the CSVs (new, empty, or an earlier scan's: it is continued)")
-    scan.add_argument("--no-ocr", action="store_true", help="decode every frame but read no text (header and rules only)")
+    scan.add_argument("--no-ocr", action="store_true",
+                      help="decode every frame but read no text (header and rules only)")
     scan.add_argument("--ocr-frames", choices=("all", "sampled"), default="all",
                       help="frames to OCR: all (identical frames once) or sampled (the validator's four, middle, last)")
     scan.add_argument("--rules", type=Path, help="TOML rules that flag files for pixel review (default: US, "
