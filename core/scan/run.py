@@ -98,6 +98,7 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
                        int(counts.get("frames", 0)), list(sink.state.get("written", [])), 0, already_complete=True)
     targets = sorted(set(walk(trees)))
     todo = [t for t in targets if t.path not in sink.done]
+    by_path = {t.path: t for t in todo}
     resumed = len(targets) - len(todo)
     meter = Progress(progress, len(targets), resumed) if progress is not None else None
     pool = Pool(options, workers, timeout, memory_mb)
@@ -114,7 +115,7 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
     else:
         results = pool.run(todo, tick)
     for result in results:
-        sink.record(result)
+        sink.record(by_path[result.path], result)
         if meter is not None:
             meter.frames += result.frames_read if dask else 0
             meter.done += 1

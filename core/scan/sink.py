@@ -1,17 +1,19 @@
 """The scan's output folder: a journal while it runs, then one validator-layout CSV per site.
 
-Each finished file's rows are appended to ``.phi-review-scan/journal.jsonl``
-and fsynced, so ``kill -9`` loses at most the files in flight; a torn last
-line is dropped on the next start. When every file is done the CSVs are
-written (temporary file, fsync, ``os.replace``) in the validator's order
-(event, file path, finding class, score descending), the journal is removed
-and ``state.json`` says the scan is complete. The same input gives the same
-bytes whether or not the run was interrupted.
+Each finished file's rows go into ``.phi-review-scan/journal.sqlite`` in one
+committed transaction (WAL, synchronous FULL), so ``kill -9`` loses at most
+the files in flight and never half a file. When every file is done the CSVs
+are written straight from the journal in the validator's order (event, file
+path, finding class, score descending), read through an index so neither
+memory nor a temporary sort file grows with the tree; each CSV is a temporary
+file, fsynced, then ``os.replace``d. The journal is then removed and
+``state.json`` says the scan is complete. The same input gives the same bytes
+whether or not the run was interrupted.
 
 The journal holds the rows' values, as the CSVs do: it lives in the output
 folder (mode 0700, files 0600), never in a temporary folder, and goes once
 the CSVs are written. ``state.json`` holds no value from any file. The hidden
-folder and the ``.jsonl`` suffix keep it out of ``summarize-validation-reports``'
+folder and the ``.sqlite`` suffix keep it out of ``summarize-validation-reports``'
 ``DIR/*/*.csv``.
 """
 
@@ -21,7 +23,7 @@ import csv
 import io
 import json
 import os
-from collections import defaultdict
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -52,13 +54,20 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, frames INTEGER, read INTEGER, error INTEGER);
+CREATE TABLE IF NOT EXISTS rows (site TEXT, event TEXT, path TEXT, kind INTEGER, score REAL, n INTEGER, cells TEXT);
+CREATE INDEX IF NOT EXISTS rows_order ON rows (site, event, path, kind, score DESC, n);
+"""
+
+
 class Sink:
     """The output folder of one scan: what is done, what to write."""
 
     def __init__(self, out: Path, fingerprint: dict[str, object], restart: bool = False) -> None:
         self.out = out
         self.state_dir = out / STATE_DIR
-        self.journal = self.state_dir / "journal.jsonl"
+        self.journal = self.state_dir / "journal.sqlite"
         self.state_file = self.state_dir / "state.json"
         self.fingerprint = fingerprint
         for folder in (out, self.state_dir):
@@ -75,14 +84,34 @@ class Sink:
             if self.state and not restart and not self.state.get("complete"):
                 raise PhiReviewError(f"the scan in {inert(str(out))} was started with other trees or options: "
                                      "give the same ones to continue, or --restart")
-            self.journal.unlink(missing_ok=True)
+            self._drop_journal()
             self.state = {"fingerprint": fingerprint, "complete": False, "written": self.state.get("written", [])}
             self._save_state()
-        self.done: dict[str, dict[str, object]] = {} if self.state.get("complete") else self._read_journal()
+        self.db: sqlite3.Connection | None = None
+        self.done: set[str] = set()
+        if not self.complete:
+            self.db = self._open()
+            self.done = {path for (path,) in self.db.execute("SELECT path FROM files")}
 
     @property
     def complete(self) -> bool:
         return bool(self.state.get("complete"))
+
+    def _drop_journal(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.journal}{suffix}").unlink(missing_ok=True)
+
+    def _open(self) -> sqlite3.Connection:
+        if self.journal.is_symlink():
+            raise PhiReviewError(f"{inert(str(self.journal))} is a symbolic link")
+        fd = os.open(self.journal, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        os.close(fd)
+        db = sqlite3.connect(self.journal, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA temp_store=MEMORY")  # nothing of the rows in a temporary file elsewhere
+        db.executescript(_SCHEMA)
+        return db
 
     def _read_state(self) -> dict[str, object]:
         try:
@@ -94,71 +123,83 @@ class Sink:
     def _save_state(self) -> None:
         _write_atomic(self.state_file, json.dumps(self.state, sort_keys=True).encode())
 
-    def _read_journal(self) -> dict[str, dict[str, object]]:
-        done: dict[str, dict[str, object]] = {}
-        if not self.journal.exists():
-            return done
-        good = 0
-        with open(self.journal, "rb") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    break  # a line torn by kill -9: this one and anything after it are redone
-                if not line.endswith(b"\n"):
-                    break
-                done[entry["path"]] = entry
-                good += len(line)
-        with open(self.journal, "r+b") as handle:
-            handle.truncate(good)
-        return done
-
-    def record(self, result: FileResult) -> None:
-        """One finished file, durable before it counts as done."""
-        entry = {"path": result.path, "rows": result.rows, "frames": result.frames,
-                 "read": result.frames_read, "error": result.error}
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True).encode() + b"\n"
-        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self.done[result.path] = entry
+    def record(self, target: Target, result: FileResult) -> None:
+        """One finished file, committed (durable) before it counts as done."""
+        assert self.db is not None
+        rows = [(target.site, target.event, target.path, layout.KIND_ORDER.get(row[5], 9), float(row[4]), n,
+                 json.dumps(row, ensure_ascii=False)) for n, row in enumerate(result.rows)]
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                            (result.path, result.frames, result.frames_read, int(result.error)))
+            self.db.execute("DELETE FROM rows WHERE path = ?", (target.path,))
+            self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self.done.add(result.path)
 
     def finish(self, targets: Iterable[Target]) -> dict[str, int]:
         """Write one CSV per site from the journal, in the validator's order; return the counts."""
-        by_site: dict[str, list[tuple[tuple[object, ...], list[str]]]] = defaultdict(list)
-        counts = {"files": 0, "errors": 0, "rows": 0, "frames": 0}
-        for target in targets:
-            entry = self.done.get(target.path)
-            if entry is None:
-                raise PhiReviewError(f"{inert(target.path)} was not scanned")
-            counts["files"] += 1
-            counts["errors"] += bool(entry["error"])
-            counts["frames"] += int(entry["read"])  # type: ignore[call-overload]
-            for n, row in enumerate(entry["rows"]):  # type: ignore[arg-type]
-                key = (target.event, target.path, layout.KIND_ORDER.get(row[5], 9), -float(row[4]), n)
-                by_site[target.site].append((key, row))
-        written = []
-        for site, rows in sorted(by_site.items()):
-            rows.sort(key=lambda item: item[0])
-            buffer = io.StringIO(newline="")
-            writer = csv.writer(buffer)
-            writer.writerow(layout.COLUMNS)
-            writer.writerows(row for _, row in rows)
-            name = f"{site}.csv"
-            if "/" in name or name.startswith("."):
-                name = "_" + name.replace("/", "_")
-            _write_atomic(self.out / name, buffer.getvalue().encode("utf-8"))
-            os.chmod(self.out / name, 0o644)
-            written.append(name)
-            counts["rows"] += len(rows)
+        assert self.db is not None
+        db = self.db
+        with db:
+            db.execute("BEGIN")
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS current (path TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM current")
+            db.executemany("INSERT OR IGNORE INTO current VALUES (?)", ((t.path,) for t in targets))
+        missing = db.execute("SELECT count(*) FROM current WHERE path NOT IN (SELECT path FROM files)").fetchone()[0]
+        if missing:
+            raise PhiReviewError(f"{missing} file(s) were not scanned: run the scan again to finish it")
+        files, errors, frames = db.execute(
+            "SELECT count(*), coalesce(sum(error), 0), coalesce(sum(read), 0) FROM files "
+            "WHERE path IN (SELECT path FROM current)").fetchone()
+        counts = {"files": files, "errors": errors, "rows": 0, "frames": frames}
+        written: list[str] = []
+        site: str | None = None
+        handle: io.TextIOWrapper | None = None
+        writer = None
+        query = ("SELECT site, cells FROM rows INDEXED BY rows_order WHERE path IN (SELECT path FROM current) "
+                 "ORDER BY site, event, path, kind, score DESC, n")
+        try:
+            for row_site, cells in db.execute(query):
+                if row_site != site:
+                    if handle is not None and site is not None:
+                        written.append(self._close_site(site, handle))
+                    site, handle = row_site, self._open_site(row_site)
+                    writer = csv.writer(handle)
+                    writer.writerow(layout.COLUMNS)
+                assert writer is not None
+                writer.writerow(json.loads(cells))
+                counts["rows"] += 1
+            if handle is not None and site is not None:
+                written.append(self._close_site(site, handle))
+                handle = None
+        finally:
+            if handle is not None:
+                handle.close()
         for stale in self.state.get("written", []):  # type: ignore[union-attr]
             if stale not in written and (self.out / str(stale)).is_file():
                 (self.out / str(stale)).unlink()
         _fsync_dir(self.out)
         self.state.update({"complete": True, "written": written, "counts": counts})
         self._save_state()
-        self.journal.unlink(missing_ok=True)
+        db.close()
+        self.db = None
+        self._drop_journal()
         return counts
+
+    def _site_name(self, site: str) -> str:
+        name = f"{site}.csv"
+        return "_" + name.replace("/", "_") if "/" in name or name.startswith(".") else name
+
+    def _open_site(self, site: str) -> io.TextIOWrapper:
+        """A site's CSV is written as a hidden temporary file, streamed from the journal (no site in memory)."""
+        temp = self.out / f".{self._site_name(site)}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        return open(fd, "w", encoding="utf-8", newline="")
+
+    def _close_site(self, site: str, handle: io.TextIOWrapper) -> str:
+        name = self._site_name(site)
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        os.replace(self.out / f".{name}.tmp", self.out / name)
+        return name
