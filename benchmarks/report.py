@@ -9,8 +9,9 @@ in its own process (peak memory is that process's peak RSS):
 - the first filter (cold, and after ``prepare_filter``, which the screen runs while ``/`` is typed);
 - reopening with 100,000 unsaved decisions in the journal vs opening without them
   (target: within 1.5x), made in steps of 1,000 rows and, on the 100,000-row report,
-  also one row per step (a reviewer's keypresses: 100,000 journal steps); each open
-  is the best of 3 runs, the machine being shared;
+  also one row per step (a reviewer's keypresses: 100,000 journal steps, with the
+  checkpoints the session writes on the way); each open is the best of 3 runs, the
+  machine being shared; and the reopen's peak memory beside the plain open's;
 - save after one decision vs openpyxl's load + save (which would also drop the x14 validation).
 
 Run: .venv/bin/python benchmarks/report.py [--sizes 10000,100000,500000] [--reopen-only]
@@ -145,6 +146,12 @@ def reopen(rows: int, step: int, line) -> None:
         _clean(path)
         shutil.copyfile(report_of(rows), path)
     run(f"journal{step}", work)
+    from phi_review.core.review.journal import CHECKPOINT_MARK, journal_path
+
+    journal = journal_path(work)
+    journal_mb = journal.stat().st_size / 1e6
+    with open(journal, "rb") as handle:
+        checkpoints = sum(1 for text in handle if text.startswith(CHECKPOINT_MARK))
     # Plain and journaled opens take turns, so a slower spell of this shared machine hits both alike.
     plains, reopens = [], []
     for _ in range(3):
@@ -158,6 +165,10 @@ def reopen(rows: int, step: int, line) -> None:
     line(f"reopen, {DECISIONS:,} unsaved ({shape})", f"{reopened['seconds']:.2f}s", f"{plain['seconds']:.2f}s",
          f"{ratio:.2f}x", f"<= 1.5x of the open without: {'met' if ratio <= 1.5 else 'NOT met'} "
          f"({reopened['recovered']:,} rows recovered)")
+    memory = reopened["peak_mb"] / plain["peak_mb"]
+    line("  its peak memory (RSS)", f"{reopened['peak_mb']:.0f} MB", f"{plain['peak_mb']:.0f} MB", f"{memory:.2f}x",
+         f"<= 1.5x: {'met' if memory <= 1.5 else 'NOT met'} (journal {journal_mb:.1f} MB, "
+         f"{checkpoints} checkpoint lines)")
     _clean(work)
 
 

@@ -70,8 +70,10 @@ def test_single_key_steps_write_checkpoints_and_reopen_replays_a_short_tail(tmp_
     checkpoints = [json.loads(line) for line in lines if line.startswith(CHECKPOINT_MARK)]
     assert len(checkpoints) >= 3
     last = checkpoints[-1]
-    assert last["v"] == 3 and last["count"] == len(last["rows"]) == len(last["files"]) == len(last["keys"])
-    assert len(last["new"]["table"]) <= len(last["rows"]), "values shared in a table"
+    assert last["v"] == 3 and last["count"] == len(last["rows"]) == len(last["new"]["of"]) == len(last["old"]["of"])
+    assert len(last["new"]["table"]) <= 3 * 2, "values shared in a table (3 actions, a time or two)"
+    assert "files" not in last and len(last["cells"]) == 64, "one digest of the rows' cells, no names"
+    assert b"img0001" not in lines[-1] if lines[-1].startswith(CHECKPOINT_MARK) else True
     session = ReviewSession.open(report, reviewer="ann")
     plan = plan_recovery(journal_path(report), session.findings, "not this report")
     session_state = {f.file: f.action for f in session.findings if f.action}
@@ -149,8 +151,23 @@ def test_rows_resorted_outside_are_found_by_file_name(tmp_path: Path) -> None:
     session = ReviewSession.open(report, reviewer="ann")
     expected = decide_one_by_one(session, 40)
     session.close()
+    assert any(line.startswith(CHECKPOINT_MARK) for line in lines_of(report))
     write_report(report, order=list(reversed(range(120))))  # someone sorted the report and saved it
-    assert state(report) == expected
+    assert state(report) == expected  # the checkpoint's digest differs: its steps are replayed instead
+
+
+def test_a_checkpoint_whose_cells_changed_is_not_used(tmp_path: Path) -> None:
+    report = write_report(tmp_path / "r.csv")
+    session = ReviewSession.open(report, reviewer="ann")
+    expected = decide_one_by_one(session, MIN)
+    session.close()
+    text = report.read_text(encoding="utf-8").replace("s/img0003.dcm", "s/other.dcm")  # a row now names another file
+    report.write_text(text, encoding="utf-8")
+    expected.pop("s/img0003.dcm")
+    session = ReviewSession.open(report, reviewer="ann")
+    got = {f.file: f.action for f in session.findings if f.action}
+    assert got == expected and any("could not be placed" in m for m in session.messages)
+    session.close()
 
 
 def test_an_old_journal_without_checkpoints_is_read_then_checkpointed(tmp_path: Path) -> None:

@@ -11,11 +11,12 @@ steps before it replay as they always did.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from phi_review.core.report.model import EDITABLE_FIELDS
+from phi_review.core.report.model import EDITABLE_FIELDS, Finding
 from phi_review.core.review.journal import (
     CHECKPOINT_KIND,
     CHECKPOINT_MARK,
@@ -26,7 +27,6 @@ from phi_review.core.review.journal import (
     read_data,
 )
 
-CheckpointRow = tuple[int, str, str, str, Mapping[str, str], Mapping[str, str]]  # row, file, key, source, old, new
 TAIL_FROM = 1 << 20  # a journal smaller than this is read whole; a bigger one from its last checkpoint
 _CHUNK = 1 << 22
 
@@ -38,17 +38,30 @@ def _columns(values: Sequence[Mapping[str, str]]) -> dict:
     return {"table": [_written(dict(zip(EDITABLE_FIELDS, key))) for key in table], "of": of}
 
 
-def checkpoint_line(seq: int, rows: Sequence[CheckpointRow], sheet: str, sha256: str, size: int, reviewer: str,
-                    now: str, carry: Sequence[int] = ()) -> dict:
-    """The checkpoint line (format in journal.py); ``kind`` first, so CHECKPOINT_MARK finds it."""
+def cells_digest(findings: Sequence[Finding]) -> str:
+    """One digest of the cells that say which row each finding is (source, row, file, issue, value, tag).
+
+    Why one: a checkpoint names 100,000 rows; a file name and a key per row
+    would cost the memory the checkpoint saves. If the report was re-sorted or
+    edited since, the digest differs and recovery replays the steps instead.
+    """
+    text = "\x01".join(["\x00".join((f.source, str(f.row), f.file, f.issue, f.value, f.tag)) for f in findings])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def checkpoint_line(seq: int, findings: Sequence[Finding], old: Sequence[Mapping[str, str]],
+                    new: Sequence[Mapping[str, str]], sheet: str, sha256: str, size: int, reviewer: str, now: str,
+                    carry: Sequence[int] = ()) -> dict:
+    """The checkpoint line (format in journal.py) of ``findings`` (the changed rows, in order), from ``old``
+    (the report's values) to ``new``; ``kind`` first, so CHECKPOINT_MARK finds it."""
     line: dict[str, object] = {"kind": CHECKPOINT_KIND, "seq": seq, "sheet": sheet, "sha256": sha256, "size": size,
                                "reviewer": reviewer, "time": now, "v": CHECKPOINT_VERSION, "carry": list(carry),
-                               "count": len(rows), "rows": [r[0] for r in rows], "files": [r[1] for r in rows],
-                               "keys": [r[2] for r in rows]}
-    if any(r[3] for r in rows):
-        line["sources"] = [r[3] for r in rows]
-    line["old"] = _columns([r[4] for r in rows])
-    line["new"] = _columns([r[5] for r in rows])
+                               "count": len(findings), "rows": [f.row for f in findings]}
+    if any(f.source for f in findings):
+        line["sources"] = [f.source for f in findings]
+    line["cells"] = cells_digest(findings)
+    line["old"] = _columns(old)
+    line["new"] = _columns(new)
     return line
 
 
@@ -65,21 +78,6 @@ def checkpoint_values(column: object, count: int) -> list[Values] | None:
     if of and (min(of) < 0 or max(of) >= len(values)):
         return None
     return list(map(values.__getitem__, of))  # type: ignore[arg-type]
-
-
-def checkpoint_columns(record: dict) -> tuple[list, list, list, list, list[Values], list[Values]] | None:
-    """rows, files, keys, sources, old, new of a checkpoint record, each one entry per row; None when damaged."""
-    count = record.get("count")
-    rows, files, keys = record.get("rows"), record.get("files"), record.get("keys")
-    if count.__class__ is not int or not all(x.__class__ is list and len(x) == count for x in (rows, files, keys)):
-        return None
-    sources = record.get("sources", [""] * count)
-    if sources.__class__ is not list or len(sources) != count:
-        return None
-    old, new = checkpoint_values(record.get("old"), count), checkpoint_values(record.get("new"), count)
-    if old is None or new is None:
-        return None
-    return rows, files, keys, sources, old, new  # type: ignore[return-value]
 
 
 def is_checkpoint_line(line: bytes) -> bool:
@@ -120,41 +118,43 @@ def read_tail(path: Path) -> tuple[bytes, int]:
     return read_data(path), 0
 
 
+class CheckpointStale(Exception):
+    """The report's rows are not those the checkpoint names any more: replay the steps instead."""
+
+
 def place_checkpoint(placer: object, record: dict) -> None:
-    """Place a checkpoint's rows as one step (recovery's _Placer): in C-level passes when every row is still
-    where it was (same row, same file, a one-file report, no name on two rows), else row by row."""
+    """Place a checkpoint's rows as one step (recovery's _Placer), each on the finding of its row.
+
+    Every row must still be where it was, with the same cells (one digest):
+    else CheckpointStale, and recovery replays the journal's steps, all still there.
+    """
     plan, placed, findings = placer.plan, placer.placed, placer.findings  # type: ignore[attr-defined]
-    columns = checkpoint_columns(record)
-    if columns is None:
+    count, rows = record.get("count"), record.get("rows")
+    sources = record.get("sources", None)
+    old = checkpoint_values(record.get("old"), count) if count.__class__ is int else None
+    new = checkpoint_values(record.get("new"), count) if count.__class__ is int else None
+    if (rows.__class__ is not list or len(rows) != count or old is None or new is None
+            or (sources is not None and (sources.__class__ is not list or len(sources) != count))):
         plan.damaged += 1
-        return
-    rows, files, keys, sources, old, new = columns
-    start = len(placed.index)
-    first = placer.first_row  # type: ignore[attr-defined]
-    plain = bool(rows) and set(map(type, rows)) == {int} and not any(sources)
-    if plain:
-        guesses = [number - first for number in rows]
-        plain = min(guesses) >= 0 and max(guesses) < len(findings)
-    if plain:
-        found = list(map(findings.__getitem__, guesses))
-        plain = ([f.row for f in found] == rows and [f.file for f in found] == files
-                 and not any(f.source for f in found) and placer.shared_names().isdisjoint(files))  # type: ignore[attr-defined]
-    if plain:
-        placed.index.extend(guesses)
-        placed.old.extend(old)
-        placed.new.extend(new)
+        raise CheckpointStale("damaged")
+    if set(map(type, rows)) - {int}:
+        raise CheckpointStale("damaged")
+    if sources is None:
+        first = placer.first_row  # type: ignore[attr-defined]
+        indexes = [number - first for number in rows]
+        if indexes and (min(indexes) < 0 or max(indexes) >= len(findings)):
+            raise CheckpointStale("rows")
     else:
-        seq = record.get("seq")
-        for row, file, key, source, before, after in zip(rows, files, keys, sources, old, new):
-            index = placer.place(str(source or ""), row, file, key)  # type: ignore[attr-defined]
-            if index is None:
-                plan.unplaced.append((str(file or ""), "its row is not in the report any more"))
-                if isinstance(seq, int) and seq not in plan.carry:
-                    plan.carry.append(seq)  # the next save carries the checkpoint, so its row is sought again
-                continue
-            if findings[index].row != row:
-                plan.moved += 1
-            placed.index.append(index)
-            placed.old.append(before)
-            placed.new.append(after)
+        by_row = {(f.source, f.row): index for index, f in enumerate(findings)}
+        found = [by_row.get((str(source), number)) for source, number in zip(sources, rows)]
+        if None in found:
+            raise CheckpointStale("rows")
+        indexes = found  # type: ignore[assignment]
+    shown = list(map(findings.__getitem__, indexes))
+    if [f.row for f in shown] != rows or cells_digest(shown) != record.get("cells"):
+        raise CheckpointStale("cells")
+    start = len(placed.index)
+    placed.index.extend(indexes)
+    placed.old.extend(old)
+    placed.new.extend(new)
     placed.groups.append((CHECKPOINT_KIND, record.get("seq", -1), None, start, len(placed.index)))

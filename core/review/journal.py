@@ -39,13 +39,16 @@ is the workbook sheet the rows belong to ("" for CSV). A step goes out in one
 lets the screen say "decided".
 
 ``checkpoint`` (version 3) is every row that then differed from the report on
-disk (``sha256``/``size``), in columns: ``rows``, ``files``, ``keys`` (and
-``sources`` for several CSVs), and ``old``/``new`` as ``{"table": [values...],
-"of": [an index into table per row]}``; ``carry`` as a save's. It is the step
-that takes the report as it was then to the state it recorded; it is written
-after ``CHECKPOINT_MIN`` journaled rows, and after as many rows as a third of
-the rows it would hold, so a journal of any length replays a bounded tail.
-Readers before version 3 skip it (an unknown kind) and replay every line, still there.
+disk (``sha256``/``size``), in columns: ``rows`` (and ``sources`` for several
+CSVs), ``cells`` (one digest of those rows' source, row, file, issue, value and
+tag: the rows are where they were), and ``old``/``new`` as ``{"table": [values...],
+"of": [an index into table per row]}``; ``count``; ``carry`` as a save's. It is
+the step that takes the report as it was then to the state it recorded; it is
+written after ``CHECKPOINT_MIN`` journaled rows, and after as many rows as
+``1/CHECKPOINT_SHARE`` of the rows it would hold, so a journal of any length
+replays a bounded tail. A checkpoint whose rows moved (the digest differs) is
+not used: the steps before it are all still there and are replayed instead.
+Readers before version 3 skip it (an unknown kind) and replay every line.
 
 Recovery (``core/review/recovery.py``, ``plan_recovery``): replay starts after the last ``saved`` record of
 the same sheet whose fingerprint matches the report on disk, else at the last
@@ -77,6 +80,7 @@ CHECKPOINT_VERSION = 3  # a checkpoint line (3) beside version-2 steps
 CHECKPOINT_KIND = "checkpoint"
 CHECKPOINT_MARK = b'{"kind":"checkpoint",'  # how a checkpoint line starts (kind is written first)
 CHECKPOINT_MIN = 2000  # journaled rows since the last checkpoint or save before a checkpoint is worth it
+CHECKPOINT_SHARE = 8  # ... and at least this share of the rows it would hold (bounds the tail replayed line by line)
 CHANGE_KINDS = ("decide", "note", "second")
 STEP_KINDS = ("decide", "note", "undo", "redo", "copy", "second")
 # Fields whose old value must match for a record to be replayed: the reviewer's
@@ -404,17 +408,17 @@ class Journal:
         self.rows_since_checkpoint += len(changes)
         return step
 
-    def append_checkpoint(self, rows: Sequence[tuple[int, str, str, str, Mapping[str, str], Mapping[str, str]]],
-                          sha256: str, size: int, reviewer: str, carry: Sequence[int] = ()) -> None:
-        """Write the state every changed row is in now, against the report on disk (``sha256``).
-
-        ``rows``: (row, file, key, source, old values = the report's, new values = now). One line, one
-        fsync, appended after the steps it sums up: a kill while it is written leaves a torn line that
-        readers skip, and every step before it is still there.
+    def append_checkpoint(self, findings: Sequence[Finding], old: Sequence[Mapping[str, str]],
+                          new: Sequence[Mapping[str, str]], sha256: str, size: int, reviewer: str,
+                          carry: Sequence[int] = ()) -> None:
+        """Write the state every changed row (``findings``) is in now (``new``) against the report on disk
+        (``sha256``, holding ``old``). One line, one fsync, appended after the steps it sums up: a kill
+        while it is written leaves a torn line that readers skip, and every step before it is still there.
         """
         from phi_review.core.review.checkpoint import checkpoint_line
 
-        self._append([checkpoint_line(self._next_seq, rows, self.sheet, sha256, size, reviewer, utc_now(), carry)])
+        self._append([checkpoint_line(self._next_seq, findings, old, new, self.sheet, sha256, size, reviewer,
+                                      utc_now(), carry)])
         self._next_seq += 1
         self.rows_since_checkpoint = 0
 

@@ -36,7 +36,7 @@ from phi_review.core.review.journal import (
     read_data,
     split_lines,
 )
-from phi_review.core.review.checkpoint import is_checkpoint_line, place_checkpoint, read_tail
+from phi_review.core.review.checkpoint import CheckpointStale, is_checkpoint_line, place_checkpoint, read_tail
 from phi_review.core.review.journal_ahead import ParsedAhead
 from phi_review.core.review.replay import Placed, PlannedStep, build_steps, resolve
 
@@ -68,7 +68,8 @@ def _same_sheet(record: dict, sheet: str) -> bool:
     return str(record.get("sheet") or "") == sheet
 
 
-def _replay_window(lines: list[bytes], sha256: str, sheet: str, saves: bool = True) -> tuple[int, bool, int]:
+def _replay_window(lines: list[bytes], sha256: str, sheet: str, saves: bool = True,
+                   checkpoints: bool = True) -> tuple[int, bool, int]:
     """Index of the first line to replay, whether a matching save was found, and the line whose ``carry`` holds.
 
     Only saves of the same sheet count: a save of another sheet of the
@@ -78,7 +79,7 @@ def _replay_window(lines: list[bytes], sha256: str, sheet: str, saves: bool = Tr
     it is the step from the report as it was to every row's state then.
     ``saves`` False: the caller found no ``saved`` mark in the whole journal.
     """
-    checkpoint = _last_checkpoint(lines, sheet)
+    checkpoint = _last_checkpoint(lines, sheet) if checkpoints else None
     last_saved: int | None = None
     matched: int | None = None
     if saves:
@@ -418,14 +419,17 @@ def plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: s
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _plan_recovery(path, findings, sha256, sheet, ahead)
+        try:
+            return _plan_recovery(path, findings, sha256, sheet, ahead)
+        except CheckpointStale:  # the rows it names moved or changed: every step is still in the journal
+            return _plan_recovery(path, findings, sha256, sheet, None, checkpoints=False)
     finally:
         if was_enabled:
             gc.enable()
 
 
 def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: str = "",
-                   ahead: ParsedAhead | None = None) -> RecoveryPlan:
+                   ahead: ParsedAhead | None = None, checkpoints: bool = True) -> RecoveryPlan:
     """Work out which journal records the report on disk (``findings``, ``sha256``) lacks.
 
     Each row's records form a chain of states. Replay starts after the last
@@ -435,12 +439,13 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     chain is a conflict (the row was changed outside phi-review) and is skipped.
     The walk itself is replay.py's, over rows placed here.
     """
-    data, offset = read_tail(path)  # from the last checkpoint on, when the journal is big
+    # From the last checkpoint on, when the journal is big; all of it when its checkpoint was found stale.
+    data, offset = read_tail(path) if checkpoints else (read_data(path), 0)
     lines = split_lines(data)
     plan = RecoveryPlan()
     if not lines:
         return plan
-    start, plan.matched_save, boundary = _replay_window(lines, sha256, sheet, _SAVED_MARK in data)
+    start, plan.matched_save, boundary = _replay_window(lines, sha256, sheet, _SAVED_MARK in data, checkpoints)
     if offset and (not _starts_with_checkpoint(lines, sheet, start, boundary)
                    or (boundary >= 0 and _carries(lines[boundary]))):
         # The tail's first line is not a whole checkpoint of this sheet (damaged, another sheet's), or the
@@ -451,7 +456,7 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
     if ahead is not None and (ahead.offset != offset or ahead.data != data):
         ahead = None  # written meanwhile (the lock was not ours yet): parse it here
     if ahead is not None:
-        lines = ahead.lines
+        data, lines = ahead.data, ahead.lines  # one copy in memory, not two
     carried_lines, wanted = _carried(lines, boundary + 1)
     carried: list[dict] = []
     records: list[dict] = []
@@ -477,8 +482,8 @@ def _plan_recovery(path: Path, findings: Sequence[Finding], sha256: str, sheet: 
                 kind = record["kind"]
             if kind in STEP_KINDS and (record.get("sheet", "") == sheet or _same_sheet(record, sheet)):
                 target.append(record)  # not "saved", another sheet's record, or a kind from a newer version
-            elif kind == "checkpoint" and (target is carried or position == 0) and _same_sheet(record, sheet):
-                target.append(record)  # where replay starts (or carried: its unplaced rows)
+            elif kind == "checkpoint" and checkpoints and target is records and position == 0:
+                target.append(record)  # where replay starts: _replay_window chose it (whole, this sheet)
     placer = _Placer(findings, plan)
     placer.add(carried, wanted)
     placer.add(_complete_steps(records))

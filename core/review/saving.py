@@ -13,7 +13,7 @@ from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError, ReportError
 from phi_review.core.report.model import EDITABLE_FIELDS, Report
-from phi_review.core.review.journal import CHECKPOINT_MIN, journal_path, values_of
+from phi_review.core.review.journal import CHECKPOINT_MIN, CHECKPOINT_SHARE, journal_path, values_of
 
 
 @dataclass(frozen=True)
@@ -150,15 +150,15 @@ class SavingMixin:
     def checkpoint_due(self) -> bool:
         """Whether the journal has grown enough since its last checkpoint or save to write one now.
 
-        After CHECKPOINT_MIN rows, and after a third as many rows as the checkpoint would hold: a reopen
-        then replays at most about a quarter of the changed rows line by line, and the checkpoints
-        together stay within a few times the changed rows (each is written when the state grew by a third).
+        After CHECKPOINT_MIN rows, and after 1/CHECKPOINT_SHARE as many rows as the checkpoint would hold:
+        a reopen then replays at most about that share of the changed rows line by line, and the
+        checkpoints (about 12 bytes a row) stay small beside the steps (about 300 bytes each).
         Never while a save runs: its rows are in neither the report nor the baseline yet.
         """
         journal = self._journal
         if journal is None or journal.closed or self._saving is not None or not self._dirty:
             return False
-        return journal.rows_since_checkpoint >= max(CHECKPOINT_MIN, len(self._dirty) // 3)
+        return journal.rows_since_checkpoint >= max(CHECKPOINT_MIN, len(self._dirty) // CHECKPOINT_SHARE)
 
     def checkpoint_if_due(self) -> None:
         if self.checkpoint_due():
@@ -180,19 +180,17 @@ class SavingMixin:
         Best effort: the steps are durable already, so a disk that refuses the checkpoint loses nothing;
         the next try waits for as many rows again. True when it was written.
         """
-        from phi_review.core.review.recovery import row_key
-
         journal = self._journal
         if journal is None or journal.closed or self._saving is not None:
             return False
-        rows = []
-        for index in sorted(self._dirty):
-            finding = self.findings[index]
-            rows.append((finding.row, finding.file, row_key(finding), finding.source, self._baseline[index],
-                         values_of(finding)))
+        indexes = sorted(self._dirty)
+        findings = [self.findings[index] for index in indexes]
+        old = [self._baseline[index] for index in indexes]
+        new = [values_of(finding) for finding in findings]
         fingerprint = self.report.fingerprint
         try:
-            journal.append_checkpoint(rows, fingerprint.sha256, fingerprint.size, self.reviewer, list(self._carry))
+            journal.append_checkpoint(findings, old, new, fingerprint.sha256, fingerprint.size, self.reviewer,
+                                      list(self._carry))
         except ReportError:
             journal.rows_since_checkpoint = 0
             return False
