@@ -198,3 +198,21 @@ def test_ocr_reads_ultrasound_rgb_and_16_bit(tmp_path: Path) -> None:
     assert "matches PatientName" in ocr["deep.dcm"][6]
     assert "file frame 7 of 8" in ocr["cine.dcm"][6]
     assert not {"same.dcm", "small.dcm", "loose.dcm"} & set(ocr)  # clean frames: no OCR row
+
+
+def test_rows_name_files_as_the_real_validator_does(scanned: tuple[Path, Path, str], tmp_path: Path) -> None:
+    """validate-dicom-files 1.0.1 on the same tree: every file it names, we name with the same Site ID, Event ID,
+    File Name and Profile; where it finds no burned-in text (a frame it skips, ultrasound, multi-frame colour,
+    16-bit), nothing here depends on it."""
+    exe = _need(str(Path(VALIDATOR_PYTHON).with_name("validate-dicom-files")))
+    coll, out, _ = scanned
+    theirs_dir = tmp_path / "validator"
+    done = subprocess.run([exe, "-o", str(theirs_dir), str(coll)], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = _rows(theirs_dir)
+    ours = _rows(out)
+    named = {tuple(r[:4]) for r in ours}
+    assert theirs and {tuple(r[:4]) for r in theirs} - named == set()
+    their_pixels = {r[2] for r in theirs if r[5] == layout.PIXELS}
+    assert not their_pixels & {"cine.dcm", "us.dcm", "rgb.dcm"}  # the gaps this command exists for

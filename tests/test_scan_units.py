@@ -159,3 +159,17 @@ def test_sampled_frames_read_fewer_and_all_reads_every_frame(tmp_path) -> None:
     some = scan_file(target(str(path)), Options(ocr=False, ocr_frames="sampled"))
     assert (every.frames, every.frames_read, some.frames_read) == (12, 12, len(sampled(12)))
     assert not every.error and every.rows[0][:2] == ["Site", "1234567"]
+
+
+def test_progress_rewrites_one_line_on_a_terminal() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    meter = Progress(out, total=3, done=0)
+    meter.show(force=True)
+    meter.done = 3
+    meter.end()
+    text = out.getvalue()
+    assert text.startswith("\r\x1b[K") and text.count("\n") == 1 and "3/3 files" in text
