@@ -173,3 +173,33 @@ def test_progress_rewrites_one_line_on_a_terminal() -> None:
     meter.end()
     text = out.getvalue()
     assert text.startswith("\r\x1b[K") and text.count("\n") == 1 and "3/3 files" in text
+
+
+def test_identical_frames_are_read_once_and_ranges_join(tmp_path, monkeypatch) -> None:
+    """Eight frames, seven of them the same blank: two OCR calls; the text frame is its own one-frame range."""
+    from phi_review.core.scan import checks
+    from phi_review.core.scan.walk import target
+
+    from scan_tree import text_on_one_frame
+
+    path = text_on_one_frame(tmp_path / "Site" / "1234567" / "c.dcm", frames=8, text_frame=6)
+    calls: list[int] = []
+
+    def fake_ocr(image, terms):  # the text frame is the one with the most bright pixels
+        calls.append(int(image.sum()))
+        return (("DOE JANE",), "ocr:identifier", "matches PatientName") if len(calls) == 2 else ((), "", "")
+
+    monkeypatch.setattr(checks, "_ocr_lines", fake_ocr)
+    result = checks.scan_file(target(str(path)), checks.Options(ocr=True))
+    assert result.frames_read == 8 and len(calls) == 2
+    pixel = [r[6] for r in result.rows if "ocr:" in r[6]]
+    assert pixel == ["DOE JANE [scan: file frame 7 of 8; matches PatientName; all frames read; frames the validator "
+                     "never reads], Detected with pattern ocr:identifier at frame index 6"]
+
+
+def test_frames_with_the_same_words_make_one_range() -> None:
+    from phi_review.core.scan.checks import _ranges
+
+    words = ("A",)
+    found = [(0, words, "p", "w"), (1, words, "p", "w"), (2, ("B",), "p", "w"), (4, ("B",), "p", "w")]
+    assert [(a, b, w) for a, b, w, _, _ in _ranges(found)] == [(0, 1, words), (2, 2, ("B",)), (4, 4, ("B",))]
