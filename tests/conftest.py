@@ -12,7 +12,10 @@ test sets one.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+import pytest
 
 import pydicom.data
 import pydicom.data.data_manager as _data_manager
@@ -29,3 +32,20 @@ BUNDLED = Path(pydicom.data.__file__).parent / "test_files"
 def bundled_dicom_files() -> list[Path]:
     """Every DICOM file bundled with pydicom (local only)."""
     return sorted(p for p in BUNDLED.rglob("*") if p.is_file() and p.suffix.lower() in {".dcm", ""} and p.stat().st_size > 132)
+
+
+# Under CI (.ci/run installs tmux, DCMTK, dicom3tools, LibreOffice, tesseract, the validator and the OCR
+# extra), a test skipped because a tool is missing is a failure: a green run must not hide a missing install.
+_MISSING_TOOL = re.compile(r"not installed|needs the ocr extra|validator not installed", re.IGNORECASE)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if not os.environ.get("CI") or not report.skipped or not isinstance(report.longrepr, tuple):
+        return
+    reason = str(report.longrepr[2])
+    if _MISSING_TOOL.search(reason):
+        report.outcome = "failed"
+        report.longrepr = f"required under CI, but skipped: {reason}"

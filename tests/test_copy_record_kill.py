@@ -178,7 +178,7 @@ def test_sigkill_at_random_points_then_rerun_completes(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["fix", "redact"])
 def test_sigkill_many_rounds(tmp_path: Path, kind: str) -> None:
-    files = make_files(tmp_path / "in", 300)
+    files = make_files(tmp_path / "in", 400)
     rng = random.Random(77)
     redone = temps = 0
     for round_ in range(20):
