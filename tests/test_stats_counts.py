@@ -156,3 +156,27 @@ def test_text_fits_80_columns(decided: Path, capsys: pytest.CaptureFixture[str])
     text = render_text(data, "r" * 300)
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "\x1b" not in text
+
+
+def test_files_count_a_file_of_several_rows_once(tmp_path: Path) -> None:
+    from phi_review.sample_reports.build_demo import HEADER
+    from phi_review.sample_reports.make_workbook import build_report_workbook
+
+    def row(file: str, issue: str, action: str = "") -> dict[str, str]:
+        return {"file": file, "issue": issue, "tag": "PatientName" if issue == HEADER else "", "value": "X^Y",
+                "action": action, "note": ""}
+
+    report = tmp_path / "r.xlsx"
+    build_report_workbook(report, [
+        row("S1/1234567/a.dcm", HEADER, NO_ISSUE), row("S1/1234567/a.dcm", PIXELS),  # one file, two rows
+        row("S1/1234567/a.dcm", HEADER, NO_ISSUE),  # the same file, issue and action again
+        row("S1/7654321/b.dcm", HEADER), row("S2/1111111/c.dcm", PIXELS, DELETE)])
+    data = compute_stats(read_report(report))
+    assert (data["rows"], data["files"], data["reviewed"]) == (5, 3, 3)
+    assert data["files_by_issue_action"]["Possible PHI/PII in Header"] == {NO_ISSUE: 1, "(unreviewed)": 1}
+    assert data["by_issue_action"]["Possible PHI/PII in Header"] == {NO_ISSUE: 2, "(unreviewed)": 1}
+    s1 = data["by_site"]["S1"]
+    assert (s1["rows"], s1["files"], s1["reviewed"]) == (4, 2, 2)
+    assert s1["events"]["1234567"] == data["by_event"]["S1/1234567"]
+    assert (data["by_event"]["S1/1234567"]["rows"], data["by_event"]["S1/1234567"]["files"]) == (3, 1)
+    assert data["by_event"]["S2/1111111"]["by_issue_action"] == {"Possible Burned-in PHI/PII (Pixels)": {DELETE: 1}}

@@ -136,35 +136,55 @@ def _compute(report: Report, *, clean_copies: Callable[[str], bool] | None = Non
                 if pair in seen:
                     files_by[pair[0]][pair[1]] -= 1
                 seen.add(pair)
+    file_places: Counter = Counter()  # files per (site, event, folder): only needed when a file has several rows
+    if file_count != rows:
+        triples = per_key if keys is not files else (("", "", name) for name in per_key)
+        file_places.update((site, event, _folder(name)) for site, event, name in triples)
     del per_key
 
-    folders = [name.rpartition("/")[0] if "\\" not in name else name.replace("\\", "/").rpartition("/")[0]
-               for name in files]
+    folders = list(map(_folder, files))
     by_site: dict[str, dict[str, Any]] = {}
-    by_event: dict[str, dict[str, int]] = {}
+    by_event: dict[str, dict[str, Any]] = {}
     places: dict[tuple[str, str, str], tuple[str, str]] = {}
-    for (site, event, folder, action), n in Counter(zip(sites, events, folders, actions)).items():
+
+    def place_of(site: str, event: str, folder: str) -> tuple[str, str]:
         place = places.get((site, event, folder))
         if place is None:
             place = places[site, event, folder] = site_event(Finding(row=0, file=folder + "/x", site=site,
                                                                      event=event))
-        site, event = place
-        site_counts = by_site.setdefault(site, {"rows": 0, "reviewed": 0, "events": {}})
-        event_counts = by_event.setdefault(f"{site}/{event}", {"rows": 0, "reviewed": 0})
-        site_counts["events"][event] = event_counts
-        site_counts["rows"] += n
-        event_counts["rows"] += n
-        if action.strip():
-            site_counts["reviewed"] += n
-            event_counts["reviewed"] += n
-    del folders
+        return place
 
-    by_patient: dict[str, dict[str, int]] = {}
+    def groups_of(site: str, event: str, folder: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        site, event = place_of(site, event, folder)
+        site_counts = by_site.get(site)
+        if site_counts is None:
+            site_counts = by_site[site] = _group()
+            site_counts["events"] = {}
+        event_counts = by_event.get(f"{site}/{event}")
+        if event_counts is None:
+            event_counts = by_event[f"{site}/{event}"] = site_counts["events"][event] = _group()
+        return site_counts, event_counts
+
+    for (site, event, folder, issue, action), n in Counter(zip(sites, events, folders, issues, actions)).items():
+        for group in groups_of(site, event, folder):
+            _count(group, issue, action, n)
+    for (site, event, folder), n in file_places.items():
+        for group in groups_of(site, event, folder):
+            group["files"] += n
+    if file_count == rows:  # one row per file: as many files as rows in every group
+        for group in (*by_site.values(), *by_event.values()):
+            group["files"] = group["rows"]
+    del folders, file_places
+
+    by_patient: dict[str, dict[str, Any]] = {}
     if patients is not None:
-        for (label, action), n in Counter(zip(patients, actions)).items():
-            patient = by_patient.setdefault(label or NOT_FOUND, {"rows": 0, "reviewed": 0})
-            patient["rows"] += n
-            patient["reviewed"] += n if action.strip() else 0
+        for (label, issue, action), n in Counter(zip(patients, issues, actions)).items():
+            _count(by_patient.setdefault(label or NOT_FOUND, _group()), issue, action, n)
+        for label, n in Counter(label for label, _ in set(zip(patients, keys))).items() if file_count != rows else ():
+            by_patient[label or NOT_FOUND]["files"] += n
+        if file_count == rows:
+            for group in by_patient.values():
+                group["files"] = group["rows"]
 
     kinds = {issue: issue_kind(issue) for issue in set(issues)}
     clean: dict[str, bool] = {}
@@ -213,6 +233,22 @@ def _compute(report: Report, *, clean_copies: Callable[[str], bool] | None = Non
         "progress": progress_of(journal, rows - reviewed),
         "second_pass": agreement(second, list(report.actions)),
     }
+
+
+def _folder(name: str) -> str:
+    """The folders of a file name as written ("" for a bare name), either separator."""
+    return (name if "\\" not in name else name.replace("\\", "/")).rpartition("/")[0]
+
+
+def _group() -> dict[str, Any]:
+    return {"rows": 0, "reviewed": 0, "files": 0, "by_issue_action": {}}
+
+
+def _count(group: dict[str, Any], issue: str, action: str, n: int) -> None:
+    group["rows"] += n
+    if action.strip():
+        group["reviewed"] += n
+    _bump(group["by_issue_action"].setdefault(issue.strip() or NONE, {}), action.strip() or UNREVIEWED, n)
 
 
 def _entity(entities: dict[str, dict[str, Any]], name: str, action: str, cleared: bool, n: int) -> None:

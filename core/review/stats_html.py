@@ -50,7 +50,8 @@ def _table(title: str, rows: list[tuple[str, list[tuple[int, str]], str]]) -> st
 
 def _done_rows(data: dict[str, dict[str, Any]]) -> list[tuple[str, list[tuple[int, str]], str]]:
     return [(label, [(d["reviewed"], "done"), (d["rows"] - d["reviewed"], "rest")],
-             f"{d['reviewed']} / {d['rows']} reviewed") for label, d in data.items()]
+             f"{d['reviewed']} / {d['rows']} rows reviewed" + (f", {d['files']} files" if "files" in d else ""))
+            for label, d in data.items()]
 
 
 def _pct(value: float | None) -> str:

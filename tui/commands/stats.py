@@ -135,7 +135,8 @@ def _chart(title: str, rows: list[tuple[str, list[tuple[int, str]], str]]) -> li
 
 
 def _done(data: dict[str, dict[str, Any]]) -> list[tuple[str, list[tuple[int, str]], str]]:
-    return [(label, [(d["reviewed"], "#"), (d["rows"] - d["reviewed"], ".")], f"{d['reviewed']}/{d['rows']}")
+    return [(label, [(d["reviewed"], "#"), (d["rows"] - d["reviewed"], ".")],
+             f"{d['reviewed']}/{d['rows']}" + (f", {d['files']} files" if "files" in d else ""))
             for label, d in data.items()]
 
 
