@@ -203,3 +203,30 @@ def test_frames_with_the_same_words_make_one_range() -> None:
     words = ("A",)
     found = [(0, words, "p", "w"), (1, words, "p", "w"), (2, ("B",), "p", "w"), (4, ("B",), "p", "w")]
     assert [(a, b, w) for a, b, w, _, _ in _ranges(found)] == [(0, 1, words), (2, 2, ("B",)), (4, 4, ("B",))]
+
+
+def test_overlay_planes_are_drawn_before_ocr(tmp_path, monkeypatch) -> None:
+    """Burned-in text can live in an overlay plane (60xx,3000): OCR sees the frame with it drawn."""
+    import numpy as np
+    import pydicom
+
+    from phi_review.core.scan import checks
+    from phi_review.core.scan.walk import target
+    from phi_review.sample_reports.make_dicom import burned_in_text_image
+
+    plain = burned_in_text_image(tmp_path / "plain.dcm", [], size=(64, 64), modality="OT", contrast=0.2)
+    ds = pydicom.dcmread(plain)
+    ds.add_new(0x60000010, "US", 64)
+    ds.add_new(0x60000011, "US", 64)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [1, 1])
+    ds.add_new(0x60000100, "US", 1)
+    ds.add_new(0x60000102, "US", 0)
+    ds.add_new(0x60003000, "OW", np.packbits(np.ones(64 * 64, dtype=np.uint8), bitorder="little").tobytes())
+    with_overlay = tmp_path / "overlay.dcm"
+    ds.save_as(with_overlay, enforce_file_format=True)
+    seen: list[int] = []
+    monkeypatch.setattr(checks, "_ocr_lines", lambda image, terms: seen.append(int(image.sum())) or ((), "", ""))
+    for path in (plain, with_overlay):
+        checks.scan_file(target(str(path)), checks.Options(ocr=True))
+    assert len(seen) == 2 and seen[1] > seen[0]

@@ -127,9 +127,10 @@ def _pixels(target: Target, result: FileResult, profile: str, options: Options, 
     frames = range(n) if options.ocr_frames == "all" else sampled(n)
     terms = phi_terms(values)
     seen: dict[bytes, tuple[tuple[str, ...], str, str]] = {}
+    has_overlays = bool(getattr(info, "has_overlays", False))
     found: list[tuple[int, tuple[str, ...], str, str]] = []
     for frame in frames:
-        image = render_frame(target.path, frame, preset="file")
+        image = render_frame(target.path, frame, preset="file", overlays=has_overlays)  # 60xx text too
         result.frames_read += 1
         for beat in ON_FRAME:
             beat()
