@@ -11,6 +11,7 @@ refuses the file instead of leaking it.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,12 +30,20 @@ def locate_rows(report: Report, roots: Sequence[Path]) -> list[Path | None]:
     from phi_review.core.dicom.locate import FileIndex
 
     index = FileIndex.build([Path(r) for r in roots])
+    # A name no file under the roots has is not looked up (resolve builds a message for each: 100,000
+    # rows of a report without its files took seconds); the index's own key, else resolve decides.
+    names = getattr(index, "_by_name", None)
     found: dict[tuple[str, str, str], Path | None] = {}
     out: list[Path | None] = []
     for finding in report.findings:
         key = (finding.file, finding.site, finding.event)
         if key not in found:
-            found[key] = index.resolve(finding.file, finding.site, finding.event).path
+            base = re.split(r"[\\/]", finding.file.strip().strip('"'))[-1].lower()
+            base = base[:-4] if base.endswith(".dcm") else base
+            if isinstance(names, dict) and base not in names:
+                found[key] = None
+            else:
+                found[key] = index.resolve(finding.file, finding.site, finding.event).path
         out.append(found[key])
     return out
 
