@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from operator import attrgetter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -38,15 +39,28 @@ def _columns(values: Sequence[Mapping[str, str]]) -> dict:
     return {"table": [_written(dict(zip(EDITABLE_FIELDS, key))) for key in table], "of": of}
 
 
+_CELLS = (attrgetter("source"), attrgetter("file"), attrgetter("issue"), attrgetter("value"), attrgetter("tag"))
+_ROW_OF = attrgetter("row")
+_DIGEST_CHUNK = 8192  # rows hashed at a time: the text of 100,000 rows is never built whole
+
+
 def cells_digest(findings: Sequence[Finding]) -> str:
     """One digest of the cells that say which row each finding is (source, row, file, issue, value, tag).
 
     Why one: a checkpoint names 100,000 rows; a file name and a key per row
     would cost the memory the checkpoint saves. If the report was re-sorted or
     edited since, the digest differs and recovery replays the steps instead.
+    Built in C-level passes, a chunk of rows at a time.
     """
-    text = "\x01".join(["\x00".join((f.source, str(f.row), f.file, f.issue, f.value, f.tag)) for f in findings])
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256()
+    source, file, issue, value, tag = _CELLS
+    for at in range(0, len(findings), _DIGEST_CHUNK):
+        part = findings[at: at + _DIGEST_CHUNK]
+        rows = zip(map(source, part), map(str, map(_ROW_OF, part)), map(file, part), map(issue, part),
+                   map(value, part), map(tag, part))
+        text = "\x01".join(map("\x00".join, rows))
+        digest.update(("\x01" + text if at else text).encode("utf-8", "surrogatepass"))  # rows joined by \x01
+    return digest.hexdigest()
 
 
 def checkpoint_line(seq: int, findings: Sequence[Finding], old: Sequence[Mapping[str, str]],
