@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, MutableMapping, MutableSet, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import add, and_, attrgetter, eq, itemgetter, mul, ne, not_, or_
+from operator import add, and_, attrgetter, eq, itemgetter, methodcaller, mul, ne, not_, or_
 
 from phi_review.core.report.model import EDITABLE_FIELDS, Finding
 from phi_review.core.review.journal import Change, Step, Values, full_values, second_of, values_of
@@ -25,6 +25,15 @@ _MATCH_OF = attrgetter("action", "note", "second_review")  # what a record's old
 
 def _MATCH(values: Values) -> tuple[str, str, str]:  # noqa: N802 - an itemgetter that takes a missing second pass as ""
     return values["action"], values["note"], values.get("second_review", "")
+
+
+_NOTE = itemgetter("note")
+_SECOND_REVIEW = methodcaller("get", "second_review", "")
+
+
+def _matches(values: list[Values]) -> "zip[tuple[str, str, str]]":
+    """_MATCH of every values object, in C-level passes (a reopen of 100,000 rows makes 200,000)."""
+    return zip(map(_ACTION, values), map(_NOTE, values), map(_SECOND_REVIEW, values))
 
 
 _FIRST_OF_FINDING = attrgetter(*EDITABLE_FIELDS[:5])
@@ -75,8 +84,8 @@ def _each_once(placed: Placed, findings: Sequence[Finding]) -> _Walk:
     index, old, new = placed.index, placed.old, placed.new
     found = list(map(findings.__getitem__, index))
     held = list(map(_MATCH_OF, found))
-    already = list(map(eq, map(_MATCH, new), held))
-    fits = list(map(eq, map(_MATCH, old), held))
+    already = list(map(eq, _matches(new), held))
+    fits = list(map(eq, _matches(old), held))
     applies = list(map(and_, map(not_, already), fits))
     status = bytearray(map(add, map(mul, already, repeat(_ALREADY)), applies))  # 2 held, 1 applies, 0 conflict
     current = dict(zip(compress(index, applies), compress(new, applies)))
