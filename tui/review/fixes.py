@@ -167,8 +167,10 @@ class FixController:
             self.screen.remedy.fixed[str(result.original)] = Path(result.copy)
             self.screen.record_remedy(result, what)
         if results:
-            self.screen.notify(f"Wrote {len(results)} corrected cop{'y' if len(results) == 1 else 'ies'}; "
-                               "D shows the header diff.", markup=False)
+            verdicts = sorted({getattr(r, "proof_summary", "") for r in results} - {""})
+            self.screen.notify(f"Wrote {len(results)} corrected cop{'y' if len(results) == 1 else 'ies'}"
+                               + (f" ({'; '.join(verdicts)})" if verdicts else "") + "; D shows the header diff.",
+                               markup=False)
         self.screen.ocr.show_panel()
 
     # ----- the Basic Profile ------------------------------------------------------------
