@@ -18,7 +18,8 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,8 @@ def _compute(report: Report, *, clean_copies: Callable[[str], bool] | None = Non
         _bump(by_issue_action.setdefault(issue.strip() or NONE, {}), action.strip() or UNREVIEWED, n)
     # Files: most rows name a file no other row names; only rows of a repeated file need a set.
     keys: list = list(zip(sites, events, files)) if any(sites) or any(events) else files
-    per_key = Counter(keys)
-    file_count = len(per_key)
+    file_count = len(set(keys))  # a set: twice as fast as a Counter, which only a repeated file needs
+    per_key: Counter = Counter(keys) if file_count != rows else Counter()
     files_by = {issue: dict(counts) for issue, counts in by_issue_action.items()}
     if file_count != rows:
         repeated = {key for key, n in per_key.items() if n > 1}
@@ -142,7 +143,10 @@ def _compute(report: Report, *, clean_copies: Callable[[str], bool] | None = Non
         file_places.update((site, event, _folder(name)) for site, event, name in triples)
     del per_key
 
-    folders = list(map(_folder, files))
+    if "\\" in "".join(files):
+        folders = list(map(_folder, files))
+    else:  # the usual names: the folder part at C speed
+        folders = list(map(itemgetter(0), map(str.rpartition, files, repeat("/"))))
     by_site: dict[str, dict[str, Any]] = {}
     by_event: dict[str, dict[str, Any]] = {}
     places: dict[tuple[str, str, str], tuple[str, str]] = {}
