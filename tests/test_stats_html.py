@@ -79,3 +79,25 @@ def test_html_through_a_symlink_is_refused(tmp_path: Path, capsys: pytest.Captur
     assert main(["stats", str(report), "--html", str(link)]) == 2
     assert "symlink" in capsys.readouterr().err
     assert target.read_text() == "keep"
+
+
+def test_page_shows_the_second_pass_and_pace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from phi_review.core.report.model import DEFAULT_ACTIONS
+    from phi_review.core.review.session import ReviewSession
+
+    report = build_demo(tmp_path / "demo")
+    with ReviewSession.open(report, reviewer="ann") as session:
+        session.decide([0, 1], DEFAULT_ACTIONS[0])
+        session.save()
+    with ReviewSession.open(report, reviewer="bob") as session:
+        session.second_review([0], DEFAULT_ACTIONS[0])
+        session.second_review([1], DEFAULT_ACTIONS[1], note="a name in the corner")
+        session.save()
+    out = tmp_path / "s.html"
+    assert main(["stats", str(report), "--html", str(out)]) == 0
+    capsys.readouterr()
+    page = lxml.html.fromstring(out.read_bytes())
+    text = page.text_content()
+    assert "2 checked, 1 agreed, 1 disputed, 50.0%" in text
+    assert "bob" in text and "ann" in text  # reviewers' decisions, from the journal
+    assert "a name in the corner" not in text  # notes never reach the page
