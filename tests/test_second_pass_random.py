@@ -47,3 +47,30 @@ def test_random_second_pass_survives_a_kill(tmp_path: Path, seed: int) -> None:
         assert [values_of(f) for f in again.findings] == shown
         again.save()
     assert [values_of(f) for f in read_report(report).findings] == shown
+
+
+def test_second_pass_through_journal_checkpoints(tmp_path: Path) -> None:
+    """Thousands of rows: the journal writes checkpoints (one line holding every changed row's state);
+    second-pass values go through them and come back after a kill."""
+    from phi_review.sample_reports.make_workbook import build_report_workbook, generate_rows
+
+    report = tmp_path / "big.xlsx"
+    build_report_workbook(report, generate_rows(5000))
+    session = ReviewSession.open(report, reviewer="ann")
+    session.decide(list(range(5000)), DEFAULT_ACTIONS[0])
+    session.close()  # unsaved: the next session recovers them
+    session = ReviewSession.open(report, reviewer="bob")
+    assert session.recovered == 5000
+    session.decide(list(range(4000, 5000)), DEFAULT_ACTIONS[2])  # these are bob's own: not second-reviewed
+    session.second_review(list(range(0, 3000)), DEFAULT_ACTIONS[0])
+    session.second_review(list(range(3000, 3500)), DEFAULT_ACTIONS[1], note="dates in the text")
+    shown = [values_of(f) for f in session.findings]
+    assert '"checkpoint"' in report.with_name(f".{report.name}.phi-review.jsonl").read_text()
+    session._journal.close()  # type: ignore[union-attr]
+    session._lock.release()  # type: ignore[union-attr]
+    with ReviewSession.open(report, reviewer="bob") as again:
+        assert [values_of(f) for f in again.findings] == shown
+        again.save()
+    saved = read_report(report).findings
+    assert [values_of(f) for f in saved] == shown
+    assert saved[10].second_review == DEFAULT_ACTIONS[0] and saved[3100].second_review == DEFAULT_ACTIONS[1]
