@@ -439,3 +439,17 @@ def read_header(
         modality = ""
     return HeaderResult(rows=rows, error=error, transfer_syntax=syntax, frames=frames,
                         modality=modality, values=values)
+
+
+def raw_vr(ds: Dataset, tag: BaseTag | int) -> str:
+    """An element's VR without converting its value: a header is mostly numbers, and converting each costs.
+
+    The VR read from the file when it said one, else the dictionary's, else ``UN``.
+    """
+    vr = getattr(ds.get_item(tag), "VR", None)
+    if vr:
+        return str(vr)
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return "UN"

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
-from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag
+
+from phi_review.core.dicom.header import raw_vr
 
 # kinds: what the manifest and screen may say about a residual (never the value)
 NAME, ID, DATE, INSTITUTION, ADDRESS, PHONE, EMAIL, PATIENT = (
@@ -174,21 +174,9 @@ def date_spellings(digits: str) -> list[str]:
 _WANTED_VRS = _FREE_TEXT_VRS | {"PN", "DA", "DT", "SQ", "UN", "OB"}
 
 
-def _vr_of(ds: Dataset, tag: BaseTag) -> str:
-    """An element's VR without converting its value (most of a header is numbers the proof never reads)."""
-    raw = ds.get_item(tag)
-    vr = getattr(raw, "VR", None)
-    if vr:
-        return str(vr)
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return "UN"
-
-
 def _walk_dataset(ds: Dataset, collector: _Collector, prefix: str) -> None:
     for tag in list(ds.keys()):
-        if tag == 0x7FE00010 or _vr_of(ds, tag) not in _WANTED_VRS:
+        if tag == 0x7FE00010 or raw_vr(ds, tag) not in _WANTED_VRS:
             continue
         elem = ds[tag]
         source = prefix + f"({tag.group:04X},{tag.element:04X})"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+
+from phi_review.core.dicom.header import raw_vr
 
 
 def _values(elem: DataElement) -> list[Any]:
@@ -25,22 +26,11 @@ def _values(elem: DataElement) -> list[Any]:
     return [value]
 
 
-def _raw_vr(ds: Dataset, tag: Any) -> str:
-    """An element's VR without converting its value (a header is mostly numbers no name hides in)."""
-    vr = getattr(ds.get_item(tag), "VR", None)
-    if vr:
-        return str(vr)
-    try:
-        return dictionary_VR(tag)
-    except KeyError:
-        return "UN"
-
-
 def _person_names(ds: Dataset) -> list[DataElement]:
     """Every PN element at any depth; only those (and sequences) are converted from their raw bytes."""
     found: list[DataElement] = []
     for tag in list(ds.keys()):
-        vr = _raw_vr(ds, tag)
+        vr = raw_vr(ds, tag)
         if vr == "PN":
             found.append(ds[tag])
         elif vr == "SQ":
