@@ -80,7 +80,7 @@ CHECKPOINT_VERSION = 3  # a checkpoint line (3) beside version-2 steps
 CHECKPOINT_KIND = "checkpoint"
 CHECKPOINT_MARK = b'{"kind":"checkpoint",'  # how a checkpoint line starts (kind is written first)
 CHECKPOINT_MIN = 2000  # journaled rows since the last checkpoint or save before a checkpoint is worth it
-CHECKPOINT_SHARE = 8  # ... and at least this share of the rows it would hold (bounds the tail replayed line by line)
+CHECKPOINT_SHARE = 16  # ... and at least this share of the rows it would hold (bounds the tail replayed line by line)
 CHANGE_KINDS = ("decide", "note", "second")
 STEP_KINDS = ("decide", "note", "undo", "redo", "copy", "second")
 # Fields whose old value must match for a record to be replayed: the reviewer's
@@ -408,16 +408,15 @@ class Journal:
         self.rows_since_checkpoint += len(changes)
         return step
 
-    def append_checkpoint(self, findings: Sequence[Finding], old: Sequence[Mapping[str, str]],
-                          new: Sequence[Mapping[str, str]], sha256: str, size: int, reviewer: str,
-                          carry: Sequence[int] = ()) -> None:
-        """Write the state every changed row (``findings``) is in now (``new``) against the report on disk
+    def append_checkpoint(self, findings: Sequence[Finding], old: Sequence[Mapping[str, str]], sha256: str,
+                          size: int, reviewer: str, carry: Sequence[int] = ()) -> None:
+        """Write the state every changed row (``findings``) is in now against the report on disk
         (``sha256``, holding ``old``). One line, one fsync, appended after the steps it sums up: a kill
         while it is written leaves a torn line that readers skip, and every step before it is still there.
         """
         from phi_review.core.review.checkpoint import checkpoint_line
 
-        self._append([checkpoint_line(self._next_seq, findings, old, new, self.sheet, sha256, size, reviewer,
+        self._append([checkpoint_line(self._next_seq, findings, old, self.sheet, sha256, size, reviewer,
                                       utc_now(), carry)])
         self._next_seq += 1
         self.rows_since_checkpoint = 0

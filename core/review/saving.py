@@ -186,10 +186,9 @@ class SavingMixin:
         indexes = sorted(self._dirty)
         findings = [self.findings[index] for index in indexes]
         old = [self._baseline[index] for index in indexes]
-        new = [values_of(finding) for finding in findings]
         fingerprint = self.report.fingerprint
         try:
-            journal.append_checkpoint(findings, old, new, fingerprint.sha256, fingerprint.size, self.reviewer,
+            journal.append_checkpoint(findings, old, fingerprint.sha256, fingerprint.size, self.reviewer,
                                       list(self._carry))
         except ReportError:
             journal.rows_since_checkpoint = 0
