@@ -180,3 +180,23 @@ def test_files_count_a_file_of_several_rows_once(tmp_path: Path) -> None:
     assert s1["events"]["1234567"] == data["by_event"]["S1/1234567"]
     assert (data["by_event"]["S1/1234567"]["rows"], data["by_event"]["S1/1234567"]["files"]) == (3, 1)
     assert data["by_event"]["S2/1111111"]["by_issue_action"] == {"Possible Burned-in PHI/PII (Pixels)": {DELETE: 1}}
+
+
+def test_validator_csv_tags_from_details_and_site_event_columns(tmp_path: Path) -> None:
+    import csv
+
+    folder = tmp_path / "COLL"
+    folder.mkdir()
+    rows = [["Site ID", "Event ID", "File Name", "Profile", "Score", "Findings", "Details"]]
+    for i in range(3):
+        rows.append(["SiteA", "1234567", f"f{i}.dcm", "CT", "1.0", "\U0001f648 Possible PHI/PII in Header",
+                     f"(0010,0010) (PatientName), \u00abNAME{i}\u00bb, x"])
+    rows.append(["SiteB", "7654321", "g.dcm", "CT", "1.0", "\U0001f648 Possible PHI/PII in Header",
+                 "(0008,0080), \u00abHOSP\u00bb"])
+    with open(folder / "SiteA.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    data = compute_stats(read_report(folder / "SiteA.csv"))
+    assert {tag: e["rows"] for tag, e in data["entities"].items()} == {"PatientName (0010,0010)": 3,
+                                                                       "(0008,0080)": 1}
+    assert set(data["by_event"]) == {"SiteA/1234567", "SiteB/7654321"}
+    assert data["by_site"]["SiteA"]["files"] == 3

@@ -30,7 +30,7 @@ UNREVIEWED = "(unreviewed)"
 NONE = "(none)"
 NOT_FOUND = "(file not found)"
 _EVENT = re.compile(r"\d{7}")
-_TAG = re.compile(r"\(\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)")
+_TAG = re.compile(r"\(\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)(?:\s*\(([A-Za-z][A-Za-z0-9]*)\))?")
 
 def issue_kind(issue: str) -> str:
     """pixels, header, missing or other, from the issue text (the validator's and the workbook's wordings)."""
@@ -73,7 +73,10 @@ def tag_of(finding: Finding) -> str:
     if finding.tag.strip():
         return finding.tag.strip()
     match = _TAG.search(finding.details) if finding.details else None
-    return f"({match[1].upper()},{match[2].upper()})" if match else NONE
+    if not match:
+        return NONE
+    tag = f"({match[1].upper()},{match[2].upper()})"
+    return f"{match[3]} {tag}" if match[3] else tag  # the validator writes the keyword after the tag
 
 
 def _bump(counts: dict[str, int], key: str, n: int = 1) -> None:
