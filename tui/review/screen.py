@@ -33,6 +33,7 @@ from phi_review.tui.review.fixing_keys import FixingKeys
 from phi_review.tui.review.messages import FileLoaded, IndexProgress, IndexReady, OcrDone, PreviewRendered
 from phi_review.tui.review.ocr import OcrController, is_pixel_issue
 from phi_review.tui.review.remedy import RemedyController
+from phi_review.tui.review.standing_keys import StandingKeys
 from phi_review.tui.screens.dialogs import AskTextScreen, TextScreen
 from phi_review.tui.terminal.graphics import widget_class
 from phi_review.tui.widgets.findings_list import FindingsList, shown_value
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 110
 
 
-class ReviewScreen(FixingKeys, Screen[None]):
+class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
     """Keyboard triage of the report's rows, one file at a time."""
 
     BINDINGS = [
@@ -80,6 +81,7 @@ class ReviewScreen(FixingKeys, Screen[None]):
         Binding("I", "identifying", "Identifying tags", show=False, id="app.identifying"),
         Binding("escape", "clear", "Clear filter/marks", show=False, id="app.clear"),
         *FixingKeys.FIXING_BINDINGS,
+        *StandingKeys.STANDING_BINDINGS,
     ]
 
     def __init__(self, roots: list[Path], out_dir: Path | None = None) -> None:

@@ -1,0 +1,38 @@
+"""Keys of the review screen for where the review stands: statistics, patients, the second pass.
+
+A mixin, so the screen's own module stays about reviewing; each key hands its
+work to a controller made on first use.
+"""
+
+from __future__ import annotations
+
+
+
+from textual.binding import Binding
+
+from phi_review.tui.review.stats_ctl import StatsController, StatsCounted
+
+
+class StandingKeys:
+    """Actions and worker messages for the statistics screen, the patient panel and the second pass."""
+
+    STANDING_BINDINGS = [
+        Binding("s", "stats", "Statistics", show=False, id="app.stats"),
+    ]
+
+    _stats_ctl: StatsController | None = None
+
+    @property
+    def stats(self) -> StatsController:
+        if self._stats_ctl is None:
+            self._stats_ctl = StatsController(self)  # type: ignore[arg-type]
+        return self._stats_ctl
+
+    def action_stats(self) -> None:
+        self.stats.open()
+
+    def on_stats_counted(self, message: StatsCounted) -> None:
+        self.stats.counted(message)
+
+
+
