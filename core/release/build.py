@@ -2,10 +2,12 @@
 
 Each file is copied into the hidden build folder (``stage``), proved there
 with the project's own proof (``proof.check.Prover``, which shares no code with
-what made the copy), and journaled. A file that fails stops the release (the
+what made the copy), then scanned there (``scan_gate``: the scan's header check
+and rules, OCR of every frame for a copy that claims BurnedInAnnotation NO or
+that a rule flags), and journaled. A file that fails stops the release (the
 hidden folder is removed: no package), or with ``partial`` stays behind and
 is listed. The manifest holds names, hashes, decisions, reviewers, times and
-the proof's kinds and places: no value, no OCR text, no note.
+the proof's and the scan's kinds and places: no value, no OCR text, no note.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class ReleaseOptions:
     validator: list[str] | None = None  # the command, checked (validate.validator_command)
     reports: list[str] = field(default_factory=list)  # the report files' names, for the manifest
     engine: object = None  # OCR engine for the pixel claim (None: the default one)
+    rules: tuple[Any, ...] | None = None  # the package scan's rules (scan.rules.Rule; None: the default rules)
 
 
 @dataclass
@@ -147,16 +150,22 @@ def _release_file(item: FileItem, staging: Staging, options: ReleaseOptions) -> 
         staging.remove(item.labcas)
         return {}, "the corrected copy changed since it was made (its bytes are not the ones its record names)"
     staged = staging.path / item.labcas
+    prover = None
     try:
-        proof = Prover(item.original, kept=item.kept).prove(staged, require=item.require, engine=options.engine)
+        prover = Prover(item.original, kept=item.kept)
+        proof = prover.prove(staged, require=item.require, engine=options.engine)
     except Exception as error:  # noqa: BLE001 - a proof that cannot run proves nothing
         proof = Proof({}, unproven=[f"the proof could not run ({type(error).__name__})"])
-    reason = ""
+    reason, scan = "", None
     if not proof.clean:
         reason = f"not released, {proof.summary()}"
     elif not proof.checked:
         reason = ("the copy carries no claim the proof can check (PatientIdentityRemoved YES from fix, "
                   "BurnedInAnnotation NO from redact --confirm-clean)")
+    elif prover is not None:
+        scan = _scan(staged, prover, item, options)
+        if scan.stops:
+            reason = f"not released, {scan.summary()}"
     if reason:
         staging.remove(item.labcas)
         return {}, reason
@@ -176,8 +185,21 @@ def _release_file(item: FileItem, staging: Staging, options: ReleaseOptions) -> 
         "original_sha256": item.original_sha256,
         "copy_sha256": sha,
         "proof": {**proof.record(), "required": sorted(set(item.require) | set(_claimed(proof)))},
+        "scan": scan.record() if scan is not None else {},
         "validator": "not run",
     }, ""
+
+
+def _scan(staged: Path, prover: Prover, item: FileItem, options: ReleaseOptions) -> Any:
+    """The package scan of one proven copy (``scan_gate``); a scan that cannot run stops the copy."""
+    from phi_review.core.release.scan_gate import ScanResult, scan_copy
+    from phi_review.core.scan.rules import load_rules
+
+    rules = options.rules if options.rules is not None else tuple(load_rules(None))
+    try:
+        return scan_copy(staged, prover.identifiers, rules, kept=item.kept, engine=options.engine)
+    except Exception as error:  # noqa: BLE001 - a scan that cannot run has not shown the copy clean
+        return ScanResult(stops=[f"the scan could not run ({type(error).__name__})"])
 
 
 def _claimed(proof: Proof) -> list[str]:
