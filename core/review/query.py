@@ -39,6 +39,7 @@ class QueryMixin:
     _fixed: Any
     _cell_columns: Any
     _changing: Any
+    patient_labels: Sequence[str] = ()  # one P1, P2... per row once the headers were read ("" unknown); memory only
 
     def _column(self, name: str) -> "_Column":
         """A field that never changes (file, value, issue, tag, site, event, details), lowercased once."""
@@ -105,6 +106,11 @@ class QueryMixin:
         if key == "is" and text == "unmarked":
             marks = self.marks
             return [i for i in candidates if i not in marks]
+        if key == "is" and text == "disputed":  # the second pass chose another action than the first
+            return [i for i in candidates if _disputed(findings[i])]
+        if key == "patient":  # P1, P2...: labels set when the headers were read (core.review.patients)
+            labels = getattr(self, "patient_labels", None) or ()
+            return [i for i in candidates if i < len(labels) and labels[i].lower() == text]
         if key == "kind":  # pixels, header, missing, warning, error, other (core.report.pointer)
             from phi_review.core.report.pointer import pointer_of
 
@@ -128,18 +134,24 @@ class QueryMixin:
         return [i for i in candidates if i in hits]
 
     def groups(self, by: str = "value") -> list[Group]:
-        """Findings grouped by issue and detected value (``by="tag"``: issue and tag; ``"file"``: file), largest first.
+        """Findings grouped by issue and detected value (``by="tag"``: issue and tag; ``"file"``: file;
+        ``"patient"``: the P1, P2... of ``patient_labels``, once read), largest first.
 
         A placeholder such as ``tag missing`` is never a value: such rows group by
         the tags they name, so one key never decides different tags at once.
         """
         from phi_review.core.report.pointer import group_value, is_placeholder, pointer_of
 
-        if by not in ("value", "tag", "file"):
-            raise PhiReviewError(f"cannot group by {by!r}: use value, tag or file")
+        if by not in ("value", "tag", "file", "patient"):
+            raise PhiReviewError(f"cannot group by {by!r}: use value, tag, file or patient")
+        labels = getattr(self, "patient_labels", None) or ()
         by_key: dict[tuple[str, str], Group] = {}
         for index, finding in enumerate(self.findings):
-            if by == "file":
+            if by == "patient":  # numbered patients only: rows of unknown patients are never decided together
+                if index >= len(labels) or not labels[index]:
+                    continue
+                issue, value = "Patient", labels[index]
+            elif by == "file":
                 where = "/".join(p for p in (finding.site.strip(), finding.event.strip()) if p)
                 issue, value = "File", (f"{where}: " if where else "") + finding.file.strip()
             elif by == "tag":
@@ -231,6 +243,11 @@ class _Column:
         return found
 
 
+def _disputed(finding: Finding) -> bool:
+    second = finding.second_review.strip()
+    return bool(second) and second != finding.action.strip()
+
+
 def _file_key(finding: Finding) -> tuple[str, str, str]:
     return (finding.file.strip(), finding.site.strip().lower(), finding.event.strip().lower())
 
@@ -256,4 +273,4 @@ def _terms(query: str) -> list[tuple[str, str]]:
     return terms
 
 
-_KNOWN_KEYS = frozenset(("is", "issue", "action", "kind", *_FIELD_TERMS))
+_KNOWN_KEYS = frozenset(("is", "issue", "action", "kind", "patient", *_FIELD_TERMS))

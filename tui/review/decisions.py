@@ -17,7 +17,7 @@ from textual.message import Message
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.tui.screens.dialogs import AskTextScreen, ConfirmScreen
-from phi_review.tui.screens.groups import GroupsScreen
+from phi_review.tui.screens.groups import GROUPINGS, GroupsScreen
 from phi_review.tui.widgets.findings_list import FindingsList
 
 if TYPE_CHECKING:
@@ -246,9 +246,10 @@ class DecisionController:
         elif self.filter_text:
             self.apply_filter("")
 
-    def groups(self) -> None:
+    def groups(self, by: str | None = None) -> None:
+        groupings = (*GROUPINGS, "patient") if any(self.session.patient_labels) else GROUPINGS
         self.screen.app.push_screen(
-            GroupsScreen(self.session.groups, self.session.actions, self.decide_group, self.show_group)
+            GroupsScreen(self.session.groups, self.session.actions, self.decide_group, self.show_group, groupings, by)
         )
 
     def decide_group(self, group: Any, position: int) -> None:

@@ -6,10 +6,9 @@ work to a controller made on first use.
 
 from __future__ import annotations
 
-
-
 from textual.binding import Binding
 
+from phi_review.tui.review.patients_ctl import PatientsController, PatientsProgress, PatientsRead
 from phi_review.tui.review.stats_ctl import StatsController, StatsCounted
 
 
@@ -18,9 +17,26 @@ class StandingKeys:
 
     STANDING_BINDINGS = [
         Binding("s", "stats", "Statistics", show=False, id="app.stats"),
+        Binding("P", "patients", "Patients", show=False, id="app.patients"),
     ]
 
     _stats_ctl: StatsController | None = None
+    _patients_ctl: PatientsController | None = None
+
+    @property
+    def patients(self) -> PatientsController:
+        if self._patients_ctl is None:
+            self._patients_ctl = PatientsController(self)  # type: ignore[arg-type]
+        return self._patients_ctl
+
+    def action_patients(self) -> None:
+        self.patients.open()
+
+    def on_patients_progress(self, message: PatientsProgress) -> None:
+        self.patients.progress(message)
+
+    def on_patients_read(self, message: PatientsRead) -> None:
+        self.patients.read(message)
 
     @property
     def stats(self) -> StatsController:

@@ -21,11 +21,12 @@ from phi_review.tui.widgets.groups_list import GroupsList
 
 
 GROUPINGS = ("value", "tag", "file")
-GROUPING_NAMES = {"value": "issue and detected value", "tag": "issue and tag", "file": "file"}
+GROUPING_NAMES = {"value": "issue and detected value", "tag": "issue and tag", "file": "file",
+                  "patient": "patient (P1, P2...)"}
 
 
-def _next_grouping(by: str) -> str:
-    return GROUPINGS[(GROUPINGS.index(by) + 1) % len(GROUPINGS)]
+def _next_grouping(by: str, groupings: Sequence[str] = GROUPINGS) -> str:
+    return groupings[(groupings.index(by) + 1) % len(groupings)]
 
 
 class GroupsScreen(Screen[None]):
@@ -51,11 +52,14 @@ class GroupsScreen(Screen[None]):
         actions: Sequence[str],
         on_decide: Callable[[Any, int], None],
         on_show: Callable[[Any], None],
+        groupings: Sequence[str] = GROUPINGS,
+        by: str | None = None,
     ) -> None:
         super().__init__()
+        self.groupings = tuple(groupings)  # "patient" once the patient panel has read the headers
         self._groups_source = groups
         self.groups: Sequence[Any] = ()
-        self.by = GROUPINGS[0]
+        self.by = by if by in self.groupings else self.groupings[0]
         self.actions = list(actions)
         self.on_decide = on_decide
         self.on_show = on_show
@@ -68,12 +72,12 @@ class GroupsScreen(Screen[None]):
 
     def _title(self) -> str:
         keys = "  ".join(f"{i}={inert(a)}" for i, a in enumerate(self.actions[:9], start=1))
-        return (f"Groups by {GROUPING_NAMES[self.by]} (b: by {GROUPING_NAMES[_next_grouping(self.by)]}). "
+        return (f"Groups by {GROUPING_NAMES[self.by]} (b: by {GROUPING_NAMES[_next_grouping(self.by, self.groupings)]}). "
                 f"Enter: show rows · digit: decide whole group · Esc: back\n{keys}")
 
     def action_regroup(self) -> None:
         """Issue and value, issue and tag, or file: one key must never decide unlike rows together."""
-        self.by = _next_grouping(self.by)
+        self.by = _next_grouping(self.by, self.groupings)
         self.query_one("#groups-title", Static).update(self._title())
         self.reload()
 
