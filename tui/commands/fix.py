@@ -26,8 +26,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     fix.add_argument("--report", type=Path, help="fix every file the report names")
     fix.add_argument("--root", action="append", type=Path, default=[],
                      help="folder holding the report's DICOM files (repeatable; default: the report's folder)")
-    fix.add_argument("--profile", choices=("basic", "none"), default=None,
-                     help="basic: DICOM PS3.15 E.1-1 Basic Profile (default when no per-tag edit is given)")
+    fix.add_argument("--profile", default=None, metavar="NAME|FILE.toml",
+                     help="basic (DICOM PS3.15 E.1-1, the default when no per-tag edit is given), tcia, "
+                          "hipaa-safe-harbor, none, a named profile (phi-review profile list) or a profile file")
+    fix.add_argument("--profiles", type=Path, default=None, metavar="DIR", help="project folder of named profiles")
+    fix.add_argument("--pseudonym-prefix", default=None, metavar="TEXT",
+                     help="PatientName and PatientID become TEXT + a keyed pseudonym per patient")
+    fix.add_argument("--id-map", type=Path, default=None, metavar="FILE",
+                     help="CSV original ID -> research ID for PatientName and PatientID (read, never copied)")
     fix.add_argument("--option", action="append", default=[], metavar="NAME",
                      help="profile option (repeatable): retain-modified-dates, retain-full-dates, "
                           "retain-patient-characteristics, retain-device-identity, retain-institution-identity, "
@@ -128,7 +134,7 @@ def _folder_files(folder: Path) -> list[Path]:
 
 def run_fix(args: argparse.Namespace) -> int:
     from phi_review.core.remedy.output import plan_copies
-    from phi_review.core.remedy.profile import ProfileSettings, load_secret, option_keys, profile_editor
+    from phi_review.core.remedy.profile import load_secret, option_keys
     from phi_review.core.remedy.tag_edit import TagEdit, combine, edits_editor, write_fixed
     from phi_review.core.review.session import default_reviewer
 
@@ -141,13 +147,17 @@ def run_fix(args: argparse.Namespace) -> int:
         raise PhiReviewError("--option needs --profile basic")
     if profile == "none" and not edits:
         raise PhiReviewError("nothing to do: give --profile basic or a per-tag edit")
-    editor = None
-    if profile == "basic":
-        settings = ProfileSettings(secret=load_secret(args.secret_file), options=option_keys(args.option),
-                                   uid_root=args.uid_root or "2.25")
-        editor = profile_editor(settings)
-    elif args.uid_root or args.secret_file:
-        raise PhiReviewError("--uid-root and --secret-file need --profile basic")
+    editor, built = None, None
+    if profile != "none":
+        from phi_review.core.remedy.profile_file import build_editor, load_profile
+
+        option_keys(args.option)  # an unknown option is named before the profile is read
+        built = build_editor(load_profile(profile, args.profiles), load_secret(args.secret_file),
+                             extra_options=args.option, uid_root=args.uid_root or "2.25",
+                             prefix=args.pseudonym_prefix, id_map=args.id_map)
+        editor = built.edit
+    elif args.uid_root or args.secret_file or args.pseudonym_prefix is not None or args.id_map:
+        raise PhiReviewError("--uid-root, --secret-file, --pseudonym-prefix and --id-map need a profile")
 
     if args.report is not None and args.files:
         raise PhiReviewError("give files or --report, not both")
@@ -169,8 +179,12 @@ def run_fix(args: argparse.Namespace) -> int:
     files = _readable(files, failures)
     planned = plan_copies(files, roots, out)  # two files bound for one copy: refused before anything is written
     reviewer = args.reviewer or default_reviewer()
-    how = {"profile": profile, "options": sorted(args.option), "edits": [[e.op, f"({e.tag.group:04X},{e.tag.element:04X})"]
-                                                                         for e in edits]}
+    if built is not None and built.pseudonyms is not None:  # a missing ID or a collision stops the run here
+        from phi_review.core.remedy.pseudonym import check_run
+
+        print(f"# {check_run(files, built.pseudonyms)} patient(s), each with its own pseudonym", file=sys.stderr)
+    how = {"profile": profile, "options": sorted(args.option), **(built.how if built else {}),
+           "edits": [[e.op, f"({e.tag.group:04X},{e.tag.element:04X})"] for e in edits]}
     from phi_review.tui.commands.resume import resume_plan  # kill -9 leftovers tidied; copies this job recorded kept
 
     planned = resume_plan(planned, out, lambda r: r.get("kind") == "header" and all(r.get(k) == v for k, v in how.items()))
