@@ -136,7 +136,8 @@ def parse_profile(text: str, source: str, name: str = "") -> ProfileFile:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         found = re.search(r"line (\d+)", str(error))
-        raise fail(int(found[1]) if found else 1, "not valid TOML") from None
+        line = int(found[1]) if found else max(1, len(text.splitlines()))  # "at end of document"
+        raise fail(line, f"not valid TOML ({inert(str(error).split(' (at ')[0])})") from None
     for key in doc:
         if key not in _TOP_KEYS:
             raise fail(_line(text, key), f"unknown setting {inert(key)!r}")
@@ -255,7 +256,12 @@ def _base_keeps(tag: int | None, keys: frozenset[str]) -> bool:
     row = table.exact.get(tag)
     if row is None:
         row = next((r for mask, value, r in table.masks if tag & mask == value), None)
-    return row is not None and action_for(row, keys) == "K"
+    if row is not None:
+        return action_for(row, keys) == "K"
+    try:  # no row: the base keeps a known attribute unless it is a date, a name or free text
+        return dictionary_VR(tag) not in ("DA", "DT", "TM", "PN", "LO", "SH", "LT", "ST", "UT", "UC", "SQ", "UN")
+    except KeyError:
+        return False
 
 
 _VALID = {"DA": r"\d{8}", "TM": r"\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?", "IS": r"[+-]?\d{1,11}",

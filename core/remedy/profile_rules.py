@@ -291,7 +291,10 @@ class RuleRun:
         if rule.action == "dummy":
             from phi_review.core.remedy.profile import DUMMIES
 
-            elem.value = Sequence() if vr == "SQ" else DUMMIES.get(vr, "")
+            if vr == "UI":  # no UID is a dummy of every UID: a keyed one, as the Basic Profile maps them
+                _set(elem, [hashed(v, vr, self.secret) for v in source] or [hashed("", vr, self.secret)])
+            else:
+                elem.value = Sequence() if vr == "SQ" else DUMMIES.get(vr, "")
             return "D"
         if rule.action == "pseudonym":
             if self.pseudonym is None or vr not in PSEUDONYM_VRS:
