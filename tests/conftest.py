@@ -36,7 +36,7 @@ def bundled_dicom_files() -> list[Path]:
 
 # Under CI (.ci/run installs tmux, DCMTK, dicom3tools, LibreOffice, tesseract, the validator and the OCR
 # extra), a test skipped because a tool is missing is a failure: a green run must not hide a missing install.
-_MISSING_TOOL = re.compile(r"not installed|needs the ocr extra|validator not installed", re.IGNORECASE)
+_MISSING_TOOL = re.compile(r"not installed|needs the ocr extra", re.IGNORECASE)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -46,6 +46,7 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     if not os.environ.get("CI") or not report.skipped or not isinstance(report.longrepr, tuple):
         return
     reason = str(report.longrepr[2])
-    if _MISSING_TOOL.search(reason):
+    if _MISSING_TOOL.search(reason) and "labcas-validator" not in reason:  # the validator tests keep their own rule
+        # (its releases are required under CI by tests/test_validator_real.py; the pre-1.0 snapshot stays optional)
         report.outcome = "failed"
         report.longrepr = f"required under CI, but skipped: {reason}"

@@ -67,7 +67,7 @@ def test_a_frame_over_the_worker_memory_ceiling_is_one_error_row(tmp_path: Path,
     from phi_review.sample_reports.make_dicom import large_multiframe_file
 
     event = tmp_path / "Collection" / "Images_Site_X" / "1234567"
-    large_multiframe_file(event / "big.dcm", frames=3, size=4096)  # 32 MB a frame, windowed in float32
+    large_multiframe_file(event / "big.dcm", frames=1, size=8192)  # 128 MB a frame, 256 MB more windowed in float32
     burned_in_text_image(event / "fine.dcm", [], size=(64, 64), modality="OT")
     out = tmp_path / "out"
     assert main(["scan", str(tmp_path / "Collection"), "--out", str(out), "--no-ocr", "--quiet", "--workers", "1",
