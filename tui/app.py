@@ -38,6 +38,7 @@ class ReviewApp(App[None]):
     CSS = "App:nocolor FindingsList > .findings-list--cursor { text-style: reverse bold; }"
     TITLE = "phi-review"
     ENABLE_COMMAND_PALETTE = True
+    second_pass = False  # `review --second-pass`: the screen shows decided rows; a confirms, d disputes
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="app.save"),

@@ -27,6 +27,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                         help="folder holding the DICOM files (repeatable; default: the report's folder)")
     review.add_argument("--sheet", help="sheet that holds the findings (default: the one with the header)")
     review.add_argument("--read-only", action="store_true", help="look without recording decisions")
+    review.add_argument("--second-pass", action="store_true",
+                        help="review decided rows again: a confirms the first decision, d disputes it (with a note)")
     review.add_argument("--out", type=Path,
                         help="folder for corrected copies (default: corrected/ beside the report)")
     review.add_argument("--take-over", action="store_true",
@@ -54,12 +56,14 @@ def run_review(args: argparse.Namespace) -> int:
     report = args.report[0] if len(args.report) == 1 else args.report  # several CSVs are one report
     return open_review(report, roots=args.root, sheet=args.sheet, reviewer=args.reviewer,
                        graphics=args.graphics, read_only=args.read_only, mouse=args.mouse,
-                       take_over=args.take_over, out_dir=args.out, force=args.force)
+                       take_over=args.take_over, out_dir=args.out, force=args.force,
+                       second_pass=getattr(args, "second_pass", False))
 
 
 def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | None, reviewer: str | None,
                 graphics: str | None, read_only: bool, mouse: bool, take_over: bool = False,
-                out_dir: Path | None = None, force: bool = False, notice: str = "") -> int:
+                out_dir: Path | None = None, force: bool = False, notice: str = "",
+                second_pass: bool = False) -> int:
     from phi_review.tui.commands.take_over import FORCE, force_after_dialog
     from phi_review.tui.terminal import input_guard
 
@@ -67,6 +71,7 @@ def open_review(report: Path | list[Path], *, roots: list[Path], sheet: str | No
         session, app = prepare_review(report, roots=roots, sheet=sheet, reviewer=reviewer, graphics=graphics,
                                       read_only=read_only, take_over=take_over, out_dir=out_dir, force=force)
         offer = getattr(app, "take_over_offer", None)
+        app.second_pass = second_pass
         if notice:
             session.messages.insert(0, notice)  # shown on the screen as it starts (the demo's folder)
         try:

@@ -138,6 +138,7 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
         self.call_after_refresh(self._first_paint)
         if findings.current is not None:
             self.files.schedule_load(findings.current, delay=0)
+        self.second.start()  # review --second-pass: the decided rows, a confirms, d disputes
 
     def _first_paint(self) -> None:
         self.first_paint_at = time.monotonic()
@@ -166,6 +167,8 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
 
         reviewed, total = self.session.progress()
         parts = [inert(self.session.report.path.name), f"{reviewed}/{total} reviewed"]
+        if self.second.on:
+            parts.append("SECOND PASS")
         if self.session.read_only:
             parts.append("READ-ONLY")
         else:
@@ -254,7 +257,10 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
             f"Row {finding.row}" + (f" of {inert(finding.source)}" if finding.source else "")
             + f" · {inert(finding.issue)} · detected: {inert(shown_value(finding)) or '-'}"
             + (f" · tag: {inert(finding.tag)}" if finding.tag else "")
-            + f" · action: {inert(finding.action) if finding.action else 'unreviewed'}",
+            + f" · action: {inert(finding.action) if finding.action else 'unreviewed'}"
+            + (f" by {inert(finding.reviewer)}" if finding.action and finding.reviewer else "")
+            + (f" · second: {inert(finding.second_review)} by {inert(finding.second_reviewer)}"
+               if finding.second_review else ""),
         ]
         cells = [f"{inert(name)}: {inert(text)}" for name, text in other_cells(self.session.report, finding)]
         short = [cell for cell in cells if len(cell) <= 40]  # Site, Event, Score, Profile: one line together
@@ -349,7 +355,8 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
 
     # ----- keys: decisions -----------------------------------------------------------
     def action_decide(self, position: int) -> None:
-        self.decisions.decide_key(position)
+        if not self.second.digit(position):  # in a second pass a digit is the second reviewer's action
+            self.decisions.decide_key(position)
 
     def action_decide_file(self) -> None:
         self.decisions.decide_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from phi_review.tui.review.patients_ctl import PatientsController, PatientsProgress, PatientsRead
+from phi_review.tui.review.second_ctl import SecondPassController
 from phi_review.tui.review.stats_ctl import StatsController, StatsCounted
 
 
@@ -18,10 +19,25 @@ class StandingKeys:
     STANDING_BINDINGS = [
         Binding("s", "stats", "Statistics", show=False, id="app.stats"),
         Binding("P", "patients", "Patients", show=False, id="app.patients"),
+        Binding("a", "second_confirm", "Second pass: confirm", show=False, id="app.second_confirm"),
+        Binding("d", "second_dispute", "Second pass: dispute", show=False, id="app.second_dispute"),
     ]
 
     _stats_ctl: StatsController | None = None
     _patients_ctl: PatientsController | None = None
+    _second_ctl: SecondPassController | None = None
+
+    @property
+    def second(self) -> SecondPassController:
+        if self._second_ctl is None:
+            self._second_ctl = SecondPassController(self)  # type: ignore[arg-type]
+        return self._second_ctl
+
+    def action_second_confirm(self) -> None:
+        self.second.confirm()
+
+    def action_second_dispute(self) -> None:
+        self.second.dispute()
 
     @property
     def patients(self) -> PatientsController:
