@@ -70,3 +70,23 @@ async def test_stats_failure_is_one_line_not_a_traceback(tmp_path, monkeypatch):
         await pilot.press("s")
         await wait_for(pilot, lambda: _counted(app))
         assert app.screen.text == "Could not count: ValueError"
+
+
+async def test_stats_count_by_patient_once_the_panel_has_read_them_numbers_only(tmp_path):
+    from phi_review.tui.screens.patients import PatientsScreen
+
+    app = make_app(fresh_demo(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: bool(app.screen.query(FindingsList)))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: _counted(app))
+        assert "By patient" not in app.screen.text  # headers not read yet
+        await pilot.press("escape", "P")
+        assert isinstance(app.screen, PatientsScreen)
+        await wait_for(pilot, lambda: app.review.patients.index is not None, timeout=30)
+        await pilot.press("escape", "s")
+        await wait_for(pilot, lambda: _counted(app))
+        text = app.screen.text
+        assert "By patient (numbered, never the ID)" in text and "\n  P1 " in text
+        names = {p.name for p in app.review.patients.index.patients.values() if p.name}
+        assert names and not [n for n in names if n in text or n.replace("^", " ") in text]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 FILTER_HINT = (
     "Words must all match file, value, issue, tag, note or action.\n"
     "is:unreviewed  is:reviewed  is:marked  issue:pixels|header|missing  action:none|TEXT\n"
+    "is:disputed (second pass)  patient:P3 (after P has read the patients)\n"
     "Empty clears the filter."
 )
 

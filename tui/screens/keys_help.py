@@ -104,5 +104,5 @@ def review_commands(app: "ReviewApp") -> Iterator[SystemCommand]:
     if screen.decisions.filter_text:
         yield SystemCommand("Clear filter", "Show every row again (Esc)", partial(screen.apply_filter, ""))
     for label, query in (("unreviewed", "is:unreviewed"), ("burned-in pixels", "issue:pixels"),
-                         ("header PHI", "issue:header")):
+                         ("header PHI", "issue:header"), ("disputed in the second pass", "is:disputed")):
         yield SystemCommand(f"Filter: {label}", f"Show only {label} rows ({query})", partial(screen.apply_filter, query))
