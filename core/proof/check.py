@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phi_review.core.proof.identifiers import DATE, INSTITUTION, Identifier, collect_identifiers
+from phi_review.core.proof.identifiers import DATE, DEVICE, INSTITUTION, Identifier, collect_identifiers
 from phi_review.core.proof.rawwalk import walk_bytes
 from phi_review.core.proof.search import ByteSearch, Residual
 
@@ -117,6 +117,8 @@ def kept_kinds(options: Iterable[str]) -> list[str]:
         kinds.append(DATE)
     if options & {"retain_institution_id", "retain_institution_identity"}:
         kinds.append(INSTITUTION)
+    if options & {"retain_device_id", "retain_device_identity"}:
+        kinds.append(DEVICE)
     return kinds
 
 

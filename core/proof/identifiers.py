@@ -23,8 +23,8 @@ from pydicom.dataset import Dataset
 from phi_review.core.dicom.header import raw_vr
 
 # kinds: what the manifest and screen may say about a residual (never the value)
-NAME, ID, DATE, INSTITUTION, ADDRESS, PHONE, EMAIL, PATIENT = (
-    "name", "id", "date", "institution", "address", "phone", "email", "patient-text")
+NAME, ID, DATE, INSTITUTION, ADDRESS, PHONE, EMAIL, PATIENT, DEVICE = (
+    "name", "id", "date", "institution", "address", "phone", "email", "patient-text", "device")
 
 _ID_KEYWORDS = {
     "PatientID": ID, "OtherPatientIDs": ID, "AccessionNumber": ID, "StudyID": ID, "IssuerOfPatientID": ID,
@@ -144,6 +144,27 @@ def dicom_words() -> set[str]:
 _DEVICE_KEYWORDS = ("Manufacturer", "ManufacturerModelName", "SoftwareVersions", "Modality", "ConversionType",
                     "SecondaryCaptureDeviceManufacturer", "SecondaryCaptureDeviceManufacturerModelName",
                     "SecondaryCaptureDeviceSoftwareVersions")
+
+
+# PS3.15 E.1-1 attributes the Retain Device Identity option keeps (text ones; its dates stay dates)
+_DEVICE_IDENTITY = ("StationName", "DeviceSerialNumber", "DeviceUID", "PlateID", "GeneratorID", "CassetteID",
+                    "GantryID", "DetectorID", "XRaySourceID", "XRayDetectorID", "XRayDetectorLabel", "DeviceLabel",
+                    "ModifyingDeviceID", "DeviceDescription", "SourceSerialNumber", "TreatmentMachineName",
+                    "LensSerialNumber", "ManufacturerDeviceIdentifier", "UniqueDeviceIdentifier")
+
+
+def _device_identity(ds: Dataset) -> set[str]:
+    """The original's device identity values (lower case): an identifier equal to one is of kind device."""
+    found = set()
+    for keyword in _DEVICE_IDENTITY:
+        try:
+            value = ds.get(keyword)
+        except Exception:  # noqa: BLE001 - a damaged value names no device
+            continue
+        for one in (value if isinstance(value, pydicom.multival.MultiValue) else [value]):
+            if isinstance(one, str) and one.strip():
+                found.add(one.strip().lower())
+    return found
 
 
 def _device_text(ds: Dataset) -> str:
@@ -309,6 +330,9 @@ def collect_identifiers(original: Path, header_bytes: bytes | None = None) -> li
     if header_bytes is None:
         header_bytes = _header_region(Path(original))
     _raw_scan(header_bytes, collector)
+    for value in _device_identity(ds) if ds is not None else ():  # kept with Retain Device Identity only
+        if (found := collector.found.get(value)) is not None:
+            collector.found[value] = Identifier(found.text, DEVICE, found.source)
     device = _device_text(ds) if ds is not None else ""
     if device:
         for key in [k for k in collector.found if re.search(r"(?<![a-z0-9])" + re.escape(k) + r"(?![a-z0-9])", device)]:
