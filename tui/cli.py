@@ -20,6 +20,7 @@ from phi_review.core.common.quiet import silence_libraries
 from phi_review.tui.commands import dicom as cmd_dicom
 from phi_review.tui.commands import fix as cmd_fix
 from phi_review.tui.commands import ocr as cmd_ocr
+from phi_review.tui.commands import profile as cmd_profile
 from phi_review.tui.commands import release as cmd_release
 from phi_review.tui.commands import remedy as cmd_remedy
 from phi_review.tui.commands import report as cmd_report
@@ -28,7 +29,7 @@ from phi_review.tui.commands import stats as cmd_stats
 from phi_review.tui.commands import scan as cmd_scan
 
 COMMAND_MODULES = (cmd_review, cmd_report, cmd_dicom, cmd_ocr, cmd_fix, cmd_remedy, cmd_release, cmd_scan,
-                   cmd_stats)
+                   cmd_stats, cmd_profile)
 
 
 class ArgumentParser(argparse.ArgumentParser):

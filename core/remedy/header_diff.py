@@ -123,7 +123,11 @@ def _flat(ds: Dataset) -> dict[str, tuple[DataElement, str, str]]:
 
 def header_diff(original: str | Path, copy: str | Path) -> HeaderDiff:
     """Every attribute (file meta and nested items too) that differs between the two files."""
-    a_ds, b_ds = _read(Path(original)), _read(Path(copy))
+    return dataset_diff(_read(Path(original)), _read(Path(copy)), original, copy)
+
+
+def dataset_diff(a_ds: Dataset, b_ds: Dataset, original: str | Path, copy: str | Path) -> HeaderDiff:
+    """The same diff over two datasets in memory (a profile preview writes no copy)."""
     a: dict[str, tuple[DataElement, str, str]] = {}
     b: dict[str, tuple[DataElement, str, str]] = {}
     for ds, out, path in ((a_ds, a, original), (b_ds, b, copy)):

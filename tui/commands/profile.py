@@ -1,0 +1,111 @@
+"""`phi-review profile`: list, show, new, disable, enable and preview de-identification profiles.
+
+Preview applies a profile to each file in memory and prints the header diff
+(``header_diff.dataset_diff``); nothing is written. Every value and path
+printed passes ``inert()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy as copy_module
+import os
+from pathlib import Path
+
+from phi_review.core.common.errors import PhiReviewError
+from phi_review.core.common.inert import inert, shorten
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    prof = sub.add_parser("profile", help="de-identification profiles: list, show, new, disable, enable, preview")
+    prof.add_argument("--profiles", type=Path, default=None, metavar="DIR", help="project folder of named profiles")
+    verbs = prof.add_subparsers(dest="verb", metavar="VERB")
+    verbs.add_parser("list", help="every profile, where it comes from, and whether it is disabled")
+    show = verbs.add_parser("show", help="print a profile's TOML")
+    show.add_argument("name")
+    new = verbs.add_parser("new", help="write a new profile (a template, or a copy of --from)")
+    new.add_argument("name")
+    new.add_argument("--from", dest="source", default=None, metavar="NAME", help="start from this profile")
+    for verb, text in (("disable", "switch a profile off"), ("enable", "switch a profile on again")):
+        one = verbs.add_parser(verb, help=text)
+        one.add_argument("name")
+    preview = verbs.add_parser("preview", help="the header diff the profile would produce; nothing written")
+    preview.add_argument("name")
+    preview.add_argument("files", type=Path, nargs="+")
+    preview.add_argument("--secret-file", type=Path, default=None, help="secret for UIDs, dates and pseudonyms")
+    preview.add_argument("--pseudonym-prefix", default=None, metavar="TEXT")
+    preview.add_argument("--id-map", type=Path, default=None, metavar="FILE")
+    prof.set_defaults(func=run_profile)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from phi_review.core.remedy import profile_file as pf
+
+    verb = getattr(args, "verb", None) or "list"
+    if verb == "list":
+        off = pf.disabled()
+        for name, source in pf.available(args.profiles):
+            state = "  (disabled)" if name in off else ""
+            print(f"{inert(name):<24} {inert(source)}{state}")
+        return 0
+    if verb == "show":
+        profile = pf.load_profile(args.name, args.profiles)
+        if profile.name in pf.SOURCES:
+            print(f"# source: {pf.SOURCES[profile.name]}")
+        for line in profile.text.rstrip("\n").splitlines():
+            print(inert(line))
+        return 0
+    if verb == "new":
+        return _new(args, pf)
+    if verb in ("disable", "enable"):
+        if verb == "disable":
+            pf.load_profile(args.name, args.profiles)  # a name that does not exist is named, not recorded
+        pf.set_disabled(args.name, verb == "disable")
+        print(f"{inert(args.name)} {verb}d")
+        return 0
+    return _preview(args, pf)
+
+
+def _new(args: argparse.Namespace, pf: object) -> int:
+    name = args.name
+    if not pf.NAME_RE.fullmatch(name):  # type: ignore[attr-defined]
+        raise PhiReviewError("a profile name is lower-case letters, digits, - and _ (at most 64)")
+    if name in pf.BUILTINS:  # type: ignore[attr-defined]
+        raise PhiReviewError(f"{name} is a built-in profile; choose another name (--from {name} to start from it)")
+    text = pf.TEMPLATE if args.source is None else pf.load_profile(args.source, args.profiles).text  # type: ignore[attr-defined]
+    folder = args.profiles or pf.user_dir()  # type: ignore[attr-defined]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.toml"
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise PhiReviewError(f"{inert(target)} already exists") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    pf.parse_profile(text, str(target), name)  # type: ignore[attr-defined]
+    print(f"wrote {inert(target)}")
+    return 0
+
+
+def _preview(args: argparse.Namespace, pf: object) -> int:
+    from phi_review.core.dicom.bounded import read_header
+    from phi_review.core.remedy.header_diff import dataset_diff
+    from phi_review.core.remedy.profile import load_secret
+    from phi_review.core.remedy.pseudonym import check_run
+
+    profile = pf.load_profile(args.name, args.profiles)  # type: ignore[attr-defined]
+    built = pf.build_editor(profile, load_secret(args.secret_file), prefix=args.pseudonym_prefix,  # type: ignore[attr-defined]
+                            id_map=args.id_map)
+    if built.pseudonyms is not None:
+        check_run(args.files, built.pseudonyms)
+    for path in args.files:
+        original = read_header(path)
+        edited = copy_module.deepcopy(original)
+        built.edit(edited)
+        diff = dataset_diff(original, edited, path, f"{profile.name} (preview)")
+        print(f"# {inert(path)}: {diff.summary_line()}")
+        width = min(max((len(r.path) for r in diff.rows), default=10), 48)
+        for row in diff.rows:
+            print(f"{row.status:<8} {row.tag} {inert(shorten(row.path, width)):<{width}}  "
+                  f"{inert(shorten(row.old, 40))!s:<40} -> {inert(shorten(row.new, 40))}")
+    return 0
