@@ -71,6 +71,12 @@ async def test_second_pass_shows_decided_rows_confirms_and_disputes_with_a_requi
         assert findings[3].action == actions[2] and findings[3].second_review == actions[2]
         app.review.apply_filter("is:disputed")
         assert listing.order == [2]
+        await pilot.pause()
+        line = "".join(seg.text for seg in listing.render_line(1))
+        assert "≠ 1 " in line  # disputed, in text; the first decision's number stays beside it
+        app.review.apply_filter("is:reviewed")
+        await pilot.pause()
+        assert "✓ 1 " in "".join(seg.text for seg in listing.render_line(1))  # row 0: confirmed
         await pilot.press("escape")
         await pilot.press("u")  # undo the last second review (row 3)
         await pilot.pause()

@@ -187,6 +187,9 @@ class FindingsList(CursorActions, ScrollView, can_focus=True):
             action = f"{digit} {inert(finding.action)}" if digit else inert(finding.action)
         else:
             action = "· unreviewed"
+        second = finding.second_review.strip()
+        if second:  # the second pass, in text (no colour needed): ✓ confirmed, ≠ disputed
+            action = ("✓ " if second == finding.action.strip() else "≠ ") + action
         file_text = inert(finding.file)
         if len(file_text) > file_w:  # keep the end of a long path: the file name matters most
             file_text = "…" + file_text[-(file_w - 1):]
