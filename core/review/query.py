@@ -39,7 +39,7 @@ class QueryMixin:
     _fixed: Any
     _cell_columns: Any
     _changing: Any
-    patient_labels: Sequence[str] = ()  # one P1, P2... per row once the headers were read ("" unknown); memory only
+    patient_labels: Sequence[str] = ()  # P1, P2... per row once the headers were read ("" unknown); memory only
 
     def _column(self, name: str) -> "_Column":
         """A field that never changes (file, value, issue, tag, site, event, details), lowercased once."""

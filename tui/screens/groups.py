@@ -72,7 +72,8 @@ class GroupsScreen(Screen[None]):
 
     def _title(self) -> str:
         keys = "  ".join(f"{i}={inert(a)}" for i, a in enumerate(self.actions[:9], start=1))
-        return (f"Groups by {GROUPING_NAMES[self.by]} (b: by {GROUPING_NAMES[_next_grouping(self.by, self.groupings)]}). "
+        after = GROUPING_NAMES[_next_grouping(self.by, self.groupings)]
+        return (f"Groups by {GROUPING_NAMES[self.by]} (b: by {after}). "
                 f"Enter: show rows · digit: decide whole group · Esc: back\n{keys}")
 
     def action_regroup(self) -> None:
