@@ -93,6 +93,8 @@ def test_hipaa_safe_harbor_dates_to_year_and_ages_over_89(tmp_path: Path, capsys
             if elem.VR == "DA" and elem.value:
                 assert str(elem.value)[4:] in ("0101", "0102"), elem
     assert "InstitutionName" not in a or a.InstitutionName in ("", "ANONYMOUS")
+    assert "phi-review profile hipaa-safe-harbor" in list(a.DeidentificationMethod)
+    assert a.LongitudinalTemporalInformationModified == "MODIFIED" and a.PatientIdentityRemoved == "YES"
     manifest = (tmp_path / "run1" / "manifest.jsonl").read_text()
     assert manifest.count('"status": "clean"') == 4
 
@@ -152,3 +154,11 @@ def test_options_add_to_a_builtin_and_are_recorded(tmp_path: Path, capsys: pytes
     manifest = (tmp_path / "out" / "manifest.jsonl").read_text()
     assert '"retain-device-identity"' in manifest and '"retain-patient-characteristics"' in manifest
     assert copy_module.copy(ds).PatientID.startswith("ANON-")
+
+
+def test_safe_harbor_takes_no_date_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = make_study(tmp_path / "in")
+    code = main(["fix", str(paths[0]), "--out", str(tmp_path / "out"), "--profile", "hipaa-safe-harbor",
+                 "--option", "retain-modified-dates"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no date option" in err and not (tmp_path / "out").exists()

@@ -147,6 +147,7 @@ BAD = [
     ('base = "none"\n[[rule]]\nkeyword = "StudyDate"\naction = "replace"\nvalue = "March"\n', 5, "not valid for VR"),
     ('base = "none"\n[[rule]]\nkeyword = "StudyDate"\naction = "replace"\npattern = "("\n', 5, "regular expression"),
     ('base = "basic"\ncolour = "red"\n', 2, "unknown setting"),
+    ('base = "basic"\n\n[private]\nkeep_creators = "GEMS"\n', 4, "keep_creators"),
     ('base = "basic"\noptions = [\n', 2, "not valid TOML"),
 ]
 

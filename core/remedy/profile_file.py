@@ -114,7 +114,7 @@ def _line(text: str, key: str, rule: int | None = None) -> int:
                 end = i
                 break
     pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
-    for i in range(start, end):
+    for i in list(range(start, end)) + (list(range(len(lines))) if rule is None else []):
         if pattern.match(lines[i]):
             return i + 1
     return start + 1
@@ -363,6 +363,8 @@ def build_editor(profile: ProfileFile, secret: bytes, *, extra_options: list[str
     options = sorted(set(profile.options) | set(extra_options))
     if options and profile.base == "none":
         raise ProfileError("--option needs a profile whose base is basic")
+    if profile.extras.dates_to_year and {"retain-full-dates", "retain-modified-dates"} & set(options):
+        raise ProfileError(f"profile {inert(profile.name)} reduces dates to the year: it takes no date option")
     settings = ProfileSettings(secret=secret, options=option_keys(options), uid_root=uid_root)
     base = profile_editor(settings) if profile.base == "basic" else None
     pseudonyms = None
@@ -376,7 +378,8 @@ def build_editor(profile: ProfileFile, secret: bytes, *, extra_options: list[str
         edit = base
     else:
         edit = rule_editor(base, extras, secret, lambda ds: date_offset_days(ds, settings),
-                           pseudonyms.for_dataset if pseudonyms else None)
+                           pseudonyms.for_dataset if pseudonyms else None,
+                           f"phi-review profile {profile.name}"[:64] if base is not None else "")
     import hashlib
 
     how = {"profile": profile.name, "options": options}

@@ -351,13 +351,33 @@ def _numeric(elem: DataElement, creator: str) -> bool:
 
 
 def rule_editor(base: Callable[[Dataset], list[dict[str, Any]]] | None, extras: Extras, secret: bytes,
-                offset: Callable[[Dataset], int], pseudonym: Callable[[Dataset], str] | None
+                offset: Callable[[Dataset], int], pseudonym: Callable[[Dataset], str] | None, method: str = ""
                 ) -> Callable[[Dataset], list[dict[str, Any]]]:
-    """An ``edit_header`` callable: capture what the rules need, run the base, then the rules."""
+    """An ``edit_header`` callable: capture what the rules need, run the base, then the rules.
+
+    ``method``: a De-identification Method line naming the profile (with a base that makes the claim)."""
 
     def edit(ds: Dataset) -> list[dict[str, Any]]:
         run = RuleRun(ds, extras, secret, offset(ds), pseudonym(ds) if pseudonym else None)
         changes = list(base(ds) or []) if base is not None else []
-        return changes + run.apply(ds)
+        changes += run.apply(ds)
+        if method:
+            _add_method(ds, method)
+            if extras.dates_to_year:  # the base said REMOVED; the year is kept
+                ds.LongitudinalTemporalInformationModified = "MODIFIED"
+        return changes
 
     return edit
+
+
+def _add_method(ds: Dataset, line: str) -> None:
+    """Name the profile in De-identification Method, after the Basic Profile's line (the UID mark stays last)."""
+    from phi_review.core.remedy.keyed_uid import MARK_PREFIX
+
+    value = ds.get("DeidentificationMethod")
+    lines = [str(v) for v in (value if isinstance(value, (list, MultiValue)) else [value]) if v]
+    if line in lines:
+        return
+    marks = [x for x in lines if x.startswith(MARK_PREFIX)]
+    lines = [x for x in lines if not x.startswith(MARK_PREFIX)] + [line] + marks
+    ds.DeidentificationMethod = lines if len(lines) > 1 else lines[0]
