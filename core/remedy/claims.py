@@ -18,6 +18,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from phi_review.core.common.atomic_file import fsync_dir
 from phi_review.core.proof.check import Proof, Prover, kept_kinds
 from phi_review.core.remedy.output import RemedyError
 
@@ -102,12 +103,11 @@ def settle(original: Path, unproven: Path, dest: Path, out_dir: Path, *, options
         proof = prover.prove(unproven, require=require)
     except Exception as error:  # noqa: BLE001 - a proof that cannot run proves nothing
         proof = Proof({}, unproven=[f"the proof could not run ({type(error).__name__})"])
-    if proof.clean:
+    if proof.clean or accept_residual.strip():
         os.replace(unproven, dest)
-        return Settlement(dest, proof)
-    if accept_residual.strip():
-        os.replace(unproven, dest)
-        return Settlement(dest, proof, {"reason": accept_residual.strip(), "reviewer": reviewer})
+        fsync_dir(Path(dest).parent)  # the final name is durable before the record that names it
+        accepted = None if proof.clean else {"reason": accept_residual.strip(), "reviewer": reviewer}
+        return Settlement(dest, proof, accepted)
     aside = residual_path(dest, out_dir)
     if rewrite is None:
         from phi_review.core.remedy.output import write_copy as rewrite

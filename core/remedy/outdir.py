@@ -114,8 +114,11 @@ def create_temp(folder: int, name: str) -> tuple[int, str]:
             continue
 
 
-def place_temp(folder: int, temp: str, name: str, *, overwrite: bool) -> None:
+def place_temp(folder: int, temp: str, name: str, *, overwrite: bool, durable: bool = True) -> None:
     """Rename the finished temp file onto ``name`` in ``folder`` and make the rename durable.
+
+    ``durable=False`` for a name that is itself a way station (a copy waiting for its
+    proof): the folder is fsynced once, after the rename onto the final name.
 
     A symlink at ``name`` is refused (the rename would replace the link, and the
     user may have meant its target); an existing copy needs ``overwrite``.
@@ -129,7 +132,8 @@ def place_temp(folder: int, temp: str, name: str, *, overwrite: bool) -> None:
     if info is not None and not overwrite:
         raise RemedyError(f"{inert(name)}: a corrected copy already exists there (use overwrite)")
     os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
-    os.fsync(folder)
+    if durable:
+        os.fsync(folder)
 
 
 def discard_temp(folder: int, temp: str) -> None:

@@ -329,6 +329,7 @@ def write_copy(
     pixel_edit: PixelEdit | None = None,
     overwrite: bool = False,
     out_dir: Path | None = None,
+    durable: bool = True,
 ) -> CopyResult:
     """Write the corrected copy of ``original`` to ``dest``: pixels edited first, then the header; atomically.
 
@@ -395,7 +396,7 @@ def write_copy(
                 raw.flush()
                 os.fchmod(raw.fileno(), stat.S_IMODE(os.fstat(src.fileno()).st_mode))
                 os.fsync(raw.fileno())
-            place_temp(folder, temp, dest.name, overwrite=overwrite)  # rename, then fsync the folder
+            place_temp(folder, temp, dest.name, overwrite=overwrite, durable=durable)  # rename, fsync the folder
         except RemedyError as error:
             discard_temp(folder, temp)
             message = str(error)

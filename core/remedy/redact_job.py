@@ -15,6 +15,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
+from phi_review.core.common.atomic_file import fsync_dir
 from phi_review.core.remedy.claims import ResidualError, settle, unproven_path
 from phi_review.core.remedy.output import RemedyError, append_manifest, sha256_file, write_copy
 
@@ -34,14 +35,14 @@ def redact_file(original: Path, dest: Path, redaction: Any, *, edit_header: Any 
     extra: dict[str, Any] = {}
     if update_existing and dest.exists():
         result = write_copy(dest, unproven, edit_header=edit_header, pixel_edit=redaction, overwrite=True,
-                            out_dir=out_dir)
+                            out_dir=out_dir, durable=False)
         result.original_sha256 = sha256_file(original)
         extra["based_on"] = "existing copy"
     else:
         if dest.exists() and not overwrite:
             raise RemedyError(f"{dest.name}: a corrected copy already exists there (use overwrite)")
         result = write_copy(original, unproven, edit_header=edit_header, pixel_edit=redaction, overwrite=True,
-                            out_dir=out_dir)
+                            out_dir=out_dir, durable=False)
     result.original = original
     line = {"action": "redact", "scope": scope, "reviewer": reviewer, "confirmed_clean": redaction.confirm_clean,
             "kept_uids": redaction.keep_uids, **extra}
@@ -80,7 +81,7 @@ def confirm_clean(copy: Path, *, original: Path | None = None, reviewer: str = "
         return [{"tag": "(0028,0301)", "keyword": "BurnedInAnnotation", "action": "set NO"}]
 
     temp = unproven_path(copy)
-    result = write_copy(copy, temp, edit_header=mark, overwrite=True)
+    result = write_copy(copy, temp, edit_header=mark, overwrite=True, durable=False)
     source = Path(original) if original is not None else copy
     try:
         proof = Prover(source).prove(temp, require=[PIXEL_CLAIM])
@@ -93,6 +94,7 @@ def confirm_clean(copy: Path, *, original: Path | None = None, reviewer: str = "
             raise ResidualError(f"not confirmed, {proof.summary()}", proof)
         accepted = {"reason": accept_residual.strip(), "reviewer": reviewer}
     os.replace(temp, copy)
+    fsync_dir(copy.parent)  # the claim is durable before the record that names it
     result.copy = copy
     if original is not None:
         result.original = Path(original)

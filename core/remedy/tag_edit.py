@@ -217,12 +217,12 @@ def write_fixed(path: Path, out_dir: Path, editor: HeaderEdit, *, roots: Sequenc
     record: dict[str, Any] = {"kind": "header", "reviewer": reviewer, **(how or {})}
     unproven = unproven_path(dest)
     if dest.exists() and update_existing:
-        result = write_copy(dest, unproven, edit_header=editor, overwrite=True, out_dir=out_dir)
+        result = write_copy(dest, unproven, edit_header=editor, overwrite=True, out_dir=out_dir, durable=False)
         record["based_on"] = "existing copy"
     else:
         if dest.exists():
             raise RemedyError(f"{dest.name}: a corrected copy already exists there (use overwrite)")
-        result = write_copy(Path(path), unproven, edit_header=editor, overwrite=True, out_dir=out_dir)
+        result = write_copy(Path(path), unproven, edit_header=editor, overwrite=True, out_dir=out_dir, durable=False)
     result.original = Path(path)
     try:
         settled = settle(Path(path), unproven, dest, out_dir, options=(how or {}).get("options", ()),
