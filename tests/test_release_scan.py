@@ -142,3 +142,28 @@ def test_a_rule_sends_a_header_only_copy_to_ocr_and_burned_in_text_stops_it(
     assert code == 0, out + err
     (record,) = _files(tmp_path / "pkg2")
     assert record["scan"]["rules"] == ["Ultrasound"] and record["scan"]["pixels"].startswith("ocr: 1 frame")
+
+
+@pytest.mark.parametrize("options", [["--pseudonym-prefix", "EDRN-"], ["--pseudonym-prefix", "SUBJ"],
+                                     ["--option", "retain-institution-identity", "--option", "retain-full-dates"]],
+                         ids=["pseudonym", "letters-prefix", "retained"])
+def test_pseudonyms_and_what_an_option_keeps_are_released(world: dict[str, Any], tmp_path: Path,
+                                                            options: list[str]) -> None:
+    """A keyed pseudonym in PatientName is an ID, not a person; what the reviewer chose to keep is not a stop."""
+    copies = tmp_path / "corrected"
+    code, out, err = cli("fix", str(world["collection"] / META), "--root", str(world["collection"]),
+                         "--out", str(copies), *options)
+    assert code == 0, out + err
+    code, out, err = _release(world, copies, tmp_path / "pkg")
+    assert code == 0, out + err
+    (record,) = _files(tmp_path / "pkg")
+    assert record["scan"]["status"] == "clean"
+
+
+def test_what_looks_like_a_person_name() -> None:
+    from phi_review.core.release.scan_gate import looks_like_name
+
+    for value in ("SMITH^ANNA", "Smith^Anna^B^Dr.", "O'NEIL^MARY-KATE", "SMITH ANNA", "Smith, Anna"):
+        assert looks_like_name(value), value
+    for value in ("EDRN-G746KR6XTJWN", "SUBJGQKRXTWNABCD", "SUBJ^G746KR6X", "PATIENT 1", "^", "A^B", "SMITH"):
+        assert not looks_like_name(value), value

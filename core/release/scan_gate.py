@@ -88,6 +88,21 @@ def _holds_identifier(value: str, matcher: list[tuple[str, str, bool]]) -> str:
     return ""
 
 
+_NAME_PART = re.compile(r"[^\W\d_](?:[^\W\d_]|['.-])*")
+
+
+def looks_like_name(value: str) -> bool:
+    """A person's name: two or more parts (``^``, comma or space apart), all letters, two of 2+ letters.
+
+    A single word or anything with a digit is not taken for a name here: ``fix --pseudonym-prefix``
+    writes one token, and a real name of the original is found as the original's identifier anyway.
+    """
+    parts = [p for p in re.split(r"[\^,\s=]+", value.strip()) if p]
+    if len(parts) < 2 or not all(_NAME_PART.fullmatch(p) for p in parts):
+        return False
+    return sum(len(p.strip(".'-")) >= 2 for p in parts) >= 2
+
+
 def _keyword(why: str) -> str:
     """The attribute a hit's reason names ("PatientName names ...", "pattern phone in OtherPatientIDs")."""
     if " in " in why and why.startswith(("pattern ", "holds ")):
@@ -111,8 +126,8 @@ def scan_copy(path: Path, identifiers: Sequence[Identifier], rules: Sequence[Rul
         place = f"({hit.tag >> 16:04X},{hit.tag & 0xFFFF:04X}) {_keyword(hit.why)}"
         kind = _holds_identifier(hit.value, matcher)
         pattern = next((p for p in PHI_PATTERNS if p in hit.why), "")
-        if pattern == "pattern person name" and "name" in kept:
-            pattern = ""
+        if pattern == "pattern person name" and ("name" in kept or not looks_like_name(hit.value)):
+            pattern = ""  # a keyed pseudonym ("EDRN-G746KR6X") in a PN is an ID the reviewer chose
         if kind:
             result.stops.append(f"header {inert(place)}: the original's {kind}")
         elif pattern:
