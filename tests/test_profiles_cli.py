@@ -54,7 +54,7 @@ def test_new_from_template_parses_and_project_folder(tmp_path: Path, capsys: pyt
     project = tmp_path / "proj"
     code, _, err = run(capsys, "profile", "--profiles", str(project), "new", "mine")
     assert code == 0, err and (project / "mine.toml").is_file()
-    code, out, _ = run(capsys, "profile", "--profiles", str(project), "show", "mine")
+    code, out, _ = run(capsys, "profile", "show", "mine", "--profiles", str(project))
     assert code == 0 and 'pseudonym_prefix = "SITE01-"' in out
     paths = make_study(tmp_path / "in")
     code, _, err = run(capsys, "fix", *map(str, paths), "--out", str(tmp_path / "out"), "--profiles", str(project),

@@ -147,6 +147,13 @@ BAD = [
     ('base = "none"\n[[rule]]\nkeyword = "StudyDate"\naction = "replace"\nvalue = "March"\n', 5, "not valid for VR"),
     ('base = "none"\n[[rule]]\nkeyword = "StudyDate"\naction = "replace"\npattern = "("\n', 5, "regular expression"),
     ('base = "basic"\ncolour = "red"\n', 2, "unknown setting"),
+    ('base = "basic"\npseudonym = "yes"\n', 2, "true or false"),
+    ('base = "basic"\n[[rule]]\nkeyword = "StudyDescription"\naction = "keep"\nallow_keep = "yes"\n', 5,
+     "true or false"),
+    ('base = "none"\n[[rule]]\nkeyword = "ReferencedImageSequence"\naction = "replace"\nvalue = "x"\n', 4,
+     "replace cannot"),
+    ('base = "basic"\n[[rule]]\ntag = "(0010,0010)"\n[[rule]]\nkeyword = "PatientID"\naction = "keep"\n', 2,
+     "unknown action"),
     ('base = "basic"\n\n[private]\nkeep_creators = "GEMS"\n', 4, "keep_creators"),
     ('base = "basic"\noptions = [\n', 2, "not valid TOML"),
 ]
@@ -182,3 +189,25 @@ def test_named_profiles_from_the_project_folder(tmp_path: Path, monkeypatch: pyt
     (tmp_path / "cfg" / "profiles" / "mine.toml").write_text('base = "none"\n')
     assert load_profile("mine").base == "none"
     assert copy_module.copy(load_profile("tcia")).pseudonym
+
+
+def test_group_and_creator_rules_on_sequences_bytes_and_numbers_write_valid_files() -> None:
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    block = ds.private_block(0x0013, "SITE", create=True)
+    block.add_new(0x01, "US", 42)
+    block.add_new(0x02, "OB", b"\x01\x02")
+    text = ('base = "none"\n[[rule]]\ncreator = "SITE"\naction = "replace"\nvalue = "abc"\n'
+            '[[rule]]\ngroup = "0008"\naction = "hash"\n')
+    date, charset = ds.StudyDate, ds.get("SpecificCharacterSet")
+    out = apply(text, ds)
+    assert out.get("SpecificCharacterSet") == charset  # a group rule never rewrites how the text is encoded
+    assert out[0x00131001].value in (None, b"", "")  # text for a number: emptied, never guessed
+    assert out[0x00131002].value == b"\x01\x02"  # bytes are left to the base
+    assert re.fullmatch(r"\d{8}", str(out.StudyDate)) and out.StudyDate != date
+
+
+def test_a_profile_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b'base = "basic" # \xe9\n')
+    with pytest.raises(ProfileError, match="latin.toml: cannot read the profile"):
+        load_profile(str(path))

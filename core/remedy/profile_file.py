@@ -154,6 +154,9 @@ def parse_profile(text: str, source: str, name: str = "") -> ProfileFile:
     if options and profile.base == "none":
         raise fail(_line(text, "options"), 'options need base = "basic"')
     profile.options = list(options)
+    for key in ("pseudonym",):
+        if not isinstance(doc.get(key, False), bool):
+            raise fail(_line(text, key), f"{key} must be true or false")
     profile.pseudonym = doc.get("pseudonym", False) is True
     try:
         profile.prefix = check_prefix(str(doc.get("pseudonym_prefix", DEFAULT_PREFIX)))
@@ -240,6 +243,10 @@ def _rule(raw: Any, index: int, text: str, base: str, keys: frozenset[str],
                 raise fail(_line(text, "pattern", index), "pattern is not a valid regular expression") from None
         elif vr and not _valid_for(str(value), vr):
             raise fail(_line(text, "value", index), f"value is not valid for VR {vr}")
+    if vr in ("SQ", "OB", "OW", "UN") and action == "replace":
+        raise fail(line, f"replace cannot write a value of VR {vr}")
+    if not isinstance(raw.get("allow_keep", False), bool):
+        raise fail(_line(text, "allow_keep", index), "allow_keep must be true or false")
     allow = raw.get("allow_keep", False) is True
     keeps = action == "keep" or (action == "replace" and pattern is not None)
     if keeps and base == "basic" and not allow and not _base_keeps(tag, keys):
@@ -321,16 +328,19 @@ def available(project: Path | None = None) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProfileError(f"{inert(path)}: cannot read the profile "
+                           f"({getattr(error, 'strerror', None) or 'not UTF-8'})") from None
+
+
 def load_profile(name: str, project: Path | None = None) -> ProfileFile:
     """A profile by name (built-in, project folder, user folder) or by path (ends in .toml)."""
     if name.endswith(".toml") or "/" in name:
         path = Path(name)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ProfileError(f"{inert(path)}: cannot read the profile "
-                               f"({getattr(error, 'strerror', None) or 'not UTF-8'})") from None
-        return parse_profile(text, str(path), path.stem)
+        return parse_profile(_read(path), str(path), path.stem)
     if name in disabled():
         raise ProfileError(f"profile {inert(name)!r} is disabled (phi-review profile enable {inert(name)})")
     if name in BUILTINS:
@@ -338,7 +348,7 @@ def load_profile(name: str, project: Path | None = None) -> ProfileFile:
     for folder in folders(project):
         path = folder / f"{name}.toml"
         if path.is_file():
-            return parse_profile(path.read_text("utf-8"), str(path), name)
+            return parse_profile(_read(path), str(path), name)
     known = ", ".join(n for n, _ in available(project))
     raise ProfileError(f"no profile named {inert(name)!r}; known: {known}")
 

@@ -32,6 +32,7 @@ SHIFT_VRS = frozenset({"DA", "DT"})
 PSEUDONYM_VRS = frozenset({"PN", "LO", "SH", "UC", "LT", "ST", "UT"})
 NUMERIC_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "DS", "IS", "AT", "UV", "SV"})
 _MAX = {"SH": 16, "AE": 16, "CS": 16, "LO": 64, "PN": 64, "UC": 64, "LT": 64, "ST": 64, "UT": 64}
+_OPAQUE = frozenset({"SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 _INT_RANGE = {"US": 1 << 16, "UL": 1 << 32, "SS": 1 << 15, "SL": 1 << 31, "UV": 1 << 63, "SV": 1 << 63}
 
 
@@ -54,6 +55,8 @@ class Rule:
         """Whether this rule names ``tag`` (``creator``: its private block's creator, or "")."""
         if self.tag is not None:
             return int(tag) == self.tag
+        if int(tag) == 0x00080005 or tag.element == 0:  # the character set and group lengths: only by tag
+            return False
         if self.creator is not None:
             if not tag.is_private or tag.element < 0x0100 or creator != self.creator:
                 return False
@@ -285,6 +288,11 @@ class RuleRun:
     def _value_action(self, elem: DataElement, original: DataElement | None, rule: Rule) -> str:
         vr = elem.VR
         source = _values(original) if original is not None else []
+        if vr in _OPAQUE and rule.action in ("hash", "shift", "replace", "pseudonym"):
+            if rule.action == "replace":  # a group or creator rule meets a sequence or bytes: left to the base
+                return ""
+            elem.value = Sequence() if vr == "SQ" else b""
+            return "Z"
         if rule.action == "empty":
             elem.value = Sequence() if vr == "SQ" else (b"" if vr in ("OB", "OW", "UN") else None)
             return "Z"
@@ -325,7 +333,11 @@ class RuleRun:
                 _set(elem, [re.sub(rule.pattern, rule.replacement, str(v)) for v in source])
             else:
                 parts = (rule.value or "").split("\\")
-                _set(elem, [_typed(p, vr) for p in parts] if rule.value else [])
+                try:
+                    _set(elem, [_typed(p, vr) for p in parts] if rule.value else [])
+                except ValueError:  # a group or creator rule's text for a numeric VR: emptied, never guessed
+                    elem.value = None
+                    return "Z"
             return "replace"
         return ""
 

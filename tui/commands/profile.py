@@ -20,7 +20,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     prof = sub.add_parser("profile", help="de-identification profiles: list, show, new, disable, enable, preview")
     prof.add_argument("--profiles", type=Path, default=None, metavar="DIR", help="project folder of named profiles")
     verbs = prof.add_subparsers(dest="verb", metavar="VERB")
-    verbs.add_parser("list", help="every profile, where it comes from, and whether it is disabled")
+    listing = verbs.add_parser("list", help="every profile, where it comes from, and whether it is disabled")
     show = verbs.add_parser("show", help="print a profile's TOML")
     show.add_argument("name")
     new = verbs.add_parser("new", help="write a new profile (a template, or a copy of --from)")
@@ -35,6 +35,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     preview.add_argument("--secret-file", type=Path, default=None, help="secret for UIDs, dates and pseudonyms")
     preview.add_argument("--pseudonym-prefix", default=None, metavar="TEXT")
     preview.add_argument("--id-map", type=Path, default=None, metavar="FILE")
+    for verb in (listing, show, new, preview):  # --profiles also after the verb
+        verb.add_argument("--profiles", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                          help="project folder of named profiles")
     prof.set_defaults(func=run_profile)
 
 
