@@ -145,3 +145,26 @@ def test_review_command_takes_second_pass_and_hands_it_to_the_app(tmp_path, monk
     monkeypatch.setattr(review_command, "open_review", fake_open_review)
     assert review_command.run_review(args) == 0
     assert seen["second_pass"] is True
+
+
+async def test_second_pass_never_changes_a_first_decision_through_file_or_group_keys(tmp_path):
+    from phi_review.tui.screens.groups import GroupsScreen
+
+    report = fresh_demo(tmp_path)
+    actions = _first_pass(report)
+    app = make_app(report)
+    app.second_pass = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _start(app, pilot)
+        findings = app.session.findings
+        before = [f.action for f in findings]
+        await pilot.press("F")
+        assert isinstance(app.screen, PickScreen)
+        await pilot.press("4")
+        await pilot.pause()
+        await pilot.press("v")
+        assert isinstance(app.screen, GroupsScreen)
+        await pilot.press("4", "y", "escape")
+        await pilot.pause()
+        assert [f.action for f in findings] == before and findings[0].action == actions[0]
+        assert app.session.unsaved == 0

@@ -102,6 +102,10 @@ class DecisionController:
         self.advance_to_unreviewed()
 
     def decide(self, indexes: list[int], action: str) -> bool:
+        if getattr(self.screen.app, "second_pass", False):  # every first decision (file, group, values) comes here
+            self._notify("In the second pass the first decisions stay as they are: a confirms, d disputes.",
+                         severity="warning")
+            return False
         try:
             changed = self.session.decide(indexes, action)
         except PhiReviewError as error:
