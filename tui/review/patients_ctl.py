@@ -41,12 +41,12 @@ class PatientsRead(Message):
         return f"PatientsRead(error={self.error!r})"
 
 
-def locate_paths(session: Any, roots: list[Path]) -> list[Path | None]:
+def locate_paths(report: Any, shown_paths: dict[int, str], roots: list[Path]) -> list[Path | None]:
     """Each row's file: the one the reviewer was shown when there is one, else the one under ``roots``."""
     from phi_review.core.review.stats_files import locate_rows
 
-    paths = locate_rows(session.report, roots)
-    for index, shown in dict(session.paths).items():
+    paths = locate_rows(report, roots)
+    for index, shown in shown_paths.items():
         if shown and 0 <= index < len(paths):
             paths[index] = Path(shown)
     return paths
@@ -77,6 +77,7 @@ class PatientsController:
         self.reading = True
         self.error = ""
         session = self.screen.session
+        report, shown_paths = session.report, dict(session.paths)  # copied here: keys change it meanwhile
         roots = list(self.screen.review_app.roots)
         screen = self.screen
 
@@ -84,7 +85,7 @@ class PatientsController:
             from phi_review.core.review.patients import read_patients
 
             try:
-                paths = locate_paths(session, roots)
+                paths = locate_paths(report, shown_paths, roots)
                 index = read_patients(paths, lambda done, total: screen.post_message(PatientsProgress(done, total)))
             except Exception as error:  # noqa: BLE001 - one line for people, never a traceback
                 screen.post_message(PatientsRead(None, f"could not read them ({inert(type(error).__name__)})"))
