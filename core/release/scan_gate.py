@@ -68,7 +68,7 @@ def _matcher(identifiers: Sequence[Identifier], *, study_dates: bool = True) -> 
 
     out, seen = [], set()
     for ident in identifiers:
-        if not study_dates and ident.kind == DATE and not ident.source.startswith("(0010,"):
+        if not study_dates and ident.kind == DATE and not ident.source.rsplit(">", 1)[-1].startswith("(0010,"):
             continue
         key = fold(ident.text)
         if len(key) >= 3 and key not in seen:
