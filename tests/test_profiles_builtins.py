@@ -46,8 +46,17 @@ def days(a: str, b: str) -> int:
     return (dt.date(int(b[:4]), int(b[4:6]), int(b[6:8])) - dt.date(int(a[:4]), int(a[4:6]), int(a[6:8]))).days
 
 
+def with_characteristics(paths: list[Path]) -> None:
+    """Patient characteristics in group 0010 that the proof reads as patient text unless they are kept on purpose."""
+    for path in paths[:3]:
+        ds = pydicom.dcmread(path)
+        ds.EthnicGroup, ds.Allergies, ds.PatientState = "Caucasian", "Penicillin", "Stable"
+        ds.save_as(path)
+
+
 def test_tcia_two_patients_pseudonyms_intervals_private(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     paths = make_study(tmp_path / "in")
+    with_characteristics(paths)
     fix(capsys, paths, tmp_path / "run1", "--profile", "tcia")
     fix(capsys, paths, tmp_path / "run2", "--profile", "tcia")
     one, two = copies(tmp_path / "run1"), copies(tmp_path / "run2")
@@ -59,7 +68,7 @@ def test_tcia_two_patients_pseudonyms_intervals_private(tmp_path: Path, capsys: 
     # Retain Longitudinal Temporal Information with Modified Dates: moved, intervals kept
     assert a.StudyDate != "20200301" and days(a.StudyDate, a.AcquisitionDate) == 1
     assert days(a.StudyDate, a.ContentDate) == 2 and a.LongitudinalTemporalInformationModified == "MODIFIED"
-    assert a.PatientSex == "F" and a.PatientAge == "060Y"  # patient characteristics
+    assert a.PatientSex == "F" and a.PatientAge == "060Y" and a.EthnicGroup == "Caucasian"  # characteristics
     assert a.StationName == "CT-ROOM-3"  # device identity
     # retain safe private: the numeric value stays with its creator, the text one goes
     creator = [e for e in a if e.tag.group == 0x0009 and 0x10 <= e.tag.element <= 0xFF
@@ -75,6 +84,7 @@ def test_tcia_two_patients_pseudonyms_intervals_private(tmp_path: Path, capsys: 
 
 def test_hipaa_safe_harbor_dates_to_year_and_ages_over_89(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     paths = make_study(tmp_path / "in")
+    with_characteristics(paths)
     old = pydicom.dcmread(paths[3])
     old.PatientAge, old.PatientBirthDate, old.StudyDate = "093Y", "19270101", "20200101"
     old.save_as(paths[3])
@@ -162,3 +172,16 @@ def test_safe_harbor_takes_no_date_option(tmp_path: Path, capsys: pytest.Capture
                  "--option", "retain-modified-dates"])
     err = capsys.readouterr().err
     assert code == 2 and "no date option" in err and not (tmp_path / "out").exists()
+
+
+def test_kept_characteristics_and_device_identity_are_still_sought_without_their_option(tmp_path: Path) -> None:
+    """The proof skips them only when the option that keeps them was chosen."""
+    from phi_review.core.proof.check import kept_kinds, prove_copy
+
+    paths = make_study(tmp_path / "in")
+    with_characteristics(paths)
+    built = build_editor(load_profile("tcia"), SECRET.encode())
+    result = write_fixed(paths[0], tmp_path / "out", built.edit, roots=[tmp_path / "in"], how=built.how)
+    assert prove_copy(paths[0], result.copy, kept=kept_kinds(built.how["options"])).clean
+    bare = prove_copy(paths[0], result.copy)
+    assert {r.kind for r in bare.residuals} >= {"characteristic"}

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phi_review.core.proof.identifiers import DATE, DEVICE, INSTITUTION, Identifier, collect_identifiers
+from phi_review.core.proof.identifiers import (
+    CHARACTERISTIC, DATE, DEVICE, INSTITUTION, Identifier, collect_identifiers,
+)
 from phi_review.core.proof.rawwalk import walk_bytes
 from phi_review.core.proof.search import ByteSearch, Residual
 
@@ -119,6 +121,8 @@ def kept_kinds(options: Iterable[str]) -> list[str]:
         kinds.append(INSTITUTION)
     if options & {"retain_device_id", "retain_device_identity"}:
         kinds.append(DEVICE)
+    if "retain_patient_characteristics" in options:
+        kinds.append(CHARACTERISTIC)
     return kinds
 
 

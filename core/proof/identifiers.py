@@ -23,8 +23,8 @@ from pydicom.dataset import Dataset
 from phi_review.core.dicom.header import raw_vr
 
 # kinds: what the manifest and screen may say about a residual (never the value)
-NAME, ID, DATE, INSTITUTION, ADDRESS, PHONE, EMAIL, PATIENT, DEVICE = (
-    "name", "id", "date", "institution", "address", "phone", "email", "patient-text", "device")
+NAME, ID, DATE, INSTITUTION, ADDRESS, PHONE, EMAIL, PATIENT, DEVICE, CHARACTERISTIC = (
+    "name", "id", "date", "institution", "address", "phone", "email", "patient-text", "device", "characteristic")
 
 _ID_KEYWORDS = {
     "PatientID": ID, "OtherPatientIDs": ID, "AccessionNumber": ID, "StudyID": ID, "IssuerOfPatientID": ID,
@@ -153,10 +153,16 @@ _DEVICE_IDENTITY = ("StationName", "DeviceSerialNumber", "DeviceUID", "PlateID",
                     "LensSerialNumber", "ManufacturerDeviceIdentifier", "UniqueDeviceIdentifier")
 
 
-def _device_identity(ds: Dataset) -> set[str]:
-    """The original's device identity values (lower case): an identifier equal to one is of kind device."""
+# Retain Patient Characteristics: its text attributes (kept, or cleaned of identifiers, by that option)
+_CHARACTERISTICS = ("EthnicGroup", "Allergies", "SpecialNeeds", "PatientState", "PreMedication", "SmokingStatus",
+                    "PatientSexNeutered")
+_KEPT_BY_OPTION = {DEVICE: _DEVICE_IDENTITY, CHARACTERISTIC: _CHARACTERISTICS}
+
+
+def _values_of(ds: Dataset, keywords: tuple[str, ...]) -> set[str]:
+    """The original's values of ``keywords`` (lower case): an identifier equal to one takes that option's kind."""
     found = set()
-    for keyword in _DEVICE_IDENTITY:
+    for keyword in keywords:
         try:
             value = ds.get(keyword)
         except Exception:  # noqa: BLE001 - a damaged value names no device
@@ -330,9 +336,10 @@ def collect_identifiers(original: Path, header_bytes: bytes | None = None) -> li
     if header_bytes is None:
         header_bytes = _header_region(Path(original))
     _raw_scan(header_bytes, collector)
-    for value in _device_identity(ds) if ds is not None else ():  # kept with Retain Device Identity only
-        if (found := collector.found.get(value)) is not None:
-            collector.found[value] = Identifier(found.text, DEVICE, found.source)
+    for kind, keywords in _KEPT_BY_OPTION.items() if ds is not None else ():  # checked unless its option is chosen
+        for value in _values_of(ds, keywords):
+            if (found := collector.found.get(value)) is not None:
+                collector.found[value] = Identifier(found.text, kind, found.source)
     device = _device_text(ds) if ds is not None else ""
     if device:
         for key in [k for k in collector.found if re.search(r"(?<![a-z0-9])" + re.escape(k) + r"(?![a-z0-9])", device)]:
