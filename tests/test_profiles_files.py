@@ -211,3 +211,21 @@ def test_a_profile_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     path.write_bytes(b'base = "basic" # \xe9\n')
     with pytest.raises(ProfileError, match="latin.toml: cannot read the profile"):
         load_profile(str(path))
+
+
+def test_rules_reach_into_sequences_with_the_original_values(tmp_path: Path) -> None:
+    from phi_review.core.remedy.profile_rules import hashed
+    from test_fix_profile import make_study
+
+    path = make_study(tmp_path / "in")[0]
+    ds = pydicom.dcmread(path)
+    vr = ds.RequestAttributesSequence[0]["RequestedProcedureID"].VR
+    out = apply('base = "none"\n[[rule]]\nkeyword = "RequestedProcedureID"\naction = "hash"\n', ds)
+    assert out.RequestAttributesSequence[0].RequestedProcedureID == hashed("RP-77", vr, SECRET)
+    # under the base: a sequence it keeps is reached; one it removes stays removed
+    text = ('base = "basic"\n[[rule]]\nkeyword = "OperatorsName"\naction = "replace"\nvalue = "TECH"\n'
+            '[[rule]]\nkeyword = "RequestedProcedureID"\naction = "hash"\n')
+    out = apply(text, pydicom.dcmread(path))
+    assert out.AnatomicRegionSequence[0].OperatorsName == "TECH"
+    assert out.AnatomicRegionSequence[0].CodeValue == "T-D3000"
+    assert "RequestAttributesSequence" not in out

@@ -156,21 +156,30 @@ class RuleRun:
         self.offset = offset_days
         self.pseudonym = pseudonym
         self.changes: list[dict[str, Any]] = []
-        self.saved: dict[int, tuple[DataElement, str]] = {}
-        for elem in original:
-            creator = _creator(original, elem.tag)
-            wanted = any(r.matches(elem.tag, creator) for r in extras.rules)
-            if extras.keep_creators and elem.tag.is_private:
-                wanted = wanted or creator in extras.keep_creators or (
-                    elem.tag.element < 0x0100 and str(elem.value or "").strip() in extras.keep_creators)
-            if wanted:
-                self.saved[int(elem.tag)] = (copy_module.deepcopy(elem), creator)
+        # original elements the rules (and, at the top, the allow-list) name: by item path, then tag
+        self.saved_at: dict[tuple[int, ...], dict[int, tuple[DataElement, str]]] = {}
+        self._capture(original, ())
+        self.saved = self.saved_at.get((), {})
         self.dates: dict[tuple[Any, ...], tuple[str, str]] = {}
         if extras.dates_to_year:
             for path, elem in _walk_paths(original):
                 if elem.VR in ("DA", "DT") and _values(elem):
                     self.dates[path] = (str(_values(elem)[0]), elem.VR)
         self.age_over = self._age_over_cap(original) if extras.age_cap else False
+
+    def _capture(self, ds: Dataset, prefix: tuple[int, ...]) -> None:
+        extras = self.extras
+        for elem in ds:
+            creator = _creator(ds, elem.tag)
+            wanted = any(r.matches(elem.tag, creator) for r in extras.rules)
+            if not prefix and extras.keep_creators and elem.tag.is_private:
+                wanted = wanted or creator in extras.keep_creators or (
+                    elem.tag.element < 0x0100 and str(elem.value or "").strip() in extras.keep_creators)
+            if wanted:
+                self.saved_at.setdefault(prefix, {})[int(elem.tag)] = (copy_module.deepcopy(elem), creator)
+            if elem.VR == "SQ" and extras.rules:
+                for i, item in enumerate(elem.value or []):
+                    self._capture(item, prefix + (int(elem.tag), i))
 
     def _age_over_cap(self, ds: Dataset) -> bool:
         cap = self.extras.age_cap or 0
@@ -256,34 +265,40 @@ class RuleRun:
                 ds.add(copy_module.deepcopy(elem))
                 self._record(tag, "", "K", str(t))
 
-    def _targets(self, ds: Dataset, rule: Rule) -> list[int]:
+    def _apply_rule(self, ds: Dataset, rule: Rule, prefix: tuple[int, ...] = ()) -> None:
+        """The rule on this dataset, then inside every item of every sequence left in it."""
+        here = self.saved_at.get(prefix, {})
         found = {int(e.tag) for e in ds if rule.matches(e.tag, _creator(ds, e.tag))}
-        found |= {t for t, (e, c) in self.saved.items() if rule.matches(e.tag, c)}
-        return sorted(found)
+        found |= {t for t, (e, c) in here.items() if rule.matches(e.tag, c)}
+        for tag in sorted(found):
+            self._one(ds, rule, tag, here.get(tag))
+        for elem in list(ds):
+            if elem.VR == "SQ":
+                for i, item in enumerate(elem.value or []):
+                    self._apply_rule(item, rule, prefix + (int(elem.tag), i))
 
-    def _apply_rule(self, ds: Dataset, rule: Rule) -> None:
-        for tag in self._targets(ds, rule):
-            saved = self.saved.get(tag)
-            current = ds[tag] if tag in ds else None
-            keyword = (current or saved[0]).keyword if (current or saved) else ""  # type: ignore[union-attr]
-            if rule.action == "remove":
-                if current is not None:
-                    del ds[tag]
-                    self._record(tag, keyword, "X")
-                continue
-            if rule.action == "keep":
-                if saved is not None:
-                    ds[tag] = copy_module.deepcopy(saved[0])
-                    self._record(tag, keyword, "K")
-                continue
-            target = current if current is not None else (copy_module.deepcopy(saved[0]) if saved else None)
-            if target is None:
-                continue
-            done = self._value_action(target, saved[0] if saved else None, rule)
-            if done:
-                if current is None:
-                    ds.add(target)
-                self._record(tag, keyword, done)
+    def _one(self, ds: Dataset, rule: Rule, tag: int, saved: tuple[DataElement, str] | None) -> None:
+        """One rule on one attribute: remove, keep (the original), or a value from the original."""
+        current = ds[tag] if tag in ds else None
+        keyword = (current or saved[0]).keyword if (current or saved) else ""  # type: ignore[union-attr]
+        if rule.action == "remove":
+            if current is not None:
+                del ds[tag]
+                self._record(tag, keyword, "X")
+            return
+        if rule.action == "keep":
+            if saved is not None:
+                ds[tag] = copy_module.deepcopy(saved[0])
+                self._record(tag, keyword, "K")
+            return
+        target = current if current is not None else (copy_module.deepcopy(saved[0]) if saved else None)
+        if target is None:
+            return
+        done = self._value_action(target, saved[0] if saved else None, rule)
+        if done:
+            if current is None:
+                ds.add(target)
+            self._record(tag, keyword, done)
 
     def _value_action(self, elem: DataElement, original: DataElement | None, rule: Rule) -> str:
         vr = elem.VR
