@@ -58,7 +58,8 @@ dates = "year"
 age_cap = 90
 ''',
 }
-TEMPLATE = '''# phi-review profile. base: "basic" (PS3.15 E.1-1) or "none"; rules run after the base, on original values.
+TEMPLATE = '''# phi-review profile. base: "basic" (PS3.15 E.1-1) or "none"; rules run after the base,
+# on the original values.
 base = "basic"
 options = []                 # e.g. ["retain-modified-dates", "clean-descriptors"]
 pseudonym = true             # PatientName and PatientID become a keyed pseudonym per patient

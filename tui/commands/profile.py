@@ -11,6 +11,7 @@ import argparse
 import copy as copy_module
 import os
 from pathlib import Path
+from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert, shorten
@@ -69,14 +70,14 @@ def run_profile(args: argparse.Namespace) -> int:
     return _preview(args, pf)
 
 
-def _new(args: argparse.Namespace, pf: object) -> int:
+def _new(args: argparse.Namespace, pf: Any) -> int:
     name = args.name
-    if not pf.NAME_RE.fullmatch(name):  # type: ignore[attr-defined]
+    if not pf.NAME_RE.fullmatch(name):
         raise PhiReviewError("a profile name is lower-case letters, digits, - and _ (at most 64)")
-    if name in pf.BUILTINS:  # type: ignore[attr-defined]
+    if name in pf.BUILTINS:
         raise PhiReviewError(f"{name} is a built-in profile; choose another name (--from {name} to start from it)")
-    text = pf.TEMPLATE if args.source is None else pf.load_profile(args.source, args.profiles).text  # type: ignore[attr-defined]
-    folder = args.profiles or pf.user_dir()  # type: ignore[attr-defined]
+    text = pf.TEMPLATE if args.source is None else pf.load_profile(args.source, args.profiles).text
+    folder = args.profiles or pf.user_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.toml"
     try:
@@ -85,19 +86,19 @@ def _new(args: argparse.Namespace, pf: object) -> int:
         raise PhiReviewError(f"{inert(target)} already exists") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    pf.parse_profile(text, str(target), name)  # type: ignore[attr-defined]
+    pf.parse_profile(text, str(target), name)
     print(f"wrote {inert(target)}")
     return 0
 
 
-def _preview(args: argparse.Namespace, pf: object) -> int:
+def _preview(args: argparse.Namespace, pf: Any) -> int:
     from phi_review.core.dicom.bounded import read_header
     from phi_review.core.remedy.header_diff import dataset_diff
     from phi_review.core.remedy.profile import load_secret
     from phi_review.core.remedy.pseudonym import check_run
 
-    profile = pf.load_profile(args.name, args.profiles)  # type: ignore[attr-defined]
-    built = pf.build_editor(profile, load_secret(args.secret_file), prefix=args.pseudonym_prefix,  # type: ignore[attr-defined]
+    profile = pf.load_profile(args.name, args.profiles)
+    built = pf.build_editor(profile, load_secret(args.secret_file), prefix=args.pseudonym_prefix,
                             id_map=args.id_map)
     if built.pseudonyms is not None:
         check_run(args.files, built.pseudonyms)
