@@ -122,3 +122,17 @@ def test_pseudonyms_depend_on_the_secret_and_the_patient() -> None:
 def test_check_run_counts_patients(tmp_path: Path) -> None:
     paths = make_study(tmp_path / "in")
     assert check_run(paths, Pseudonyms(b"k")) == 2
+
+
+def test_a_fifo_as_id_map_or_profile_is_named_never_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    paths = make_study(tmp_path / "in")
+    fifo = tmp_path / "ids.csv"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "fix", str(paths[0]), "--out", str(tmp_path / "out"), "--id-map", str(fifo))
+    assert code == 2 and "ids.csv" in err and "not a file" in err
+    toml = tmp_path / "p.toml"
+    os.mkfifo(toml)
+    code, _, err = run(capsys, "fix", str(paths[0]), "--out", str(tmp_path / "out"), "--profile", str(toml))
+    assert code == 2 and "p.toml" in err and "not a file" in err

@@ -25,7 +25,9 @@ from phi_review.core.remedy.profile_rules import (
     ACTIONS, HASH_VRS, PSEUDONYM_VRS, SHIFT_VRS, Extras, Rule, rule_editor,
 )
 from phi_review.core.remedy.profile_table import OPTION_NAMES, ProfileError, action_for, load_table, option_keys
-from phi_review.core.remedy.pseudonym import DEFAULT_PREFIX, Pseudonyms, check_prefix, load_id_map
+from phi_review.core.remedy.pseudonym import (
+    DEFAULT_PREFIX, Pseudonyms, check_prefix, load_id_map, read_small_text,
+)
 
 SOURCES = {
     "basic": "DICOM PS3.15 Annex E, Table E.1-1, Basic Application Level Confidentiality Profile",
@@ -330,11 +332,7 @@ def available(project: Path | None = None) -> list[tuple[str, str]]:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProfileError(f"{inert(path)}: cannot read the profile "
-                           f"({getattr(error, 'strerror', None) or 'not UTF-8'})") from None
+    return read_small_text(path, "profile", 1_000_000)
 
 
 def load_profile(name: str, project: Path | None = None) -> ProfileFile:

@@ -80,13 +80,25 @@ class Pseudonyms:
         return found
 
 
+def read_small_text(path: Path, what: str, limit: int) -> str:
+    """A regular file's UTF-8 text (never a FIFO or device, at most ``limit`` bytes); one line naming the file."""
+    from phi_review.core.common.regular import open_regular
+
+    try:
+        with open_regular(path) as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise PseudonymError(f"{inert(path)}: the {what} is larger than {limit // 1_000_000} MB")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PseudonymError(f"{inert(path)}: cannot read the {what} (not UTF-8)") from None
+    except OSError as error:
+        raise PseudonymError(f"{inert(path)}: cannot read the {what} ({error.strerror or error})") from None
+
+
 def load_id_map(path: Path) -> dict[str, str]:
     """original ID -> research ID, from a two-column CSV (an optional header row); one line naming file and line."""
-    try:
-        text = Path(path).read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PseudonymError(f"{inert(path)}: cannot read the ID map ({getattr(error, 'strerror', None) or error})") \
-            from None
+    text = read_small_text(Path(path), "ID map", 64_000_000)
     mapping: dict[str, str] = {}
     seen: dict[str, int] = {}
     for number, row in enumerate(csv.reader(text.splitlines()), start=1):
