@@ -229,3 +229,14 @@ def test_rules_reach_into_sequences_with_the_original_values(tmp_path: Path) -> 
     assert out.AnatomicRegionSequence[0].OperatorsName == "TECH"
     assert out.AnatomicRegionSequence[0].CodeValue == "T-D3000"
     assert "RequestAttributesSequence" not in out
+
+
+def test_a_pseudonym_rule_without_pseudonyms_is_refused() -> None:
+    text = 'base = "basic"\n[[rule]]\nkeyword = "OtherPatientNames"\naction = "pseudonym"\n'
+    with pytest.raises(ProfileError, match=r"t.toml:4: action pseudonym needs"):
+        build_editor(profile(text), SECRET)
+    ds = sample()
+    ds.OtherPatientNames = "Roe^Jane"
+    built = build_editor(profile(text), SECRET, prefix="S-")
+    built.edit(ds)
+    assert str(ds.OtherPatientNames).startswith("S-") and ds.PatientID == str(ds.OtherPatientNames)

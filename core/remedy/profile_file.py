@@ -382,6 +382,9 @@ def build_editor(profile: ProfileFile, secret: bytes, *, extra_options: list[str
         pseudonyms = Pseudonyms(secret, check_prefix(prefix if prefix is not None else profile.prefix), mapping,
                                 str(id_map or ""))
     extras = profile.extras
+    if pseudonyms is None and (rule := next((r for r in extras.rules if r.action == "pseudonym"), None)):
+        raise ProfileError(f"{inert(profile.source)}:{rule.line}: action pseudonym needs pseudonym = true "
+                           "(or --pseudonym-prefix, --id-map)")
     if base is not None and pseudonyms is None and not extras.rules and not extras.keep_creators \
             and not extras.dates_to_year and not extras.age_cap:
         edit = base
