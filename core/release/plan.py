@@ -159,6 +159,12 @@ def _why_undecided(kind: str) -> str:
     return ""
 
 
+def _disputed(finding: Finding) -> bool:
+    """The second pass chose another action than the first decision (a confirmation repeats it)."""
+    second = str(getattr(finding, "second_review", "") or "").strip()
+    return bool(second) and second.casefold() != finding.action.strip().casefold()
+
+
 def _latest(entries: list[RowEntry]) -> RowEntry:
     """The row decided last (a row without a readable time counts as oldest)."""
     def when(entry: RowEntry) -> tuple[int, object]:
@@ -172,6 +178,15 @@ def _file_item(original: Path, members: list[tuple[Finding, RowEntry]], copies: 
     entries = [entry for _finding, entry in members]
     kinds = [category(finding.action) for finding, _entry in members]
     undecided = [entry for entry, kind in zip(entries, kinds) if kind in (UNDECIDED, UNKNOWN)]
+    disputed = [entry for finding, entry in members if _disputed(finding)]
+    if disputed and not undecided:  # a second reviewer disagrees: nobody's decision stands yet
+        first = disputed[0]
+        for entry in entries:
+            entry.status = HELD
+            entry.reason = (f"disputed in the second pass (row {first.row} of {first.source}): "
+                            "resolve the dispute before releasing")
+        rows.extend(entries)
+        return None
     if undecided:
         first = undecided[0]
         for entry, kind in zip(entries, kinds):
