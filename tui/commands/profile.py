@@ -36,7 +36,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     preview.add_argument("--secret-file", type=Path, default=None, help="secret for UIDs, dates and pseudonyms")
     preview.add_argument("--pseudonym-prefix", default=None, metavar="TEXT")
     preview.add_argument("--id-map", type=Path, default=None, metavar="FILE")
-    for verb in (listing, show, new, preview):  # --profiles also after the verb
+    imp = verbs.add_parser("import", help="a CTP anonymizer script or a deid recipe as a new named profile")
+    imp.add_argument("recipe", type=Path)
+    imp.add_argument("--format", required=True, choices=("ctp", "deid"))
+    imp.add_argument("--name", required=True, help="the new profile's name")
+    for verb in (listing, show, new, preview, imp):  # --profiles also after the verb
         verb.add_argument("--profiles", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                           help="project folder of named profiles")
     prof.set_defaults(func=run_profile)
@@ -59,7 +63,7 @@ def run_profile(args: argparse.Namespace) -> int:
         for line in profile.text.rstrip("\n").splitlines():
             print(inert(line))
         return 0
-    if verb == "new":
+    if verb in ("new", "import"):
         return _new(args, pf)
     if verb in ("disable", "enable"):
         if verb == "disable":
@@ -72,11 +76,20 @@ def run_profile(args: argparse.Namespace) -> int:
 
 def _new(args: argparse.Namespace, pf: Any) -> int:
     name = args.name
+    args.source = getattr(args, "source", None)
     if not pf.NAME_RE.fullmatch(name):
         raise PhiReviewError("a profile name is lower-case letters, digits, - and _ (at most 64)")
     if name in pf.BUILTINS:
         raise PhiReviewError(f"{name} is a built-in profile; choose another name (--from {name} to start from it)")
-    text = pf.TEMPLATE if args.source is None else pf.load_profile(args.source, args.profiles).text
+    imported = None
+    if getattr(args, "recipe", None) is not None:
+        from phi_review.core.remedy.profile_recipes import import_recipe
+
+        imported = import_recipe(args.recipe, args.format)
+        text = imported.text
+    else:
+        text = pf.TEMPLATE if args.source is None else pf.load_profile(args.source, args.profiles).text
+    pf.parse_profile(text, f"{name} (new)", name)  # checked before anything is written
     folder = args.profiles or pf.user_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.toml"
@@ -86,8 +99,12 @@ def _new(args: argparse.Namespace, pf: Any) -> int:
         raise PhiReviewError(f"{inert(target)} already exists") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    pf.parse_profile(text, str(target), name)
     print(f"wrote {inert(target)}")
+    if imported is not None:
+        print(f"# {imported.rules} rule(s); {imported.loosened} keep what the Basic Profile changes "
+              "(allow_keep = true): review them")
+        for note in imported.notes:
+            print(f"# {inert(note)}")
     return 0
 
 

@@ -1,0 +1,251 @@
+"""Import a CTP DicomAnonymizer script or a pydicom/deid recipe as a phi-review profile (TOML text).
+
+Why: sites already hold such recipes; retyping them loses rules. The import is
+conservative: the result always has ``base = "basic"`` (PS3.15 runs first), a
+recipe's keep becomes a rule with ``allow_keep = true`` and a comment naming the
+recipe's line (so a reviewer sees every place the recipe is looser than the
+standard), and what we cannot express is removed, never kept, with a comment
+saying why. A selector we cannot express (deid's ``contains:``, ``ALL``) is an
+error naming the file and line. The text written passes ``parse_profile``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+
+from phi_review.core.common.inert import inert
+from phi_review.core.remedy.profile_table import ProfileError
+
+FORMATS = ("ctp", "deid")
+
+
+@dataclass
+class Imported:
+    """The profile text, and what the import could not carry over (line numbers and reasons, no values)."""
+
+    text: str
+    rules: int = 0
+    loosened: int = 0  # keeps of what the Basic Profile changes
+    notes: list[str] = field(default_factory=list)
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=True)  # a TOML basic string
+
+
+class _Writer:
+    def __init__(self, source: str, fmt: str) -> None:
+        self.out = [f"# imported from {fmt} recipe {Path(source).name}; review every rule, allow_keep above all",
+                    'base = "basic"']
+        self.options: set[str] = set()
+        self.pseudonym = False
+        self.rules: list[str] = []
+        self.result = Imported("")
+
+    def rule(self, where: str, selector: str, action: str, line: int, *, value: str | None = None,
+             note: str = "") -> None:
+        action, value, note = _fit(selector, action, value, note)
+        if action == "":
+            self.result.notes.append(f"line {line}: {note}")
+            return
+        block = ["", f"# {Path(where).name}:{line}" + (f": {note}" if note else ""), "[[rule]]", selector,
+                 f'action = "{action}"']
+        if value is not None:
+            block.append(f"value = {_q(value)}")
+        if action == "keep":
+            block.append("allow_keep = true")
+            self.result.loosened += 1
+        if note:
+            self.result.notes.append(f"line {line}: {note}")
+        self.rules.extend(block)
+        self.result.rules += 1
+
+    def finish(self) -> Imported:
+        lines = list(self.out)
+        lines.append(f"options = [{', '.join(_q(o) for o in sorted(self.options))}]")
+        if self.pseudonym:
+            lines.append("pseudonym = true")
+        self.result.text = "\n".join(lines + self.rules) + "\n"
+        return self.result
+
+
+def _fit(selector: str, action: str, value: str | None, note: str) -> tuple[str, str | None, str]:
+    """The action if the profile can carry it out on this attribute's VR; else remove (or skip), saying why."""
+    from pydicom.datadict import dictionary_has_tag
+
+    from phi_review.core.remedy.profile_rules import HASH_VRS, PSEUDONYM_VRS, SHIFT_VRS
+
+    found = re.search(r'"(.*)"', selector)
+    name = found[1] if found else ""
+    tag = tag_for_keyword(name) if selector.startswith("keyword") else None
+    if selector.startswith("tag"):
+        tag = int(re.sub(r"[(),]", "", name), 16)
+    if tag is None or (tag >> 16) % 2:
+        return action, value, note
+    if not dictionary_has_tag(tag):
+        return "", None, "an attribute the dictionary does not know: skipped (the Basic Profile removes it)"
+    vr = dictionary_VR(tag)
+    allowed = {"hash": HASH_VRS, "shift": SHIFT_VRS, "pseudonym": PSEUDONYM_VRS}.get(action)
+    if allowed is not None and vr not in allowed:
+        return "remove", None, f"{action} cannot write VR {vr}: removed instead"
+    if action == "replace" and vr in ("SQ", "OB", "OW", "UN"):
+        return "remove", None, f"a value for VR {vr}: removed instead"
+    return action, value, note
+
+
+def _selector_for_tag(tag: int) -> str:
+    keyword = keyword_for_tag(tag)
+    return f'keyword = "{keyword}"' if keyword else f'tag = "({tag >> 16:04X},{tag & 0xFFFF:04X})"'
+
+
+def _value_ok(tag: int, value: str) -> bool:
+    from phi_review.core.remedy.profile_file import _valid_for
+
+    try:
+        return _valid_for(value, dictionary_VR(tag))
+    except KeyError:
+        return True
+
+
+_CTP_HASH = re.compile(r"@(hash|hashname|hashptid|hashuid)\(", re.IGNORECASE)
+
+
+def import_ctp(text: str, source: str) -> Imported:
+    """A CTP DicomAnonymizer script (``<e>``, ``<k>``, ``<r>``, ``<p>`` elements) as profile text."""
+    if "<!ENTITY" in text or "<!DOCTYPE" in text:
+        raise ProfileError(f"{inert(source)}: a DOCTYPE or entity in an anonymizer script is refused")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as error:
+        raise ProfileError(f"{inert(source)}:{error.position[0]}: not a CTP anonymizer script (XML)") from None
+    lines = _ctp_lines(text)
+    writer = _Writer(source, "CTP")
+    for index, elem in enumerate(root):
+        line = lines[index] if index < len(lines) else 1
+        if elem.get("en", "T").upper() != "T" or elem.tag == "p":
+            continue
+        target = (elem.get("t") or "").strip().lower()
+        if elem.tag == "k":
+            if target == "safeprivateelements":
+                writer.options.add("retain-safe-private")
+            elif re.fullmatch(r"[0-9a-f]{4}", target):
+                writer.rule(source, f'group = "{target.upper()}"', "keep", line, note="keep group")
+            continue
+        if elem.tag == "r":
+            continue  # private groups, unspecified elements, curves, overlays: the Basic Profile removes them
+        if elem.tag != "e" or not re.fullmatch(r"[0-9a-f]{8}", target):
+            raise ProfileError(f"{inert(source)}:{line}: element <{inert(elem.tag)}> t={inert(target)!r} "
+                               "is not understood")
+        tag = int(target, 16)
+        body = (elem.text or "").strip()
+        selector = _selector_for_tag(tag)
+        lowered = body.lower()
+        if body == "" or lowered.startswith("@empty("):
+            writer.rule(source, selector, "empty", line)
+        elif lowered.startswith("@remove("):
+            writer.rule(source, selector, "remove", line)
+        elif lowered.startswith(("@keep(", "@require(")):
+            writer.rule(source, selector, "keep", line)
+        elif lowered.startswith("@incrementdate("):
+            writer.rule(source, selector, "shift", line, note="per-patient keyed offset instead of @DATEINC")
+        elif _CTP_HASH.match(body):
+            writer.rule(source, selector, "hash", line)
+        elif lowered.startswith("@lookup("):
+            writer.pseudonym = True
+            writer.rule(source, selector, "pseudonym", line, note="@lookup: give the table as --id-map")
+        elif not body.startswith("@") and _value_ok(tag, body):
+            writer.rule(source, selector, "replace", line, value=body)
+        else:
+            name = re.match(r"@?([A-Za-z]*)", body)
+            writer.rule(source, selector, "remove", line,
+                        note=f"@{inert(name[1] if name else '')} is not supported: removed instead")
+    return writer.finish()
+
+
+def _ctp_lines(text: str) -> list[int]:
+    """The line of each top-level child element, in order (ElementTree keeps no positions)."""
+    found = []
+    for match in re.finditer(r"<(e|k|r|p)\b", text):
+        found.append(text.count("\n", 0, match.start()) + 1)
+    return found
+
+
+_DEID_ACTIONS = {"ADD", "BLANK", "REMOVE", "KEEP", "REPLACE", "JITTER", "LABEL"}
+
+
+def import_deid(text: str, source: str) -> Imported:
+    """A pydicom/deid recipe's ``%header`` section as profile text (``%filter`` sections are pixel rules: skipped)."""
+    writer = _Writer(source, "deid")
+    section = "header"
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.upper().startswith("FORMAT"):
+            continue
+        if line.startswith("%"):
+            section = line[1:].split()[0].lower() if line[1:].split() else ""
+            if section != "header":
+                writer.result.notes.append(f"line {number}: section %{inert(section)} skipped (pixel filters)")
+            continue
+        if section != "header":
+            continue
+        parts = line.split(None, 2)
+        action = parts[0].upper()
+        if action not in _DEID_ACTIONS:
+            raise ProfileError(f"{inert(source)}:{number}: unknown deid action {inert(parts[0])!r}")
+        if action == "LABEL":
+            continue
+        if len(parts) < 2:
+            raise ProfileError(f"{inert(source)}:{number}: {action} needs a field")
+        tag = _deid_field(parts[1])
+        if tag is None:
+            raise ProfileError(f"{inert(source)}:{number}: field {inert(parts[1])!r} cannot be imported "
+                               "(only a keyword or a tag)")
+        selector = _selector_for_tag(tag)
+        value = parts[2].strip() if len(parts) > 2 else None
+        if action == "BLANK":
+            writer.rule(source, selector, "empty", number)
+        elif action == "REMOVE":
+            writer.rule(source, selector, "remove", number)
+        elif action == "KEEP":
+            writer.rule(source, selector, "keep", number)
+        elif action == "JITTER":
+            writer.rule(source, selector, "shift", number, note="per-patient keyed offset instead of a fixed jitter")
+        elif value is None:
+            raise ProfileError(f"{inert(source)}:{number}: {action} needs a value")
+        elif value.startswith("func:") and "uid" in value.lower():
+            writer.rule(source, selector, "hash", number)
+        elif value.startswith(("func:", "var:", "deid_func:")):
+            writer.rule(source, selector, "remove", number, note="a function or variable is not supported: removed")
+        elif _value_ok(tag, value):
+            writer.rule(source, selector, "replace", number, value=value)
+        else:
+            writer.rule(source, selector, "remove", number, note="the value is not valid for the VR: removed")
+    return writer.finish()
+
+
+def _deid_field(text: str) -> int | None:
+    text = text.strip()
+    tag = tag_for_keyword(text)
+    if tag is not None:
+        return int(tag)
+    cleaned = re.sub(r"[()\s,]", "", text)
+    return int(cleaned, 16) if re.fullmatch(r"[0-9A-Fa-f]{8}", cleaned) else None
+
+
+def import_recipe(path: Path, fmt: str) -> Imported:
+    """Read ``path`` (regular, bounded) as ``fmt`` and check the profile text it gives."""
+    from phi_review.core.remedy.profile_file import parse_profile
+    from phi_review.core.remedy.pseudonym import read_small_text
+
+    if fmt not in FORMATS:
+        raise ProfileError(f"unknown recipe format {inert(fmt)!r}; known: {', '.join(FORMATS)}")
+    text = read_small_text(path, "recipe", 4_000_000)
+    imported = import_ctp(text, str(path)) if fmt == "ctp" else import_deid(text, str(path))
+    parse_profile(imported.text, f"{path} (imported)")
+    return imported
