@@ -89,7 +89,7 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
         self._roots = roots
         self._out_dir = out_dir
         self.preview_on = True
-        self.preview_wanted_narrow = False
+        self.narrow_pane = {"pixels": "preview", "other": "header"}  # narrow: the pane a row's kind opens on; p flips it
         self.preview_shown: tuple[int | None, float] | None = None  # (finding, when) for benchmarks
         self.first_paint_at: float | None = None
 
@@ -153,9 +153,8 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
     def apply_preview_visibility(self) -> None:
         preview = self.query_one(PreviewPane)
         header = self.query_one(HeaderPane)
-        if self.has_class("narrow"):
-            # One detail pane at a time: p swaps header and preview.
-            preview.display = self.preview_on and self.preview_wanted_narrow
+        if self.has_class("narrow"):  # one detail pane at a time: pixel rows open on the image, p swaps
+            preview.display = self.preview_on and self.narrow_pane[self._row_kind()] == "preview"
             header.display = not preview.display
         else:
             preview.display = self.preview_on
@@ -206,6 +205,8 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
     def on_findings_list_cursor_moved(self, message: FindingsList.CursorMoved) -> None:
         if message.index is not None:
             self.files.schedule_load(message.index)
+            if self.has_class("narrow"):
+                self.apply_preview_visibility()
 
     def on_file_loaded(self, message: FileLoaded) -> None:
         if self.files.file_loaded(message):
@@ -475,9 +476,14 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
             return
         self.query_one(PreviewPane).toggle_overlays()
 
+    def _row_kind(self) -> str:
+        index = self.query_one(FindingsList).current
+        return "pixels" if index is not None and self.is_pixel_finding(index) else "other"
+
     def action_toggle_preview(self) -> None:
         if self.has_class("narrow"):
-            self.preview_wanted_narrow = not self.preview_wanted_narrow
+            kind = self._row_kind()
+            self.narrow_pane[kind] = "header" if self.narrow_pane[kind] == "preview" else "preview"
             self.preview_on = True
         else:
             self.preview_on = not self.preview_on
