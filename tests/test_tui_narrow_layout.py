@@ -38,3 +38,23 @@ async def test_the_row_kind_picks_the_pane_and_p_swaps_it(tmp_path, size):
         assert await at(header) == (False, True)  # and header rows keep theirs
         await pilot.press("p")
         assert (app.query_one(PreviewPane).display, app.query_one(HeaderPane).display) == (True, False)
+
+
+async def test_narrow_screens_fold_the_text_panel_to_one_line_until_T(tmp_path):
+    from tui_helpers import wait_for
+
+    report = fresh_demo(tmp_path)
+    app = make_app(report)
+    pixel = next(i for i, f in enumerate(app.session.findings) if "US_00001" in f.file)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.review
+        app.query_one(FindingsList).move_to(pixel)
+        await wait_for(pilot, lambda: pixel in screen.files.loaded and screen.files.loaded[pixel].path is not None)
+        original = screen.files.loaded[pixel].path
+        await wait_for(pilot, lambda: (str(original), 0) in screen.ocr.lines, timeout=90)
+        rows = screen.ocr._line_rows()
+        assert len(rows) == 1 and "likely PHI" in rows[0] and "T: every line" in rows[0]
+        await pilot.press("T")
+        assert len(screen.ocr._line_rows()) > 2
+        await pilot.press("T")
+        assert len(screen.ocr._line_rows()) == 1

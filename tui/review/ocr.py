@@ -101,6 +101,12 @@ class OcrController:
             return True
         return False
 
+    unfolded = False  # narrow screens fold the text panel to one line until T
+
+    def toggle_fold(self) -> None:
+        self.unfolded = not self.unfolded
+        self.show_panel()
+
     def mark_rendered(self) -> None:
         self.done_at = time.monotonic()
 
@@ -123,6 +129,10 @@ class OcrController:
         if not lines:
             return [f"Text in frame {key[1] + 1}: none found"]
         phi = sum(1 for line in lines if line.likely_phi)
+        if self.screen.has_class("narrow") and not self.unfolded:  # one line, so the image keeps its rows
+            likely = "; ".join(inert(line.text) for line in lines if line.likely_phi)
+            return [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI"
+                    + (f": {likely}" if likely else "") + " · T: every line"]
         rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each · "
                 "m/M: mask it/all likely"]
         loaded = self.screen.files.current()

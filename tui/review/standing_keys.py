@@ -1,4 +1,5 @@
-"""Keys of the review screen for where the review stands: statistics, patients, the second pass.
+"""Keys of the review screen for where the review stands: statistics, patients, the second pass
+(and T, how much of the text panel a narrow screen shows).
 
 A mixin, so the screen's own module stays about reviewing; each key hands its
 work to a controller made on first use.
@@ -21,7 +22,12 @@ class StandingKeys:
         Binding("P", "patients", "Patients", show=False, id="app.patients"),
         Binding("a", "second_confirm", "Second pass: confirm", show=False, id="app.second_confirm"),
         Binding("d", "second_dispute", "Second pass: dispute", show=False, id="app.second_dispute"),
+        Binding("T", "text_fold", "Text panel: one line / every line", show=False, id="app.text_fold"),
     ]
+
+    def action_text_fold(self) -> None:
+        """Narrow screens fold the burned-in text to one line (the image keeps its rows); T shows every line."""
+        self.ocr.toggle_fold()  # type: ignore[attr-defined]
 
     _stats_ctl: StatsController | None = None
     _patients_ctl: PatientsController | None = None
