@@ -5,9 +5,12 @@ and dates (fonts and sizes the tests do not use; some on frames the validator
 never samples, ultrasound, RGB multi-frame, 16-bit, small files) and clean
 files. Every file says BurnedInAnnotation NO, so only reading the pixels finds
 the text. Both tools (and, for scale, ``phi-review scan --no-ocr``) run as
-subprocesses with the same number of processes, taking turns (ours, validator, ours, ...); the table keeps the fastest of
-``--repeat`` runs of each (on a shared machine the minimum is the least
-disturbed) and counts findings on the last run's CSVs.
+subprocesses with the same number of processes, taking turns (ours, no-ocr,
+validator, ours, ...); the table keeps the fastest of ``--repeat`` runs of each
+(on a shared machine the minimum is the least disturbed) and counts findings
+on the last run's CSVs. frames/s is the tree's frames over the time for both
+tools, though the validator decodes at most four frames of a file and none of
+the files it skips (ultrasound, small files).
 
 "found" = the file has a pixel row whose text holds at least one planted word
 (letters and digits compared, case and spacing ignored); "words" = planted
