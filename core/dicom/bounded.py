@@ -66,19 +66,7 @@ def read_header(path: str | os.PathLike[str]) -> Dataset:
 
     path = Path(path)
     name = inert(path.name)
-    try:
-        with open_regular(path) as handle:
-            head = handle.read(132)
-    except FileNotFoundError:
-        raise DicomError(f"{name}: no such file") from None
-    except PhiReviewError as error:  # a FIFO, a device, a folder: named as such, never opened for reading
-        raise NotDicomError(error_text(error)) from None
-    except OSError as error:
-        raise DicomError(f"{name}: cannot open ({error_text(error)})") from None
-    if not head:
-        raise NotDicomError(f"{name}: not a readable DICOM file (empty)")
-    if head[128:132] != b"DICM":
-        raise NotDicomError(f"{name}: not a readable DICOM file (no DICM marker)")
+    check_marker(path)  # a FIFO or a folder is named, never opened; no DICM marker, no parse
     try:
         return read_dicom(path).dataset
     except PhiReviewError as error:
