@@ -233,15 +233,20 @@ def _keep_private(ds: Dataset, elem: DataElement, ctx: _Context) -> bool:
         name = str(ds[creator_tag].value or "")
     if (name, elem.tag.element & 0xFF) in ctx.settings.safe_private:
         return True
+    return numeric_private(elem, name)
+
+
+def numeric_private(elem: DataElement, creator: str) -> bool:
+    """A private value that can only be a number: its VR, or (stored as UN) the creator's dictionary VR."""
     vr = elem.VR
-    if vr == "UN" and name:
+    if vr == "UN" and creator:
         try:
             from pydicom.datadict import private_dictionary_VR
 
-            vr = private_dictionary_VR(elem.tag, name)
+            vr = private_dictionary_VR(elem.tag, creator)
         except KeyError:
             return False
-    return vr in NUMERIC_VRS and vr != "UN"
+    return vr in NUMERIC_VRS
 
 
 def _walk(ds: Dataset, ctx: _Context, prefix: str) -> None:

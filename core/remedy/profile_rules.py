@@ -25,12 +25,13 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 
+from phi_review.core.remedy.profile import NUMERIC_VRS, numeric_private  # noqa: F401 - NUMERIC_VRS re-exported
+
 ACTIONS = ("remove", "empty", "dummy", "keep", "hash", "shift", "replace", "pseudonym")
 HASH_VRS = frozenset({"UI", "DA", "TM", "DT", "IS", "DS", "US", "UL", "SS", "SL", "UV", "SV", "FL", "FD", "AS",
                       "CS", "SH", "AE", "LO", "PN", "UC", "LT", "ST", "UT"})
 SHIFT_VRS = frozenset({"DA", "DT"})
 PSEUDONYM_VRS = frozenset({"PN", "LO", "SH", "UC", "LT", "ST", "UT"})
-NUMERIC_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "DS", "IS", "AT", "UV", "SV"})
 _MAX = {"SH": 16, "AE": 16, "CS": 16, "LO": 64, "PN": 64, "UC": 64, "LT": 64, "ST": 64, "UT": 64}
 _OPAQUE = frozenset({"SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 _INT_RANGE = {"US": 1 << 16, "UL": 1 << 32, "SS": 1 << 15, "SL": 1 << 31, "UV": 1 << 63, "SV": 1 << 63}
@@ -250,7 +251,7 @@ class RuleRun:
             name = str(elem.value or "").strip() if tag.element < 0x0100 else _creator(ds, tag)
             if 0x0010 <= tag.element < 0x0100 and name in keep:
                 continue
-            if tag.element >= 0x0100 and name in keep and _numeric(elem, name):
+            if tag.element >= 0x0100 and name in keep and numeric_private(elem, name):
                 continue
             self._record(int(tag), "", "X", str(tag))
             del ds[tag]
@@ -261,7 +262,7 @@ class RuleRun:
             if t.element < 0x0100 and 0x0010 <= t.element and str(elem.value or "").strip() in keep:
                 ds.add(copy_module.deepcopy(elem))
                 self._record(tag, "", "K", str(t))
-            elif t.element >= 0x0100 and creator in keep and _numeric(elem, creator):
+            elif t.element >= 0x0100 and creator in keep and numeric_private(elem, creator):
                 ds.add(copy_module.deepcopy(elem))
                 self._record(tag, "", "K", str(t))
 
@@ -363,18 +364,6 @@ def _typed(text: str, vr: str) -> Any:
     if vr in ("FL", "FD"):
         return float(text)
     return text
-
-
-def _numeric(elem: DataElement, creator: str) -> bool:
-    vr = elem.VR
-    if vr == "UN" and creator:
-        try:
-            from pydicom.datadict import private_dictionary_VR
-
-            vr = private_dictionary_VR(elem.tag, creator)
-        except KeyError:
-            return False
-    return vr in NUMERIC_VRS
 
 
 def rule_editor(base: Callable[[Dataset], list[dict[str, Any]]] | None, extras: Extras, secret: bytes,
