@@ -100,3 +100,19 @@ def pixel_details(words: str, pattern: str, first: int, last: int, frames: int, 
 
 def error_details(what: str, why: str) -> str:
     return f"FAIL! {what}, {why}"
+
+
+_PHRASE_AND_TAIL = re.compile(r"(\[scan: [^\]]*)\](, Detected with pattern \S+ at frame index -?\d+)$")
+
+
+def with_note(row: list[str], note: str) -> list[str]:
+    """``row`` with ``note`` said in its Details where every reader still parses it.
+
+    A pixel row takes it inside its ``[scan: ...]`` phrase (the tail the parsers read stays last); a header or
+    error row at the end of its reason."""
+    details = row[6]
+    if row[5] == PIXELS:
+        details = _PHRASE_AND_TAIL.sub(lambda m: f"{m.group(1)}; {note}]{m.group(2)}", details, count=1)
+    else:
+        details = f"{details}; {note}"
+    return [*row[:6], details]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections.abc import Sequence
@@ -11,10 +12,11 @@ from typing import TextIO
 
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
-from phi_review.core.scan.checks import Options
+from phi_review.core.scan import layout
+from phi_review.core.scan.checks import FileResult, Options, error_row
 from phi_review.core.scan.pool import Pool
 from phi_review.core.scan.sink import Sink
-from phi_review.core.scan.walk import walk
+from phi_review.core.scan.walk import Target, WalkStats, walk
 
 FORMAT_VERSION = 1
 
@@ -28,6 +30,9 @@ class Summary:
     csvs: list[str]
     resumed: int  # files taken from the journal of an interrupted run
     already_complete: bool = False
+    loops: int = 0  # links to a folder already on the path, not followed
+    repeats: int = 0  # folders reached through too many paths, not entered again
+    outside: int = 0  # files read through a link to outside the trees
 
 
 def _duration(seconds: float) -> str:
@@ -78,6 +83,18 @@ class Progress:
             self.stream.flush()
 
 
+def _problem(target: Target) -> FileResult:
+    """The Error row of a path the walk already knows is not a readable file (never sent to a worker)."""
+    return FileResult(target.path, [error_row(target, "Could not read the file", target.problem)], error=True)
+
+
+def _noted(target: Target, result: FileResult) -> FileResult:
+    """What the walk knows of the file (read through a link to outside the trees) said in each of its rows."""
+    if target.note:
+        result.rows = [layout.with_note(row, target.note) for row in result.rows]
+    return result
+
+
 def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, timeout: float = 120.0,
          memory_mb: int = 4096, restart: bool = False, progress: TextIO | None = sys.stderr,
          dask: str | None = None) -> Summary:
@@ -96,10 +113,12 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
         counts = sink.state.get("counts", {})
         return Summary(int(counts.get("files", 0)), int(counts.get("errors", 0)), int(counts.get("rows", 0)),
                        int(counts.get("frames", 0)), list(sink.state.get("written", [])), 0, already_complete=True)
-    targets = sorted(set(walk(trees)))
-    todo = [t for t in targets if t.path not in sink.done]
-    by_path = {t.path: t for t in todo}
-    resumed = len(targets) - len(todo)
+    stats = WalkStats()
+    targets = sorted(set(walk(trees, stats)))
+    known = [t for t in targets if t.path not in sink.done and t.problem]  # Error rows before any read
+    todo = [t for t in targets if t.path not in sink.done and not t.problem]
+    by_path = {t.path: t for t in todo + known}
+    resumed = len(targets) - len(todo) - len(known)
     meter = Progress(progress, len(targets), resumed) if progress is not None else None
     pool = Pool(options, workers, timeout, memory_mb)
 
@@ -114,8 +133,8 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
         results = run_dask(dask, todo, options, tick)
     else:
         results = pool.run(todo, tick)
-    for result in results:
-        sink.record(by_path[result.path], result)
+    for result in itertools.chain((_problem(t) for t in known), results):
+        sink.record(by_path[result.path], _noted(by_path[result.path], result))
         if meter is not None:
             meter.frames += result.frames_read if dask else 0
             meter.done += 1
@@ -126,4 +145,5 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
         meter.end()
     counts = sink.finish(targets)
     return Summary(counts["files"], counts["errors"], counts["rows"], counts["frames"],
-                   list(sink.state.get("written", [])), resumed)
+                   list(sink.state.get("written", [])), resumed, loops=stats.loops, repeats=stats.repeats,
+                   outside=stats.outside)

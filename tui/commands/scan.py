@@ -62,6 +62,11 @@ def run_scan(args: argparse.Namespace) -> int:
         print(f"scanned {summary.files} files{resumed}, {summary.frames} frames: {summary.rows} rows in "
               f"{len(summary.csvs)} CSV file(s) in {inert(str(args.out))}; "
               f"{summary.errors} file(s) could not be read")
+        for count, what in ((summary.outside, "file(s) read through links to outside the scanned trees"),
+                            (summary.loops, "link(s) to a folder above them not followed (a loop)"),
+                            (summary.repeats, "folder path(s) not entered: reached through too many links")):
+            if count:
+                print(f"{count} {what}")
     if args.open:
         from phi_review.tui.commands.review import open_review
 
