@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -96,28 +97,36 @@ class ProfileFile:
     extras: Extras = field(default_factory=Extras)
 
 
-def _line(text: str, key: str, rule: int | None = None) -> int:
-    """The line of ``key`` (top level, or inside the rule-th ``[[rule]]``); the block's header if absent."""
+@lru_cache(maxsize=8)
+def _blocks(text: str) -> tuple[list[str], tuple[int, int], list[tuple[int, int]]]:
+    """The lines, the top level's span and each ``[[rule]]`` block's span (computed once per text)."""
     lines = text.splitlines()
-    start, end, seen = 0, len(lines), -1
+    top_end, spans, start = len(lines), [], None
     for i, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith("["):
-            if rule is None:
-                end = i
-                break
+            top_end = min(top_end, i)
+            if start is not None:
+                spans.append((start, i))
+                start = None
             if stripped.replace(" ", "") == "[[rule]]":
-                seen += 1
-                if seen == rule:
-                    start = i
-                elif seen > rule:
-                    end = i
-                    break
-            elif seen == rule:
-                end = i
-                break
+                start = i
+    if start is not None:
+        spans.append((start, len(lines)))
+    return lines, (0, top_end), spans
+
+
+def _line(text: str, key: str, rule: int | None = None) -> int:
+    """The line of ``key`` (top level, or inside the rule-th ``[[rule]]``); the block's header if absent."""
+    lines, top, spans = _blocks(text)
+    if rule is not None:
+        start, end = spans[rule] if rule < len(spans) else (0, len(lines))
+        order: list[int] = list(range(start, end))
+    else:
+        start, end = top
+        order = list(range(start, end)) + list(range(len(lines)))
     pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
-    for i in list(range(start, end)) + (list(range(len(lines))) if rule is None else []):
+    for i in order:
         if pattern.match(lines[i]):
             return i + 1
     return start + 1
@@ -180,9 +189,22 @@ def parse_profile(text: str, source: str, name: str = "") -> ProfileFile:
     if not isinstance(rules, list):
         raise fail(_line(text, "rule"), "rules are written [[rule]]")
     keys = option_keys(profile.options)
-    parsed = [_rule(r, i, text, profile.base, keys, fail) for i, r in enumerate(rules)]
+    parsed = [one for i, r in enumerate(rules) for one in _rules(r, i, text, profile.base, keys, fail)]
     profile.extras = Extras(parsed, frozenset(c.strip() for c in creators), dates == "year", cap)
     return profile
+
+
+def _rules(raw: Any, index: int, text: str, base: str, keys: frozenset[str],
+           fail: Callable[[int, str], ProfileError]) -> list[Rule]:
+    """A ``[[rule]]`` whose ``keyword`` or ``tag`` is a list is one rule per item (an imported recipe's
+    ``endswith:Date`` expanded over the dictionary), each checked alone."""
+    if isinstance(raw, dict):
+        for key in ("keyword", "tag"):
+            if isinstance(raw.get(key), list):
+                if not raw[key]:
+                    raise fail(_line(text, key, index), f"{key} = [] names nothing")
+                return [_rule({**raw, key: item}, index, text, base, keys, fail) for item in raw[key]]
+    return [_rule(raw, index, text, base, keys, fail)]
 
 
 def _rule(raw: Any, index: int, text: str, base: str, keys: frozenset[str],

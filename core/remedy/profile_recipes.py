@@ -33,6 +33,7 @@ class Imported:
     rules: int = 0
     loosened: int = 0  # keeps of what the Basic Profile changes
     notes: list[str] = field(default_factory=list)
+    outcome: dict[int, str] = field(default_factory=dict)  # recipe line -> the rule's action, or "skipped"
 
 
 def _q(text: str) -> str:
@@ -51,6 +52,7 @@ class _Writer:
     def rule(self, where: str, selector: str, action: str, line: int, *, value: str | None = None,
              note: str = "") -> None:
         action, value, note = _fit(selector, action, value, note)
+        self.result.outcome[line] = action or "skipped"
         if action == "":
             self.result.notes.append(f"line {line}: {note}")
             return
@@ -65,6 +67,29 @@ class _Writer:
             self.result.notes.append(f"line {line}: {note}")
         self.rules.extend(block)
         self.result.rules += 1
+
+    def rule_many(self, where: str, tags: list[int], action: str, line: int, note: str) -> None:
+        """One rule over many attributes (a deid expander matched against the dictionary)."""
+        tags = [t for t in tags if t not in _MARKS]
+        keywords = [k for k in (keyword_for_tag(t) for t in tags) if k]
+        plain = [t for t in tags if not keyword_for_tag(t)]
+        if not tags:
+            self.skip(line, "matches no attribute the dictionary knows: nothing to carry (the Basic Profile "
+                            "removes unknown and private attributes)")
+            return
+        self.result.outcome[line] = action
+        self.result.notes.append(f"line {line}: {note}")
+        for key, items in (("keyword", keywords), ("tag", [f"({t >> 16:04X},{t & 0xFFFF:04X})" for t in plain])):
+            if items:
+                listed = ", ".join(_q(i) for i in items)
+                self.rules.extend(["", f"# {Path(where).name}:{line}: {note}", "[[rule]]", f"{key} = [{listed}]",
+                                   f'action = "{action}"'])
+        self.result.rules += 1
+
+    def skip(self, line: int, note: str) -> None:
+        """A recipe line carried by nothing: named, never dropped in silence."""
+        self.result.outcome[line] = "skipped"
+        self.result.notes.append(f"line {line}: {note}")
 
     def finish(self) -> Imported:
         lines = list(self.out)
@@ -86,6 +111,8 @@ def _fit(selector: str, action: str, value: str | None, note: str) -> tuple[str,
     tag = tag_for_keyword(name) if selector.startswith("keyword") else None
     if selector.startswith("tag"):
         tag = int(re.sub(r"[(),]", "", name), 16)
+    if tag in _MARKS:
+        return "", None, f"{_MARKS[tag]} is the profile's own mark (written after the rules): not carried"
     if tag is None or (tag >> 16) % 2:
         return action, value, note
     if not dictionary_has_tag(tag):
@@ -113,6 +140,9 @@ def _value_ok(tag: int, value: str) -> bool:
         return True
 
 
+# what the profile writes itself after the base (its marks): a recipe's line for them is named, not carried
+_MARKS = {0x00120062: "PatientIdentityRemoved", 0x00120063: "DeidentificationMethod",
+          0x00120064: "DeidentificationMethodCodeSequence", 0x00280303: "LongitudinalTemporalInformationModified"}
 _CTP_HASH = re.compile(r"@(hash|hashname|hashptid|hashuid)\(", re.IGNORECASE)
 
 
@@ -134,18 +164,25 @@ def import_ctp(text: str, source: str) -> Imported:
         if elem.tag == "k":
             if target == "safeprivateelements":
                 writer.options.add("retain-safe-private")
+                writer.result.outcome[line] = "option retain-safe-private"
             elif re.fullmatch(r"[0-9a-f]{4}", target):
                 writer.rule(source, f'group = "{target.upper()}"', "keep", line, note="keep group")
             continue
-        if elem.tag == "r":
-            continue  # private groups, unspecified elements, curves, overlays: the Basic Profile removes them
+        if elem.tag == "r":  # private groups, unspecified elements, curves, overlays: the Basic Profile removes them
+            writer.skip(line, f"<r> {inert(target)}: the Basic Profile removes these already")
+            continue
         if elem.tag != "e" or not re.fullmatch(r"[0-9a-f]{8}", target):
             raise ProfileError(f"{inert(source)}:{line}: element <{inert(elem.tag)}> t={inert(target)!r} "
                                "is not understood")
         tag = int(target, 16)
         body = (elem.text or "").strip()
+        while body.lower().startswith("@always()"):  # "even when absent": a rule writes where the attribute is
+            body = body[len("@always()"):].strip()
         selector = _selector_for_tag(tag)
         lowered = body.lower()
+        if lowered.startswith("@process()") and tag not in _MARKS:
+            writer.skip(line, "@process: the rules already run inside every sequence item")
+            continue
         if body == "" or lowered.startswith("@empty("):
             writer.rule(source, selector, "empty", line)
         elif lowered.startswith("@remove("):
@@ -202,31 +239,77 @@ def import_deid(text: str, source: str) -> Imported:
             continue
         if len(parts) < 2:
             raise ProfileError(f"{inert(source)}:{number}: {action} needs a field")
-        tag = _deid_field(parts[1])
-        if tag is None:
-            raise ProfileError(f"{inert(source)}:{number}: field {inert(parts[1])!r} cannot be imported "
-                               "(only a keyword or a tag)")
-        selector = _selector_for_tag(tag)
-        value = parts[2].strip() if len(parts) > 2 else None
-        if action == "BLANK":
-            writer.rule(source, selector, "empty", number)
-        elif action == "REMOVE":
-            writer.rule(source, selector, "remove", number)
-        elif action == "KEEP":
-            writer.rule(source, selector, "keep", number)
-        elif action == "JITTER":
-            writer.rule(source, selector, "shift", number, note="per-patient keyed offset instead of a fixed jitter")
-        elif value is None:
-            raise ProfileError(f"{inert(source)}:{number}: {action} needs a value")
-        elif value.startswith("func:") and "uid" in value.lower():
-            writer.rule(source, selector, "hash", number)
-        elif value.startswith(("func:", "var:", "deid_func:")):
-            writer.rule(source, selector, "remove", number, note="a function or variable is not supported: removed")
-        elif _value_ok(tag, value):
-            writer.rule(source, selector, "replace", number, value=value)
-        else:
-            writer.rule(source, selector, "remove", number, note="the value is not valid for the VR: removed")
+        _deid_line(writer, source, number, action, parts[1], parts[2].strip() if len(parts) > 2 else None)
     return writer.finish()
+
+
+_EXPANDERS = ("startswith", "endswith", "contains")
+
+
+def _deid_line(writer: _Writer, source: str, number: int, action: str, name: str, value: str | None) -> None:
+    """One ``%header`` action line: mapped to a rule, expanded over the dictionary, or named as not carried."""
+    def fail(what: str) -> ProfileError:
+        return ProfileError(f"{inert(source)}:{number}: {what}")
+
+    expander = name.split(":", 1)[0].lower() if ":" in name else ""
+    tag = None if expander else _deid_field(name)
+    if tag is None:
+        if action not in ("REMOVE", "BLANK"):
+            raise fail(f"field {inert(name)!r} cannot be imported for {action} (only a keyword or a tag)")
+        if expander and expander not in _EXPANDERS:
+            raise fail(f"field {inert(name)!r} cannot be imported (only a keyword, a tag, startswith:, "
+                       "endswith: or contains:)")
+        if not expander:
+            writer.skip(number, f"{inert(name)!r} names no attribute of the dictionary: nothing to "
+                                f"{action.lower()} (the Basic Profile removes unknown and private attributes)")
+            return
+        tags = deid_expand(expander, name.split(":", 1)[1])
+        verb = "remove" if action == "REMOVE" else "empty"
+        writer.rule_many(source, tags, verb, number,
+                         f"{expander}:{inert(name.split(':', 1)[1])} matched over the dictionary ({len(tags)})")
+        return
+    selector = _selector_for_tag(tag)
+    if action == "BLANK":
+        writer.rule(source, selector, "empty", number)
+    elif action == "REMOVE":
+        writer.rule(source, selector, "remove", number)
+    elif action == "KEEP":
+        writer.rule(source, selector, "keep", number)
+    elif action == "JITTER":
+        writer.rule(source, selector, "shift", number, note="per-patient keyed offset instead of a fixed jitter")
+    elif value is None:
+        raise fail(f"{action} needs a value")
+    elif value.startswith(("func:", "deid_func:")) and "uid" in value.lower():
+        writer.rule(source, selector, "hash", number, note="a UID function: the keyed UID map")
+    elif value.startswith(("func:", "var:", "deid_func:")):
+        writer.rule(source, selector, "remove", number, note="a function or variable is not supported: removed")
+    elif _value_ok(tag, value):
+        writer.rule(source, selector, "replace", number, value=value,
+                    note="ADD: written where the attribute is present, not added" if action == "ADD" else "")
+    else:
+        writer.rule(source, selector, "remove", number, note="the value is not valid for the VR: removed")
+
+
+def deid_expand(expander: str, expression: str) -> list[int]:
+    """The public attributes of the dictionary deid's ``expander:expression`` selects (as deid matches a
+    field: a case-insensitive search in its keyword, its name and its tag written two ways)."""
+    from phi_review.core.remedy.profile_export import dictionary_tags
+
+    expression = expression.lower()
+    pattern = {"endswith": f"({expression})$", "startswith": f"^({expression})"}.get(expander, expression)
+    try:
+        found = re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        return []
+    from pydicom.datadict import DicomDictionary
+
+    picked = []
+    for tag in dictionary_tags():
+        _vr, _vm, title, _retired, keyword = DicomDictionary[tag]
+        texts = (keyword, title, f"({tag >> 16:04x},{tag & 0xFFFF:04x})", f"{tag:08X}")
+        if any(found.search(t) for t in texts):
+            picked.append(tag)
+    return picked
 
 
 def _deid_field(text: str) -> int | None:

@@ -104,8 +104,9 @@ def hashed(value: Any, vr: str, secret: bytes) -> Any:
                       hashlib.sha256).digest()
     number = int.from_bytes(digest, "big")
     hexed = digest.hex().upper()
-    if vr == "UI":
-        return f"2.25.{int.from_bytes(digest[:16], 'big')}"
+    if vr == "UI":  # the base's keyed UID map: a hashed reference still points at the mapped instance
+        uid = hashlib.sha512(secret + b"\x00uid\x00" + str(value).strip("\x00 ").encode("ascii", "replace"))
+        return f"2.25.{int.from_bytes(uid.digest()[:16], 'big')}"
     if vr in ("DA", "DT"):
         day = _dt.date(1900, 1, 1) + _dt.timedelta(days=number % 36500)
         return day.strftime("%Y%m%d") + ("" if vr == "DA" else "000000")

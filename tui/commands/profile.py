@@ -18,7 +18,8 @@ from phi_review.core.common.inert import inert, shorten
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    prof = sub.add_parser("profile", help="de-identification profiles: list, show, new, disable, enable, preview")
+    prof = sub.add_parser("profile", help="de-identification profiles: list, show, new, disable, enable, preview, "
+                                          "import, export")
     prof.add_argument("--profiles", type=Path, default=None, metavar="DIR", help="project folder of named profiles")
     verbs = prof.add_subparsers(dest="verb", metavar="VERB")
     listing = verbs.add_parser("list", help="every profile, where it comes from, and whether it is disabled")
@@ -40,7 +41,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     imp.add_argument("recipe", type=Path)
     imp.add_argument("--format", required=True, choices=("ctp", "deid"))
     imp.add_argument("--name", required=True, help="the new profile's name")
-    for verb in (listing, show, new, preview, imp):  # --profiles also after the verb
+    exp = verbs.add_parser("export", help="write a profile as a deid recipe (what deid cannot say is named)")
+    exp.add_argument("name")
+    exp.add_argument("--deid", required=True, type=Path, metavar="OUT", help="the recipe file to write")
+    for verb in (listing, show, new, preview, imp, exp):  # --profiles also after the verb
         verb.add_argument("--profiles", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                           help="project folder of named profiles")
     prof.set_defaults(func=run_profile)
@@ -63,6 +67,8 @@ def run_profile(args: argparse.Namespace) -> int:
         for line in profile.text.rstrip("\n").splitlines():
             print(inert(line))
         return 0
+    if verb == "export":
+        return _export(args, pf)
     if verb in ("new", "import"):
         return _new(args, pf)
     if verb in ("disable", "enable"):
@@ -129,4 +135,30 @@ def _preview(args: argparse.Namespace, pf: Any) -> int:
         for row in diff.rows:
             print(f"{row.status:<8} {row.tag} {inert(shorten(row.path, width)):<{width}}  "
                   f"{inert(shorten(row.old, 40))!s:<40} -> {inert(shorten(row.new, 40))}")
+    return 0
+
+
+def _export(args: argparse.Namespace, pf: Any) -> int:
+    """Write the recipe (never over an existing file); exit 1 when some construct has no deid form."""
+    import sys
+
+    from phi_review.core.remedy.profile_export import export_deid
+
+    profile = pf.load_profile(args.name, args.profiles)
+    exported = export_deid(profile)
+    try:
+        fd = os.open(args.deid, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise PhiReviewError(f"{inert(args.deid)} already exists") from None
+    except OSError as error:
+        raise PhiReviewError(f"cannot write {inert(args.deid)}: {inert(error.strerror or 'error')}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(exported.text)
+    print(f"wrote {inert(args.deid)}: {exported.lines} %header line(s)")
+    for line in exported.unsupported:
+        print(f"{inert(args.deid)}: not expressible in deid: {inert(line)}", file=sys.stderr)
+    if exported.unsupported:
+        print(f"{inert(args.deid)}: export incomplete: {len(exported.unsupported)} construct(s) written with a "
+              "stricter stand-in or not at all (see the UNSUPPORTED comments)", file=sys.stderr)
+        return 1
     return 0
