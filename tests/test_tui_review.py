@@ -221,7 +221,7 @@ async def test_burned_in_text_is_read_marked_and_zoomable_while_list_stays_respo
         assert not any(line.likely_phi for line in lines if "KIDNEY" in line.text)
         await pilot.press("t")
         preview = app.query_one(PreviewPane)
-        assert preview.state.zoom > 2
+        assert preview.state.zoom > 2 or preview.state.strip is not None  # zoomed, or whole as a strip (issue 24)
         assert app.review.ocr.box == 0
         await pilot.press("q")
 

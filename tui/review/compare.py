@@ -109,7 +109,7 @@ class SplitView:
     def request(self) -> bool:
         """Ask the render worker for the split image; False when the single preview should be drawn."""
         pair = self.pair()
-        if pair is None:
+        if pair is None or self.screen.query_one(PreviewPane).state.strip is not None:  # t's strip: one line, alone
             return False
         original, copy = pair
         left, right = self.boxes(original, self.screen.query_one(PreviewPane).state.frame)

@@ -139,6 +139,10 @@ def render_view(cache: Any, path: Path, state: ViewState, box: tuple[int, int],
     from phi_review.core.dicom.view import crop_view, fit
 
     full = render_frame_cached(cache, path, state)
+    if state.strip is not None:  # t: the line alone, whole, in stacked parts (text_strip.py)
+        from phi_review.tui.widgets.text_strip import render_strip
+
+        return render_strip(full, state.strip, box)
     if boxes:
         full = draw_boxes(full, boxes)
     view = crop_view(full, state.zoom, state.center, box) if state.zoom > 1.0 else fit(full, box)

@@ -114,7 +114,11 @@ class OcrController:
         """The text panel: the frame's OCR lines, then the masks and the corrected copy's check."""
         # The copy's state first: it is the answer; the original's lines only while the original is shown.
         copy_shown = self.screen.remedy.view_path() is not None
-        rows = self.screen.remedy.panel_lines() + ([] if copy_shown else self._line_rows())
+        self.sync_room()
+        if self._preview().state.strip is not None:  # the caption names the line: every row goes to the strip
+            rows = self.screen.remedy.panel_lines()[:1]
+        else:
+            rows = self.screen.remedy.panel_lines() + ([] if copy_shown else self._line_rows())
         self._preview().show_text_lines("\n".join(rows))
 
     def _line_rows(self) -> list[str]:
@@ -133,7 +137,7 @@ class OcrController:
             likely = "; ".join(inert(line.text) for line in lines if line.likely_phi)
             return [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI"
                     + (f": {likely}" if likely else "") + " · T: every line"]
-        rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: zoom to each · "
+        rows = [f"Text in frame {key[1] + 1}: {len(lines)} line(s), {phi} likely PHI · t: each line whole (> <) · "
                 "m/M: mask it/all likely"]
         loaded = self.screen.files.current()
         values = getattr(getattr(loaded, "header", None), "values", {}) or {}
@@ -156,15 +160,58 @@ class OcrController:
         self.start(self.screen.files.token, loaded.path, frame)
 
     def next_box(self) -> None:
+        self.show_line(1)
+
+    def show_line(self, step: int) -> None:
+        """``t`` (and ``>``/``<`` in its view): the next line, whole and legible in this renderer and pane.
+
+        Zoomed in place when it fits the pane's width at a legible size, else laid
+        out as a strip of stacked parts (text_strip.py); the caption names the line.
+        """
         key = self.current_key()
         lines = self.lines.get(key) if key else None
         loaded = self.screen.files.current()
         if not lines or loaded is None or loaded.info is None:
             self.screen.notify("No text boxes here (r reads the text of this frame).", markup=False)
             return
-        self.box = (self.box + 1) % len(lines)
-        # Zoom until the line is legible in this renderer (half-cell needs far more than sixel).
+        self.box = (0 if step > 0 else len(lines) - 1) if self.box < 0 else (self.box + step) % len(lines)
+        line = lines[self.box]
+        label = f"▶ {self.box + 1}/{len(lines)} {inert(line.text)}"
+        if line.likely_phi:
+            label += f" · LIKELY PHI ({inert(line.reason)})"
         # Side by side, each frame has half the width: the line must be legible in its half.
         halves = 2 if self.screen.split.pair() is not None else 1
-        self._preview().text_zoom(lines[self.box].box, (loaded.info.columns, loaded.info.rows), halves)
+        preview = self._preview()
+        size = (loaded.info.columns, loaded.info.rows)
+        # One way for every line of the frame: stepping through them must not make the layout jump.
+        strip = preview.state.strip is not None or not all(preview.line_fits(o.box, size, halves) for o in lines)
+        preview.show_text_line(line.box, size, label, halves, strip=strip)
+        self._line_state = preview.state
         self.show_panel()
+
+    _line_state: Any = None  # the view t made, while nothing else changed it
+
+    def step_line(self, step: int) -> bool:
+        """``>``/``<``: the next or previous line while t's view is on screen; False otherwise."""
+        state = self._preview().state
+        if self.box < 0 or (state.strip is None and state != self._line_state):
+            return False
+        self.show_line(step)
+        return True
+
+    def sync_room(self) -> None:
+        """The strip takes the room it needs: wide screens hide the header, narrow ones shrink the list.
+
+        The screen's ``text-strip`` class (review.tcss) follows the view state, so
+        any change that leaves the strip (0, zoom, pan, frame, another row) gives the room back.
+        """
+        strip = self._preview().state.strip is not None
+        screen = self.screen
+        if screen.has_class("text-strip") == strip:
+            return
+        screen.set_class(strip, "text-strip")
+        screen.apply_preview_visibility()
+        from phi_review.tui.widgets.findings_list import FindingsList
+
+        listing = screen.query_one(FindingsList)
+        listing.call_after_refresh(listing._scroll_cursor_into_view)  # the cursor's row stays in the smaller list

@@ -68,15 +68,15 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
         Binding("right_square_bracket", "frame(1)", "Next frame", show=False, id="app.next_frame"),
         Binding("plus,equals_sign", "zoom(1)", "Zoom in", show=False, id="app.zoom_in"),
         Binding("0", "fit", "Fit", show=False, id="app.fit"),
-        Binding("greater_than_sign", "header_match(1)", "Next header match", show=False, id="app.header_next"),
-        Binding("less_than_sign", "header_match(-1)", "Prev header match", show=False, id="app.header_previous"),
+        Binding("greater_than_sign", "header_match(1)", "Next t line/header match", show=False, id="app.header_next"),
+        Binding("less_than_sign", "header_match(-1)", "Prev t line/header match", show=False, id="app.header_previous"),
         Binding("minus", "zoom(-1)", "Zoom out", show=False, id="app.zoom_out"),
         Binding("w", "window", "Window", show=False, id="app.window"),
         Binding("i", "invert", "Invert", show=False, id="app.invert"),
         Binding("o", "overlays", "Overlays", show=False, id="app.overlays"),
         Binding("p", "toggle_preview", "Preview", id="app.toggle_preview"),
         Binding("r", "read_text", "Read text", show=False, id="app.read_text"),
-        Binding("t", "next_text_box", "Next text box", show=False, id="app.next_text_box"),
+        Binding("t", "next_text_box", "Next text line, whole", show=False, id="app.next_text_box"),
         Binding("c", "pick_candidate", "Pick file", show=False, id="app.pick_candidate"),
         Binding("I", "identifying", "Identifying tags", show=False, id="app.identifying"),
         Binding("escape", "clear", "Clear filter/marks", show=False, id="app.clear"),
@@ -158,7 +158,7 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
             header.display = not preview.display
         else:
             preview.display = self.preview_on
-            header.display = True
+            header.display = not (preview.display and self.has_class("text-strip"))  # t's strip takes the column
 
     # ----- status -----------------------------------------------------------------
     def update_status(self) -> None:
@@ -451,12 +451,10 @@ class ReviewScreen(StandingKeys, FixingKeys, Screen[None]):
         self.query_one(PreviewPane).action_reset_view()
 
     def action_header_match(self, step: int) -> None:
-        """> and < work from the list too: the header pane's own keys need it focused."""
+        """> and < step through t's text lines while they show, else header matches (from the list too)."""
         header = self.query_one(HeaderPane)
-        if step > 0:
-            header.action_next_match()
-        else:
-            header.action_previous_match()
+        if not self.ocr.step_line(step):
+            (header.action_next_match if step > 0 else header.action_previous_match)()
 
     def action_zoom(self, delta: int) -> None:
         self.query_one(PreviewPane).step_zoom(delta)

@@ -19,46 +19,18 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
+from phi_review.tui.widgets.text_strip import (  # noqa: F401 - legible_zoom and LEGIBLE_LINE are re-exported
+    LEGIBLE_LINE,
+    MAX_ZOOM,
+    STRIP_LEGIBLE,
+    StripSpec,
+    device_pixels,
+    legible_zoom,
+    line_fits,
+    strip_spec,
+)
+
 ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
-MAX_ZOOM = 32.0
-# Rows of device pixels a burned-in text line needs to be read: half-cell draws
-# two "pixels" per terminal row, so 16 of them is about 8 terminal rows; sixel
-# and Kitty draw real pixels, where 16 is a small but legible font.
-LEGIBLE_LINE = {"halfcell": 16, "sixel": 16, "kitty": 16}
-
-
-def device_pixels(mode: str, cell_size: tuple[int, int]) -> tuple[int, int]:
-    """Pixels the renderer draws per terminal cell: half-cell draws 1x2, sixel and Kitty the cell's pixels."""
-    if mode == "halfcell":
-        return 1, 2
-    return max(1, cell_size[0]), max(1, cell_size[1])
-
-
-def legible_zoom(text_box: tuple[int, int, int, int], image_size: tuple[int, int], view_cells: tuple[int, int],
-                 mode: str, cell_size: tuple[int, int]) -> tuple[float, tuple[float, float]]:
-    """Zoom and centre that make one text line readable in this renderer, starting at its left end.
-
-    At zoom 1 the frame fits ``view_cells``; a text line ``text_box`` (image
-    pixels) is then ``text_h * fit`` device pixels tall. The zoom is the larger
-    of "the whole box fits the view" and "the line is LEGIBLE_LINE device pixels
-    tall"; when the line is then wider than the view the centre sits so that the
-    line's beginning is on screen (arrows pan along it).
-    """
-    x0, y0, x1, y1 = text_box
-    width, height = max(1, image_size[0]), max(1, image_size[1])
-    per_cell = device_pixels(mode, cell_size)
-    view_w = max(1, view_cells[0]) * per_cell[0]
-    view_h = max(1, view_cells[1]) * per_cell[1]
-    fit_scale = min(view_w / width, view_h / height)  # device pixels per image pixel at zoom 1
-    box_w, box_h = max(1, x1 - x0 + 8), max(1, y1 - y0 + 4)
-    whole_box = 0.8 * min(width / box_w, height / box_h)
-    readable = LEGIBLE_LINE.get(mode, 16) / (max(1, y1 - y0) * fit_scale)
-    zoom = min(MAX_ZOOM, max(1.0, whole_box, readable))
-    scale = fit_scale * zoom
-    shown_w = view_w / scale  # image pixels across the view at this zoom
-    margin = max(4, (y1 - y0) // 2)  # the box's own outline and a little dark before the first letter
-    cx = (x0 + x1) / 2 if shown_w >= box_w else x0 - margin + shown_w / 2
-    return zoom, (min(1.0, max(0.0, cx / width)), min(1.0, max(0.0, (y0 + y1) / 2 / height)))
 
 
 def whole_cells(image: Any, box: tuple[int, int], cell_size: tuple[int, int]) -> Any:
@@ -98,6 +70,7 @@ class ViewState:
     preset: str = "file"
     invert: bool = False
     overlays: bool = False
+    strip: StripSpec | None = None  # t: one text line laid out whole (text_strip.py), until any other change
 
 
 class PreviewPane(Container, can_focus=True):
@@ -172,13 +145,43 @@ class PreviewPane(Container, can_focus=True):
         cols, rows = self.image_cells()
         return cols, rows * 2
 
-    def text_zoom(self, text_box: tuple[int, int, int, int], image_size: tuple[int, int], halves: int = 1) -> None:
-        """Zoom to a burned-in text box so its line is legible in this renderer (``t``); ``halves``: 2 when
-        the pane shows two frames side by side (the separator takes a column)."""
+    def text_view(self, halves: int = 1) -> tuple[int, int]:
+        """Cells one frame has in the pane (``halves``: 2 when two frames share it, the separator takes one)."""
         columns, rows = self.image_cells()
-        view = (max(1, (columns - (halves - 1)) // halves), rows)
-        zoom, center = legible_zoom(text_box, image_size, view, self.mode, self.cell_size)
-        self.zoom_to(zoom, center)
+        return max(1, (columns - (halves - 1)) // halves), rows
+
+    def line_fits(self, text_box: tuple[int, int, int, int], image_size: tuple[int, int], halves: int = 1) -> bool:
+        """Whether zooming shows this line whole and legible here (else it needs the strip)."""
+        return line_fits(text_box, image_size, self.text_view(halves), self.mode, self.cell_size)
+
+    def show_text_line(self, text_box: tuple[int, int, int, int], image_size: tuple[int, int], label: str = "",
+                       halves: int = 1, strip: bool | None = None) -> bool:
+        """``t``: show one burned-in line whole and legible; True when it is shown as a strip.
+
+        Zoom onto it when, legible, it fits the view's width (``halves``: 2 when two
+        frames share the pane); else (or when ``strip`` says so) lay it out as a strip of stacked parts.
+        """
+        view = self.text_view(halves)
+        if strip is None:
+            strip = not line_fits(text_box, image_size, view, self.mode, self.cell_size)
+        if not strip:
+            zoom, center = legible_zoom(text_box, image_size, view, self.mode, self.cell_size)
+            self.zoom_to(zoom, center)
+            return False
+        self._change(strip=strip_spec(text_box, image_size, self.mode, self.cell_size, label))
+        return True
+
+    def strip_words(self) -> str:
+        """How the strip on screen is laid out, for the caption: parts, and whether it is below legible size."""
+        spec = self.state.strip
+        if spec is None:
+            return ""
+        layout = spec.layout(self.pixel_box())
+        parts = len(layout.parts)
+        words = "whole line" if parts == 1 else f"whole line in {parts} parts, each repeating the last bit"
+        if layout.text_height(spec.line_height) < STRIP_LEGIBLE:
+            words += " · small: a larger terminal shows it larger"
+        return words
 
     def on_resize(self, _event: Any) -> None:
         """The space changed: render again at the new size (the app re-renders on ViewChanged)."""
@@ -252,8 +255,21 @@ class PreviewPane(Container, can_focus=True):
         self._pending = None
         self.query_one("#preview-message", Static).display = False
         # Exactly the space given: the widget is 1fr x 1fr, the picture is padded to its pixels.
-        self.image_widget.image = whole_cells(image, self.pixel_box_cells(), self.cell_size)  # type: ignore[attr-defined]
+        self.image_widget.image = self._for_widget(image)  # type: ignore[attr-defined]
         self.image_widget.display = True
+
+    def _for_widget(self, image: Any) -> Any:
+        """The picture the image widget is given: the pane's pixel box, or for a half-cell strip one pixel per
+        half-cell (textual-image then draws it as it is; scaling the box down again would blur the letters)."""
+        spec = self.state.strip
+        if spec is not None and self.mode == "halfcell":
+            cols, rows = self.image_cells()
+            if image.size == (cols, rows * 2):
+                return image
+            from PIL import Image
+
+            image = image.resize((image.width * spec.unit[0], image.height * spec.unit[1]), Image.Resampling.NEAREST)
+        return whole_cells(image, self.pixel_box_cells(), self.cell_size)
 
     def pixel_box_cells(self) -> tuple[int, int]:
         """pixel_box() rounded up to whole cells: what the image widget covers, in pixels."""
@@ -263,9 +279,10 @@ class PreviewPane(Container, can_focus=True):
     # ----- view changes -----------------------------------------------------
     def reset_for(self, frames: int) -> None:
         """A new file: keep window/invert/overlay choices, start at frame 0, fitted."""
-        self.state = replace(self.state, frame=0, frames=max(1, frames), zoom=1.0, center=(0.5, 0.5))
+        self.state = replace(self.state, frame=0, frames=max(1, frames), zoom=1.0, center=(0.5, 0.5), strip=None)
 
     def _change(self, **changes: Any) -> None:
+        changes.setdefault("strip", None)  # any other change (zoom, pan, frame, window) leaves the strip
         new = replace(self.state, **changes)
         if new != self.state:
             self.state = new
@@ -309,6 +326,8 @@ class PreviewPane(Container, can_focus=True):
             f"zoom {zoom_text(s.zoom)}x",
             f"window {s.preset}",
         ]
+        if s.strip is not None:  # the line's own text first: it is what the reviewer reads beside the strip
+            parts = [p for p in (s.strip.label, self.strip_words(), "> < lines · 0 back", parts[0], parts[2]) if p]
         if s.invert:
             parts.append("inverted")
         if s.overlays:
