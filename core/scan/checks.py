@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.dicom.bounded import error_text
 from phi_review.core.scan import layout
+from phi_review.core.scan.damage import unread_pixels
 from phi_review.core.scan.header_check import cell_text, header_hits
 from phi_review.core.scan.rules import Rule
 from phi_review.core.scan.walk import MINIMUM_FILE_SIZE, Target
@@ -116,6 +117,8 @@ def _pixels(target: Target, result: FileResult, profile: str, options: Options, 
             for name, why in fired:
                 result.rows.append(_row(target, profile, layout.IMAGE_SCORE, layout.PIXELS, layout.pixel_details(
                     f"rule {cell_text(name)}: {cell_text(why)} (no pixel data)", f"rule:{name}", 0, 0, 1, "rule")))
+            if (unread := unread_pixels(target.path, str(error))) is not None:
+                raise PhiReviewError(unread) from None  # pixel data nothing reads: the file's Error row
             return
         raise
     n = result.frames = info.frames
