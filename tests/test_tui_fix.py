@@ -48,7 +48,9 @@ async def test_blank_a_tag_diff_then_profile_into_one_copy(tmp_path, monkeypatch
         await pilot.press("escape")
 
         await pilot.press("A")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
+        await pilot.press("enter")  # the profile picker: basic is the default
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30)
         await pilot.press("y")
         await wait_for(pilot, lambda: "PatientName" not in str(pydicom.dcmread(copy).get("PatientName", "")) and
                        pydicom.dcmread(copy).get("PatientIdentityRemoved") == "YES", timeout=30)
@@ -103,7 +105,9 @@ async def test_blackout_then_profile_keeps_one_copy_with_the_study_uids(tmp_path
         await wait_for(pilot, lambda: str(original) in screen.remedy.copies, timeout=60)
         copy = screen.remedy.copies[str(original)].copy
         await pilot.press("A")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
+        await pilot.press("enter")  # the profile picker: basic is the default
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30)
         await pilot.press("y")
         await wait_for(pilot, lambda: pydicom.dcmread(copy).get("PatientIdentityRemoved") == "YES", timeout=60)
     fixed = pydicom.dcmread(copy)

@@ -8,13 +8,12 @@ printed passes ``inert()``.
 from __future__ import annotations
 
 import argparse
-import copy as copy_module
 import os
 from pathlib import Path
 from typing import Any
 
 from phi_review.core.common.errors import PhiReviewError
-from phi_review.core.common.inert import inert, shorten
+from phi_review.core.common.inert import inert
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -115,26 +114,21 @@ def _new(args: argparse.Namespace, pf: Any) -> int:
 
 
 def _preview(args: argparse.Namespace, pf: Any) -> int:
-    from phi_review.core.dicom.bounded import read_header
-    from phi_review.core.remedy.header_diff import dataset_diff
     from phi_review.core.remedy.profile import load_secret
+    from phi_review.core.remedy.profile_preview import preview_profile
     from phi_review.core.remedy.pseudonym import check_run
 
     profile = pf.load_profile(args.name, args.profiles)
     built = pf.build_editor(profile, load_secret(args.secret_file), prefix=args.pseudonym_prefix,
                             id_map=args.id_map)
     if built.pseudonyms is not None:
-        check_run(args.files, built.pseudonyms)
+        check_run(args.files, built.pseudonyms)  # every file's patient first: a collision stops before any diff
     for path in args.files:
-        original = read_header(path)
-        edited = copy_module.deepcopy(original)
-        built.edit(edited)
-        diff = dataset_diff(original, edited, path, f"{profile.name} (preview)")
-        print(f"# {inert(path)}: {diff.summary_line()}")
-        width = min(max((len(r.path) for r in diff.rows), default=10), 48)
-        for row in diff.rows:
-            print(f"{row.status:<8} {row.tag} {inert(shorten(row.path, width)):<{width}}  "
-                  f"{inert(shorten(row.old, 40))!s:<40} -> {inert(shorten(row.new, 40))}")
+        shown = preview_profile(args.name, path, load_secret(args.secret_file), args.profiles,
+                                prefix=args.pseudonym_prefix, id_map=args.id_map)
+        print(f"# {inert(path)}: {shown.diff.summary_line()}")
+        for line in shown.lines():
+            print(line)
     return 0
 
 

@@ -175,9 +175,11 @@ class FixController:
 
     # ----- the Basic Profile ------------------------------------------------------------
     def profile(self) -> None:
-        """DICOM PS3.15 E.1-1 Basic Profile (no options) on this file's corrected copy."""
-        from phi_review.core.remedy.profile import ProfileSettings, load_secret, profile_editor
+        """A: pick an enabled profile, see its header diff (computed in memory), then write the copy or not."""
+        from phi_review.core.remedy.profile import load_secret
+        from phi_review.core.remedy.profile_preview import DEFAULT, enabled_profiles, preview_profile
         from phi_review.core.remedy.tag_edit import write_fixed
+        from phi_review.tui.screens.profile_pick import ProfilePickScreen, ProfilePreviewScreen
 
         if self._refuse():
             return
@@ -185,27 +187,41 @@ class FixController:
         if path is None:
             self.screen.notify("No file on this row.", markup=False)
             return
-        question = ("Apply the Basic Confidentiality Profile (PS3.15 E.1-1) to a corrected copy of this file? "
-                    "UIDs and dates are mapped consistently for the whole study; the original stays untouched.")
         reviewer = self.screen.session.reviewer
         roots = self.screen.files.roots
-
         blackout = self.screen.remedy.copies.get(str(path))
+        picker = ProfilePickScreen(enabled_profiles(), DEFAULT)
 
-        def work() -> Any:
-            editor = profile_editor(ProfileSettings(load_secret()))
+        def write(shown: Any) -> Any:
+            editor = shown.built.edit
             if blackout is None:
                 return [write_fixed(path, self.out_dir, editor, roots=roots, reviewer=reviewer, update_existing=True,
-                                    how={"profile": "basic"})]
+                                    how=shown.built.how)]
             # Blacked out already: write the one copy again from the original, pixels first with the
             # original's UIDs kept, so the profile maps the same UIDs as in every other file of the study.
             return [self._profile_over_blackout(path, editor, blackout, reviewer)]
 
-        def yes(answer: bool | None) -> None:
-            if answer:
-                self._run(work, lambda results, error: self._written(results or [], error, "profile"))
+        def show(shown: Any, error: str) -> None:
+            if error:
+                self.screen.notify(f"Cannot preview: {inert(error)}", severity="error", markup=False)
+                return
+            boxes = (f"Boxes: the {len(blackout.boxes)} blacked-out box(es) of this file's copy are kept"
+                     if blackout is not None else "Boxes: none (headers only; R blacks out pixels)")
+            body = "\n".join([shown.diff.summary_line(), boxes, ""] + shown.lines())
 
-        self.screen.app.push_screen(ConfirmScreen(question), yes)
+            def yes(answer: bool | None) -> None:
+                if answer:
+                    self._run(lambda: write(shown), lambda results, err: self._written(results or [], err, "profile"))
+
+            self.screen.app.push_screen(ProfilePreviewScreen(
+                f"Profile {shown.name} on a corrected copy of this file (the original stays untouched):", body), yes)
+
+        def picked(index: int | None) -> None:
+            name = picker.picked(index)
+            if name is not None:
+                self._run(lambda: preview_profile(name, path, load_secret()), show)
+
+        self.screen.app.push_screen(picker, picked)
 
     def _profile_over_blackout(self, path: Path, editor: Any, blackout: Any, reviewer: str) -> Any:
         from phi_review.core.remedy.redact import Redaction, redact_file

@@ -32,7 +32,7 @@ class FixingKeys:
         Binding("S", "split_view", "Original | copy side by side", show=False, id="app.split_view"),
         Binding("C", "confirm_clean", "Confirm copy clean", show=False, id="app.confirm_clean"),
         Binding("E", "edit_tag", "Fix this header attribute", show=False, id="app.edit_tag"),
-        Binding("A", "profile", "Apply the Basic Profile", show=False, id="app.profile"),
+        Binding("A", "profile", "Apply a profile (pick, preview, write)", show=False, id="app.profile"),
         Binding("D", "diff", "Header diff of the copy", show=False, id="app.diff"),
         Binding("V", "values", "Every distinct value", show=False, id="app.values"),
     ]
