@@ -1,5 +1,5 @@
 """Header agreement with the real validator, row by row: every header PHI row ``validate-dicom-files`` 1.0.1
-writes on the scan tree (``tests/scan_tree.py``, plus one file whose header holds what its recognizer looks
+writes on the scan tree (``tests/scan_tree.py``, plus four files whose headers hold what its recognizer looks
 for) is also a row of ``phi-review scan``, same file and tag, its value among ours; every row only we write
 says why (a listed identifying attribute, a pattern, or one of the file's own identifiers).
 
@@ -65,6 +65,38 @@ def headers_file(path: Path) -> Path:
     return path
 
 
+def odd_files(folder: Path) -> None:
+    """Strict tags written as UN, an implicit-VR file with a private sequence, multi-valued and placeholder values."""
+    from pydicom.dataelem import DataElement
+
+    def base(name: str, patient: dict[str, str] = PATIENT) -> tuple[Path, Dataset]:
+        path = burned_in_text_image(folder / name, [], size=SIZE, modality="OT", patient=patient)
+        _as_mr(path)
+        return path, pydicom.dcmread(path)
+
+    path, ds = base("un.dcm")
+    ds.add(DataElement(0x00081070, "UN", b"Smith^Operator "))
+    ds.add(DataElement(0x00104000, "UN", b"call 555-123-4567 re chart"))
+    ds.save_as(path, enforce_file_format=True)
+    path, ds = base("implicit.dcm")
+    ds.OperatorsName = "Lee^Tom"
+    block = ds.private_block(0x0011, "ACME 1.0", create=True)
+    block.add_new(0x01, "LO", "Jane Roe 555-222-3333")
+    nested = Dataset()
+    nested.PatientName, nested.OtherPatientIDs = "ROE^JANE", "A12345678"
+    block.add_new(0x02, "SQ", Sequence([nested]))
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+    path, ds = base("values.dcm", {"PatientName": "Doe^Jane^^^", "PatientID": "12345"})
+    ds.OtherPatientIDs = ["A1", "ANONYMOUS", "Medical Record 4455667"]
+    ds.PhysiciansOfRecord = ["ANON^X", "Kay^Alan"]
+    ds.NameOfPhysiciansReadingStudy = "none"
+    ds.PatientComments = "DOB: 03/14/1962"
+    ds.RequestingPhysician = "Who^Doctor"
+    ds.ReferringPhysicianName = "REFPHYS554793"
+    ds.save_as(path, enforce_file_format=True)
+
+
 def _need_validator() -> str:
     if not (os.path.isfile(VALIDATOR) and os.access(VALIDATOR, os.X_OK)):
         pytest.skip(f"{VALIDATOR} not installed (labcas-validator: run .ci/install-validator.sh)")
@@ -92,6 +124,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[list[str]], lis
     root = tmp_path_factory.mktemp("agree")
     coll = build_tree(root)
     headers_file(coll / "Images_Site_C" / "3456789" / "s1" / "headers.dcm")
+    odd_files(coll / "Images_Site_C" / "3456789" / "s2")
     theirs_dir = root / "validator"
     env = {**os.environ, "TMPDIR": str(root)}  # its findings database (values included) stays in the test's folder
     done = subprocess.run([exe, "-o", str(theirs_dir), str(coll)], capture_output=True, text=True, timeout=300,
@@ -122,7 +155,7 @@ def test_every_validator_header_row_is_ours(both: tuple[list[list[str]], list[li
         if not any(value in ours_value for ours_value in ours_by_key[_key(row)]):
             missed.append((_key(row), value))
     assert not missed, missed
-    assert len(shared) >= 20  # the headers file alone holds more than a dozen of its shapes
+    assert len(shared) >= 30  # the added files hold more than twenty of its shapes
 
 
 def test_rows_only_we_write_say_why(both: tuple[list[list[str]], list[list[str]]]) -> None:
