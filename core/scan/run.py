@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -83,6 +83,18 @@ class Progress:
             self.stream.flush()
 
 
+def _answered(results: Iterable[FileResult]) -> Iterator[FileResult]:
+    """The workers' results; a worker that cannot start, or dies where no file can take the blame, is one line.
+
+    Only the pool's own writes are guarded here: a BrokenPipeError reaching the CLI reads as a closed stdout
+    (exit 0, nothing said), which would hide a scan that stopped."""
+    try:
+        yield from results
+    except BrokenPipeError:
+        raise PhiReviewError("the scan's worker processes could not be started or stopped answering; what is done "
+                             "is kept: run the same command again to continue") from None
+
+
 def _problem(target: Target) -> FileResult:
     """The Error row of a path the walk already knows is not a readable file (never sent to a worker)."""
     return FileResult(target.path, [error_row(target, "Could not read the file", target.problem)], error=True)
@@ -133,7 +145,7 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
         results = run_dask(dask, todo, options, tick)
     else:
         results = pool.run(todo, tick)
-    for result in itertools.chain((_problem(t) for t in known), results):
+    for result in itertools.chain((_problem(t) for t in known), _answered(results)):
         sink.record(by_path[result.path], _noted(by_path[result.path], result))
         if meter is not None:
             meter.frames += result.frames_read if dask else 0
