@@ -138,3 +138,23 @@ def test_dangling_link_fifo_and_outside_link_in_a_scan(tmp_path: Path, capsys: p
     assert "6 file(s) could not be read" in text
     assert "4 file(s) read through links to outside the scanned trees" in text
     assert "2 link(s) to a folder above them not followed (a loop)" in text
+
+
+def test_a_folder_that_cannot_be_listed_is_one_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validator's os.walk skips it without a word; here it is a target with its reason (one Error row)."""
+    coll = tmp_path / "Collection"
+    event = coll / "Images_Site_A" / "1234567"
+    _dicom(event / "open" / "a.dcm")
+    _dicom(event / "closed" / "b.dcm")
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        if os.path.basename(path) == "closed":
+            raise PermissionError(13, "Permission denied", path)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    targets = list(walk([str(coll)]))
+    assert [(os.path.relpath(t.path, event), t.problem) for t in targets] == [
+        ("closed", "a folder that cannot be listed (Permission denied)"), ("open/a.dcm", "")]
+    assert targets[0].site == "Images_Site_A" and targets[0].file_name == "closed"
