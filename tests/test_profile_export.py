@@ -179,3 +179,10 @@ def test_deid_runs_the_exported_recipe(tmp_path: Path) -> None:
     assert copy.PatientName == "" and copy.StudyInstanceUID != original.StudyInstanceUID
     assert not any(e.tag.is_private for e in copy) and any(e.tag.is_private for e in original)
     assert copy.get("StudyDate", "") == "" and "PatientAddress" not in copy and copy.PatientIdentityRemoved == "YES"
+
+
+def test_each_rule_deid_cannot_say_gets_its_own_line() -> None:
+    text = ('base = "none"\n[[rule]]\nkeyword = "AccessionNumber"\naction = "hash"\n'
+            '[[rule]]\nkeyword = "StudyID"\naction = "hash"\n')
+    lines = export_deid(parse_profile(text, "two.toml")).unsupported
+    assert len(lines) == 2 and "profile line 4" in lines[0] and "profile line 7" in lines[1]

@@ -83,3 +83,20 @@ async def test_a_disabled_profile_is_not_offered(tmp_path, monkeypatch):
         await pilot.press("A")
         await wait_for(pilot, lambda: isinstance(app.screen, ProfilePickScreen))
         assert app.screen.names == ["basic", "hipaa-safe-harbor"]
+
+
+async def test_the_configured_profile_is_highlighted(tmp_path, monkeypatch):
+    monkeypatch.setenv("PHI_REVIEW_FIX_SECRET", SECRET)
+    config = tmp_path / "cfg" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('profile = "hipaa-safe-harbor"\n')
+    monkeypatch.setenv("PHI_REVIEW_CONFIG", str(config))
+    app = make_app(fresh_demo(tmp_path))
+    async with app.run_test(size=(140, 48)) as pilot:
+        await _open(pilot, app)
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePickScreen))
+        assert app.screen.query_one("OptionList").highlighted == 2
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePreviewScreen), timeout=30)
+        assert "Profile hipaa-safe-harbor" in app.screen.question

@@ -221,7 +221,9 @@ def export_deid(profile: ProfileFile) -> Exported:
             note = "content tree: its Text Values get a dummy (TextValue's own line)"
         if note:
             where = f" (profile line {effect.rule_line})" if effect.rule_line else ""
-            unsupported(note, _name(tag) + where)
+            # a rule of the profile gets a line of its own; the base's constructs one line per kind
+            unsupported(note + (f" [rule at profile line {effect.rule_line}]" if effect.rule_line else ""),
+                        _name(tag) + where)
             out.append(f"# UNSUPPORTED {_name(tag)}{where}: {note}")
         if line:
             out.append(line)

@@ -18,6 +18,19 @@ from phi_review.core.remedy.profile_file import BuiltEditor, available, build_ed
 DEFAULT = "basic"
 
 
+def default_profile(names: list[str]) -> str:
+    """The profile ``A`` highlights: ``profile = "NAME"`` in the config file when it is enabled, else basic."""
+    import tomllib
+
+    from phi_review.core.common.config import config_path
+
+    try:
+        chosen = tomllib.loads(config_path().read_text("utf-8")).get("profile")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        chosen = None
+    return chosen if isinstance(chosen, str) and chosen in names else DEFAULT
+
+
 def enabled_profiles(project: Path | None = None) -> list[str]:
     """Names of every profile not switched off, built-ins first."""
     off = disabled()

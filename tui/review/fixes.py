@@ -177,7 +177,7 @@ class FixController:
     def profile(self) -> None:
         """A: pick an enabled profile, see its header diff (computed in memory), then write the copy or not."""
         from phi_review.core.remedy.profile import load_secret
-        from phi_review.core.remedy.profile_preview import DEFAULT, enabled_profiles, preview_profile
+        from phi_review.core.remedy.profile_preview import default_profile, enabled_profiles, preview_profile
         from phi_review.core.remedy.tag_edit import write_fixed
         from phi_review.tui.screens.profile_pick import ProfilePickScreen, ProfilePreviewScreen
 
@@ -190,7 +190,8 @@ class FixController:
         reviewer = self.screen.session.reviewer
         roots = self.screen.files.roots
         blackout = self.screen.remedy.copies.get(str(path))
-        picker = ProfilePickScreen(enabled_profiles(), DEFAULT)
+        names = enabled_profiles()
+        picker = ProfilePickScreen(names, default_profile(names))
 
         def write(shown: Any) -> Any:
             editor = shown.built.edit
