@@ -450,6 +450,14 @@ def sixel_widget_class() -> type:
     from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
 
     class _WholeBands(_ImageSixelImpl):  # type: ignore[misc,valid-type]
+        def render_lines(self, crop: Any) -> Any:
+            # A sixel picture is drawn over whatever text is in its cells: while a notification lies over it,
+            # nothing is sent (the terminal keeps what it shows, the toast's own cells are text on top); the
+            # preview sends the picture whole again once the toast is gone (PreviewPane._after_toasts).
+            if toasts_over(self):
+                return []
+            return super().render_lines(crop)
+
         def _crop_image(self, image: Any, crop: Any, terminal_sizes: Any) -> Any:
             data = super()._crop_image(image, crop, terminal_sizes)
             height = data.height - data.height % 6
@@ -466,6 +474,18 @@ def sixel_widget_class() -> type:
 
     _sixel_widget = PhiSixelImage
     return PhiSixelImage
+
+
+def toasts_over(widget: Any) -> bool:
+    """Whether a notification (toast) on the widget's screen overlaps it: terminal graphics drawn now
+    would paint over the toast's text."""
+    try:
+        from textual.widgets._toast import Toast
+
+        region = widget.region
+        return bool(region) and any(toast.region.overlaps(region) for toast in widget.screen.query(Toast))
+    except Exception:  # noqa: BLE001 - no screen yet, another Textual layout: nothing is over it
+        return False
 
 
 def widget_class(mode: str) -> type | None:

@@ -209,11 +209,9 @@ class PreviewPane(Container, can_focus=True):
         """
         if self.mode not in ("sixel", "kitty"):
             return False
-        try:
-            from textual.widgets._toast import Toast
-        except ImportError:  # pragma: no cover - another Textual layout
-            return False
-        return any(toast.region.overlaps(self.region) for toast in self.screen.query(Toast))
+        from phi_review.tui.terminal.graphics import toasts_over
+
+        return toasts_over(self)
 
     _toast_was_over = False
 
