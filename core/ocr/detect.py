@@ -1,0 +1,227 @@
+"""Find where text is in a frame: the DB text detector at a scale chosen from the frame, as upright boxes.
+
+Burned-in annotations are upright lines of text, so the detector's probability
+map is read as upright rectangles (no rotated quadrilaterals, no polygon
+library). Boxes that sit on one text row with a gap of less than about a
+character between them are joined: the detector sometimes splits a line inside
+a word ("GAIN2" + "2 DR 41"), and a split word is read as two wrong tokens.
+
+Scale: the detector reads text best when it is roughly 10-40 px high. A frame
+is brought to a working size whose long side is ``DET_SIDE`` (small frames up,
+large frames down); the recognizer then reads each line from the full-resolution
+frame, so downscaling for detection costs no legibility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+DET_SIDE = 736  # long side of the detector's input
+MIN_DET_SCALE = 0.5  # never shrink more than this: 9-px text must stay findable
+MAX_DET_SCALE = 2.0
+THRESHOLD = 0.3  # probability a pixel is text
+BOX_THRESHOLD = 0.5  # mean probability inside a box for it to count
+UNCLIP = 1.6  # DB's shrink ratio: boxes are grown back by area * ratio / perimeter
+MAX_BOXES = 1000
+FAINT = 0.1  # probability that hints at text the working scale is too coarse for
+SMALL_TEXT = 10  # text height (detector pixels) under which a line is looked at again, enlarged
+TARGET_TEXT = 24  # text height (pixels) a closer look scales to
+MAX_REGIONS = 32
+UNCLIP_HEIGHT = 1.6  # a box is about this many times its text's height, after unclipping
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    score: float
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+def det_scale(height: int, width: int, side: int | None = None) -> float:
+    """The factor that brings the frame's long side to ``side`` (``DET_SIDE``), within the bounds above."""
+    side = side or DET_SIDE
+    return float(min(MAX_DET_SCALE, max(MIN_DET_SCALE, side / max(height, width, 1))))
+
+
+def detector_input(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """The frame resized (sides a multiple of 32, as the network needs) and normalized to -1..1, NCHW."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    new_h = max(32, int(round(height * scale / 32)) * 32)
+    new_w = max(32, int(round(width * scale / 32)) * 32)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    resized = cv2.resize(rgb, (new_w, new_h), interpolation=interpolation)
+    tensor = resized.astype(np.float32)
+    tensor *= 2.0 / 255.0
+    tensor -= 1.0
+    return np.ascontiguousarray(tensor.transpose(2, 0, 1)[np.newaxis])
+
+
+def boxes_from_map(prob: np.ndarray, height: int, width: int) -> list[Box]:
+    """Upright text boxes in frame pixels from the detector's probability map (H', W')."""
+    import cv2
+
+    map_h, map_w = prob.shape
+    mask = (prob > THRESHOLD).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    sx, sy = width / map_w, height / map_h
+    found: list[Box] = []
+    for contour in contours[:MAX_BOXES]:
+        x, y, w, h = cv2.boundingRect(contour)
+        if min(w, h) < 3:
+            continue
+        score = float(prob[y:y + h, x:x + w][mask[y:y + h, x:x + w] > 0].mean())
+        if score < BOX_THRESHOLD:
+            continue
+        grow = w * h * UNCLIP / (2 * (w + h))
+        x0, y0 = max(0.0, x - grow), max(0.0, y - grow)
+        x1, y1 = min(float(map_w), x + w + grow), min(float(map_h), y + h + grow)
+        found.append(Box(int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)), score))
+    return found
+
+
+def join_rows(boxes: list[Box]) -> list[Box]:
+    """Join boxes on one text row whose gap is under ~one character (a line split inside a word)."""
+    ordered = sorted(boxes, key=lambda b: (b.x0, b.y0))
+    joined: list[Box] = []
+    for box in ordered:
+        for n, old in enumerate(joined):
+            overlap = min(old.y1, box.y1) - max(old.y0, box.y0)
+            tall = max(old.height, box.height)
+            if overlap > 0.6 * min(old.height, box.height) and abs(old.height - box.height) < 0.5 * tall \
+                    and box.x0 - old.x1 < 0.6 * tall:
+                joined[n] = Box(min(old.x0, box.x0), min(old.y0, box.y0), max(old.x1, box.x1),
+                                max(old.y1, box.y1), max(old.score, box.score))
+                break
+        else:
+            joined.append(box)
+    return sorted(joined, key=lambda b: (b.y0, b.x0))
+
+
+def _probability(session: Any, rgb: np.ndarray, scale: float) -> np.ndarray:
+    tensor = detector_input(rgb, scale)
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: tensor})[0][0, 0]
+
+
+def _faint_regions(prob: np.ndarray, boxes: list[Box], scale: float) -> list[Box]:
+    """Runs of faint text probability with no box in them: text too small to be found at this scale."""
+    import cv2
+
+    hint = (prob > FAINT).astype(np.uint8)
+    hint = cv2.dilate(hint, np.ones((3, 9), np.uint8))
+    contours, _ = cv2.findContours(hint, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    regions: list[Box] = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if w < 2 * h or w < 12:
+            continue  # text runs along a line; a blob is speckle
+        region = Box(int(x / scale), int(y / scale), int(np.ceil((x + w) / scale)), int(np.ceil((y + h) / scale)), 0.0)
+        if not any(_inside(b, region) for b in boxes):
+            regions.append(region)
+    return regions[:MAX_REGIONS]
+
+
+def text_rows(grey: np.ndarray) -> list[tuple[int, int]]:
+    """The bands of rows that hold ink in a crop: one per line of text it covers."""
+    import cv2
+
+    if grey.size == 0 or int(grey.max()) - int(grey.min()) < 16:
+        return []
+    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary > 0
+    if ink.mean() > 0.5:
+        ink = ~ink
+    rows = ink.sum(axis=1)
+    busy = rows >= max(1, 0.04 * grey.shape[1], 0.08 * rows.max())
+    bands: list[tuple[int, int]] = []
+    start = None
+    for y, on in enumerate([*busy, False]):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            if y - start >= 3:
+                bands.append((start, y))
+            start = None
+    return bands
+
+
+def _needs_closer_look(grey: np.ndarray, box: Box, scale: float) -> float | None:
+    """The text height to look again at, when a box holds several lines or text too small at this scale."""
+    bands = text_rows(grey[box.y0:box.y1, box.x0:box.x1])
+    if not bands:
+        return None
+    line = float(np.median([b - a for a, b in bands]))
+    if len(bands) >= 2 or line * scale < SMALL_TEXT:
+        return line
+    return None
+
+
+def _inside(box: Box, region: Box) -> bool:
+    cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    return region.x0 <= cx <= region.x1 and region.y0 <= cy <= region.y1
+
+
+def _closer_look(session: Any, rgb: np.ndarray, region: Box, line: float) -> list[Box]:
+    """Detect again inside ``region`` (plus a margin), scaled so its text is about ``TARGET_TEXT`` high."""
+    height, width = rgb.shape[:2]
+    margin = int(max(4, line))
+    x0, y0 = max(0, region.x0 - margin), max(0, region.y0 - margin)
+    x1, y1 = min(width, region.x1 + margin), min(height, region.y1 + margin)
+    piece = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    scale = float(min(MAX_DET_SCALE * 2, max(1.0, TARGET_TEXT / max(line, 1.0))))
+    found = boxes_from_map(_probability(session, piece, scale), y1 - y0, x1 - x0)
+    return [Box(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0, b.score) for b in found]
+
+
+def detect(session: Any, rgb: np.ndarray, scale: float | None = None) -> list[Box]:
+    """Every text box in an 8-bit RGB frame, in the frame's own pixels.
+
+    One pass at the working scale; then each box that holds several lines or
+    text too small for that scale, and each faint run with no box, is detected
+    again, enlarged so its text is about ``TARGET_TEXT`` high.
+    """
+    import cv2
+
+    height, width = rgb.shape[:2]
+    scale = det_scale(height, width) if scale is None else scale
+    prob = _probability(session, rgb, scale)
+    boxes = boxes_from_map(prob, height, width)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    looks: list[tuple[Box, float]] = []
+    for box in boxes:
+        line = _needs_closer_look(grey, box, scale)
+        if line is not None:
+            looks.append((box, line))
+    for region in _faint_regions(prob, boxes, scale):
+        looks.append((region, max(4.0, region.height / UNCLIP_HEIGHT)))
+    del prob
+    for region, line in looks[:MAX_REGIONS]:
+        closer = _closer_look(session, rgb, region, line)
+        if closer:
+            replaced = [region] if region in boxes else []
+            boxes = [b for b in boxes if b not in replaced] + [b for b in closer if not _near_any(b, boxes, replaced)]
+    return join_rows(boxes)
+
+
+def _near_any(box: Box, boxes: list[Box], replaced: list[Box]) -> bool:
+    """Whether a box from a closer look repeats one already kept (outside the region it replaced)."""
+    for other in boxes:
+        if other in replaced:
+            continue
+        w = min(box.x1, other.x1) - max(box.x0, other.x0)
+        h = min(box.y1, other.y1) - max(box.y0, other.y0)
+        if w > 0 and h > 0 and w * h > 0.5 * min((box.x1 - box.x0) * box.height, (other.x1 - other.x0) * other.height):
+            return True
+    return False
