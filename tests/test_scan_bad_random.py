@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
@@ -167,3 +168,21 @@ def test_a_file_nobody_may_read_is_one_error_row(tmp_path: Path) -> None:
         assert "Permission denied" in (out / "Images_Site_X.csv").read_text(encoding="utf-8")
     finally:
         locked.chmod(0o644)
+
+
+def test_names_that_are_not_utf8_are_error_rows(tmp_path: Path) -> None:
+    """A file or site folder whose name is not UTF-8 cannot be named in a UTF-8 CSV as it is: one Error row each,
+    the name shown with \\x escapes (the validator drops such files without a word); the scan finishes."""
+    event = tmp_path / "Collection" / "Images_Site_X" / "1234567"
+    good = _good(event / "ok.dcm", random.Random(3))
+    shutil.copy(good, os.fsencode(event) + b"/\xff\xfe bad.dcm")
+    other = os.fsencode(tmp_path / "Collection") + b"/Images_Site_\xe9/7654321"
+    os.makedirs(other)
+    shutil.copy(good, other + b"/x.dcm")
+    out = tmp_path / "out"
+    done = _scan(tmp_path / "Collection", out)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "; 2 file(s) could not be read" in done.stdout, done.stdout
+    errors, named = _errors(out)
+    assert errors == {"\\xff\\xfe bad.dcm": 1, "x.dcm": 1} and "ok.dcm" in named
+    assert (out / "Images_Site_\\xe9.csv").is_file()

@@ -27,7 +27,8 @@ safe, we do less and say so:
 - A link to nothing (the validator stops with a traceback on it), a folder
   the walk cannot list (the validator skips it without a word) and a folder
   named like a DICOM file (its contents are walked) are one Error row each:
-  ``problem`` says why, and no worker opens them.
+  ``problem`` says why, and no worker opens them. So is a file whose path
+  is not UTF-8: no row, CSV or journal could name it as it is.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ IGNORED_FOLDERS = frozenset({"thumbnails"})
 MINIMUM_FILE_SIZE = 15 * 1024  # the validator's floor: below it, only an Error row there
 UNKNOWN_SITE, UNKNOWN_EVENT = "«unknown site»", "«unknown event»"
 MAX_ENTRIES = 32  # times one folder (device, inode) is entered through different paths
+NOT_UTF8 = "a name that is not UTF-8 (not read: rename it to scan it)"
 OUTSIDE_NOTE = "read through a symbolic link to a file outside the scanned trees"
 _ORGANIZATION = re.compile(r"([^/]+)/(\d{7})/(.+)$")
 _DICOM_NAME = re.compile(r"\.(dcm|dicom)$", re.IGNORECASE)
@@ -80,6 +82,15 @@ def organization(path: str) -> tuple[str, str]:
 
 
 def target(path: str, note: str = "", problem: str = "") -> Target:
+    """The Target for ``path``; a path that is not UTF-8 is a problem named with \\x escapes.
+
+    Its rows, CSV name and journal are UTF-8 text, which cannot hold the undecodable bytes as they are (the
+    validator's own journal fails on them and drops the file without a word)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        path = os.fsencode(path).decode("utf-8", "backslashreplace")
+        note, problem = "", problem or NOT_UTF8
     site, event = organization(path)
     return Target(path, site, event, os.path.basename(path), note, problem)
 
