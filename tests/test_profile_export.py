@@ -110,7 +110,7 @@ def test_what_deid_cannot_say_is_named_in_the_recipe_and_the_list() -> None:
     exported = export_deid(parse_profile(SITE, "site.toml"))
     assert not exported.complete
     joined = "\n".join(exported.unsupported)
-    for what in ("keyed hash", "regular-expression", "private-creator rule", "keyed UID map", "Clean"):
+    for what in ("keyed hash", "regular-expression", "private creator rule", "keyed UID map", "Clean"):
         assert what in joined, what
         assert what in exported.text
     assert "AccessionNumber (profile line" in joined  # a rule is named with its profile line
@@ -186,3 +186,6 @@ def test_each_rule_deid_cannot_say_gets_its_own_line() -> None:
             '[[rule]]\nkeyword = "StudyID"\naction = "hash"\n')
     lines = export_deid(parse_profile(text, "two.toml")).unsupported
     assert len(lines) == 2 and "profile line 4" in lines[0] and "profile line 7" in lines[1]
+    private = export_deid(parse_profile('base = "none"\n[[rule]]\ngroup = "0019"\naction = "keep"\n', "p.toml"))
+    assert private.unsupported == ["a private group rule: left to the private lines [rule at profile line 4]: "
+                                   "group 0019 (profile line 4)"]

@@ -263,10 +263,12 @@ def _profile_level(profile: ProfileFile, out: list[str], unsupported: Callable[[
         unsupported(note, "unknown public attributes")
         out.append(f"# UNSUPPORTED unknown public attributes: {note}")
     for rule in extras.rules:
-        if rule.creator is not None:
-            note = "a private-creator rule: left to the private lines above"
-            unsupported(note, f"creator {rule.creator} (profile line {rule.line})")
-            out.append(f"# UNSUPPORTED creator rule (profile line {rule.line}): {note}")
+        private_group = rule.group is not None and rule.group % 2
+        if rule.creator is not None or private_group:
+            what = f"creator {rule.creator}" if rule.creator is not None else f"group {rule.group:04X}"
+            note = f"a private {'creator' if rule.creator is not None else 'group'} rule: left to the private lines"
+            unsupported(f"{note} [rule at profile line {rule.line}]", f"{what} (profile line {rule.line})")
+            out.append(f"# UNSUPPORTED {what} (profile line {rule.line}): {note}")
     if profile.pseudonym:
         note = "keyed pseudonyms for PatientName and PatientID: written as the base's lines"
         unsupported(note, "PatientName, PatientID")

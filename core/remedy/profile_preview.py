@@ -56,15 +56,21 @@ class Preview:
 def preview_profile(name: str, path: Path, secret: bytes, project: Path | None = None, *,
                     prefix: str | None = None, id_map: Path | None = None) -> Preview:
     """Apply profile ``name`` to a copy of ``path``'s header in memory; nothing is written."""
-    from phi_review.core.dicom.bounded import read_header
-    from phi_review.core.remedy.header_diff import dataset_diff
     from phi_review.core.remedy.pseudonym import check_run
 
     profile = load_profile(name, project)
     built = build_editor(profile, secret, prefix=prefix, id_map=id_map)
     if built.pseudonyms is not None:
         check_run([path], built.pseudonyms)
+    return preview_with(profile.name, built, path)
+
+
+def preview_with(name: str, built: BuiltEditor, path: Path) -> Preview:
+    """``built`` (one profile's editor, already checked for the run) on a copy of ``path``'s header, in memory."""
+    from phi_review.core.dicom.bounded import read_header
+    from phi_review.core.remedy.header_diff import dataset_diff
+
     original = read_header(path)
     edited = copy_module.deepcopy(original)
     built.edit(edited)
-    return Preview(profile.name, built, dataset_diff(original, edited, path, f"{profile.name} (preview)"))
+    return Preview(name, built, dataset_diff(original, edited, path, f"{name} (preview)"))

@@ -176,6 +176,7 @@ def import_ctp(text: str, source: str) -> Imported:
                                "is not understood")
         tag = int(target, 16)
         body = (elem.text or "").strip()
+        always = body.lower().startswith("@always()")
         while body.lower().startswith("@always()"):  # "even when absent": a rule writes where the attribute is
             body = body[len("@always()"):].strip()
         selector = _selector_for_tag(tag)
@@ -197,7 +198,8 @@ def import_ctp(text: str, source: str) -> Imported:
             writer.pseudonym = True
             writer.rule(source, selector, "pseudonym", line, note="@lookup: give the table as --id-map")
         elif not body.startswith("@") and _value_ok(tag, body):
-            writer.rule(source, selector, "replace", line, value=body)
+            writer.rule(source, selector, "replace", line, value=body,
+                        note="@always: written where the attribute is present, not added" if always else "")
         else:
             name = re.match(r"@?([A-Za-z]*)", body)
             writer.rule(source, selector, "remove", line,

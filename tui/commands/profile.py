@@ -115,7 +115,7 @@ def _new(args: argparse.Namespace, pf: Any) -> int:
 
 def _preview(args: argparse.Namespace, pf: Any) -> int:
     from phi_review.core.remedy.profile import load_secret
-    from phi_review.core.remedy.profile_preview import preview_profile
+    from phi_review.core.remedy.profile_preview import preview_with
     from phi_review.core.remedy.pseudonym import check_run
 
     profile = pf.load_profile(args.name, args.profiles)
@@ -124,8 +124,7 @@ def _preview(args: argparse.Namespace, pf: Any) -> int:
     if built.pseudonyms is not None:
         check_run(args.files, built.pseudonyms)  # every file's patient first: a collision stops before any diff
     for path in args.files:
-        shown = preview_profile(args.name, path, load_secret(args.secret_file), args.profiles,
-                                prefix=args.pseudonym_prefix, id_map=args.id_map)
+        shown = preview_with(profile.name, built, path)
         print(f"# {inert(path)}: {shown.diff.summary_line()}")
         for line in shown.lines():
             print(line)
