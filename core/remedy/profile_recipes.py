@@ -5,8 +5,13 @@ conservative: the result always has ``base = "basic"`` (PS3.15 runs first), a
 recipe's keep becomes a rule with ``allow_keep = true`` and a comment naming the
 recipe's line (so a reviewer sees every place the recipe is looser than the
 standard), and what we cannot express is removed, never kept, with a comment
-saying why. A selector we cannot express (deid's ``contains:``, ``ALL``) is an
-error naming the file and line. The text written passes ``parse_profile``.
+saying why. deid's ``startswith:``/``endswith:``/``contains:`` on REMOVE or BLANK
+are matched over the DICOM dictionary as deid matches a file's attributes (one
+rule with a keyword list); a field naming no attribute, and a line for the
+marks the profile writes itself, are named and not carried. Other selectors
+(``ALL``, ``select:``, an expander on KEEP or REPLACE) are an error naming the
+file and line. ``Imported.outcome`` says what became of every recipe line. The
+text written passes ``parse_profile``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`phi-review profile`: list, show, new, disable, enable and preview de-identification profiles.
+"""`phi-review profile`: list, show, new, disable, enable, preview, import and export de-identification profiles.
 
 Preview applies a profile to each file in memory and prints the header diff
 (``header_diff.dataset_diff``); nothing is written. Every value and path
