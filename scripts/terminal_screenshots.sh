@@ -6,6 +6,11 @@
 # Usage: scripts/terminal_screenshots.sh [OUT_DIR] [TERMINAL...]   (default: shots/, all three)
 # Writes OUT_DIR/<terminal>-ultrasound.png, -after-t.png, -small.png and the mode auto chose
 # (read from the status line) in OUT_DIR/<terminal>-mode.txt. Each terminal gets a fresh demo copy.
+# When xterm is among them, also xterm at exact sizes (-geometry COLSxROWS):
+#   xterm-halfcell-t-120x40.png, -t-date-120x40.png, xterm-halfcell-t-80x24.png, -t-date-80x24.png:
+#       t in half-cell blocks (the name line; > to the date line: the whole line, in stacked parts)
+#   xterm-sixel-toast.png:  M on the ultrasound in sixel: the toast beside the picture, not under it
+#   xterm-100x30.png:       the README's size, the ultrasound row in sixel
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$(realpath -m "${1:-shots}"); shift || true
@@ -65,3 +70,36 @@ for term in "${terminals[@]}"; do
   wait "$pid" 2>/dev/null || true
   echo "$term: $out/$term-*.png"
 done
+
+# ----- xterm at exact sizes: t in half-cell, a toast beside a sixel picture, 100x30 ----------------
+shoot() {  # name COLSxROWS graphics then steps: a key to type, "shot:SUFFIX", or "wait:SECONDS"
+  local name=$1 geometry=$2 graphics=$3; shift 3
+  rm -rf "$work/$name"; cp -r "$work/base" "$work/$name"
+  local report; report=$(ls "$work/$name"/*.xlsx | head -1)
+  local run="cd '$work/$name' && PHI_REVIEW_PROBE_TIMEOUT=3 exec '$here/.venv/bin/phi-review' review '$report' --graphics $graphics"
+  xterm -ti vt340 -xrm 'XTerm*numColorRegisters: 256' -fa 'DejaVu Sans Mono' -fs 10 -geometry "$geometry+0+0" \
+    -e bash -c "$run" &
+  local pid=$! wid
+  wid=$(wait_window XTerm)
+  sleep 6
+  keys "$wid" type "/"; sleep 1
+  keys "$wid" type --delay 80 "US_00001"; keys "$wid" key Return
+  sleep 12                                   # the row loads and its burned-in text is read
+  for step in "$@"; do
+    case $step in
+      shot:*) import -window "$wid" "$out/$name${step#shot:}.png" ;;
+      wait:*) sleep "${step#wait:}" ;;
+      *) keys "$wid" type "$step"; sleep 3 ;;
+    esac
+  done
+  keys "$wid" type q; sleep 2
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  echo "$name: $out/$name*.png"
+}
+
+if [[ " ${terminals[*]} " == *" xterm "* ]]; then
+  shoot xterm-halfcell-t 120x40 halfcell t shot:-120x40 ">" ">" shot:-date-120x40
+  shoot xterm-halfcell-t 80x24 halfcell t shot:-80x24 ">" ">" shot:-date-80x24
+  shoot xterm-sixel-toast 120x40 sixel M wait:0.5 shot:
+  shoot xterm-100x30 100x30 sixel shot:
+fi

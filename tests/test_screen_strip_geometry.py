@@ -101,10 +101,17 @@ def test_sixel_strip_is_the_pane_pixel_box():
     assert len(spec.layout((400, 120)).parts) >= 2
 
 
-def test_the_fewest_parts_that_are_legible_win_over_a_larger_scale():
-    # The demo's name (88x24 with margin, 18 px line) in 60 half-cell columns: one part 12 px tall reads.
-    spec = strip_spec((8, 8, 90, 26), (512, 512), "halfcell", (10, 20))
+def test_the_fewest_parts_that_read_comfortably_win_over_a_larger_scale():
+    # A short word (60x20 px with margin, 18 px line) in 120x200 device pixels: one part 36 px tall is enough.
+    spec = strip_spec((10, 10, 66, 28), (512, 512), "sixel", (10, 20))
+    layout = spec.layout((120, 200))
+    assert len(layout.parts) == 1 and layout.text_height(18) >= 24
+    # Without the preference, two parts would be larger: the preference is what keeps it one.
+    assert len(strip_layout(spec.size, spec.view((120, 200)), spec.overlap, spec.gap, max_scale=4.0).parts) > 1
+
+
+def test_a_long_line_uses_the_rows_it_has_rather_than_staying_small():
+    # The name and MRN read as one line (224x18 px) in 60 half-cell columns and 36 rows: more parts, larger.
+    spec = strip_spec((8, 8, 232, 26), (512, 512), "halfcell", (10, 20))
     layout = spec.layout((600, 36 * 20))
-    assert len(layout.parts) == 1 and layout.text_height(18) >= STRIP_LEGIBLE
-    # Without the preference, more parts would be larger: the preference is what keeps it one.
-    assert len(strip_layout(spec.size, spec.view((600, 720)), spec.overlap, spec.gap, max_scale=4.0).parts) > 1
+    assert len(layout.parts) >= 3 and layout.text_height(18) >= 14  # two parts would be 12 px

@@ -28,6 +28,9 @@ LEGIBLE_LINE = {"halfcell": 16, "sixel": 16, "kitty": 16}
 # The strip shows the line alone, on its own background: a line box 12 device pixels tall (a 16-px burned-in
 # font at 0.65x, capitals about 8 px) reads clearly, digits included (checked on the demo's ultrasound).
 STRIP_LEGIBLE = 12
+# Fewer parts read more easily, but only once the letters are comfortably large: 24 device pixels (12 rows
+# of half-cells; in xterm a 12-px half-cell line read as blocks, 0042 close to 0043).
+STRIP_COMFORTABLE = 24
 MAX_PARTS = 64
 STRIP_BACKGROUND = (48, 48, 48)  # the gap between parts and the space after them: not the black of the frame
 
@@ -113,7 +116,7 @@ class StripSpec:
         view = self.view(box)
         cap = 4 * STRIP_LEGIBLE / max(1, self.line_height)  # large enough to read, never absurdly large
         return strip_layout(self.size, view, self.overlap, self.gap, max_scale=max(cap, 1.0),
-                            enough=STRIP_LEGIBLE / max(1, self.line_height))
+                            enough=STRIP_COMFORTABLE / max(1, self.line_height))
 
 
 def strip_spec(text_box: tuple[int, int, int, int], image_size: tuple[int, int], mode: str,
