@@ -115,3 +115,18 @@ def test_a_long_line_uses_the_rows_it_has_rather_than_staying_small():
     spec = strip_spec((8, 8, 232, 26), (512, 512), "halfcell", (10, 20))
     layout = spec.layout((600, 36 * 20))
     assert len(layout.parts) >= 3 and layout.text_height(18) >= 14  # two parts would be 12 px
+
+
+def test_the_strip_holds_the_letters_not_the_loose_line_box():
+    from types import SimpleNamespace
+
+    from phi_review.tui.widgets.text_strip import ink_box
+
+    # What the OCR engine reads on the demo: a line box 28 px tall reaching into the next line, tight words.
+    words = (SimpleNamespace(box=(9, 11, 84, 23)), SimpleNamespace(box=(105, 11, 229, 23)))
+    assert ink_box((1, 3, 237, 31), words) == (9, 8, 229, 26)
+    assert ink_box((1, 3, 237, 31), ()) == (1, 3, 237, 31)  # no words: the line's box
+    loose, tight = strip_spec((1, 3, 237, 31), (512, 512), "halfcell", (10, 20)), \
+        strip_spec(ink_box((1, 3, 237, 31), words), (512, 512), "halfcell", (10, 20))
+    box = (800, 30 * 20)  # 80x15 cells: the strip at 80x24
+    assert tight.layout(box).scale > loose.layout(box).scale

@@ -16,6 +16,7 @@ from phi_review.core.common.inert import inert
 from phi_review.tui.review.messages import OcrDone
 from phi_review.tui.widgets.findings_list import shown_value
 from phi_review.tui.widgets.preview_pane import PreviewPane
+from phi_review.tui.widgets.text_strip import ink_box
 
 if TYPE_CHECKING:
     from phi_review.tui.review.screen import ReviewScreen
@@ -183,9 +184,10 @@ class OcrController:
         halves = 2 if self.screen.split.pair() is not None else 1
         preview = self._preview()
         size = (loaded.info.columns, loaded.info.rows)
+        boxes = [ink_box(other.box, getattr(other, "words", ())) for other in lines]
         # One way for every line of the frame: stepping through them must not make the layout jump.
-        strip = preview.state.strip is not None or not all(preview.line_fits(o.box, size, halves) for o in lines)
-        preview.show_text_line(line.box, size, label, halves, strip=strip)
+        strip = preview.state.strip is not None or not all(preview.line_fits(box, size, halves) for box in boxes)
+        preview.show_text_line(boxes[self.box], size, label, halves, strip=strip)
         self._line_state = preview.state
         self.show_panel()
 

@@ -69,6 +69,22 @@ def legible_zoom(text_box: tuple[int, int, int, int], image_size: tuple[int, int
     return zoom, (min(1.0, max(0.0, cx / width)), min(1.0, max(0.0, (y0 + y1) / 2 / height)))
 
 
+def ink_box(box: tuple[int, int, int, int], words: Any = ()) -> tuple[int, int, int, int]:
+    """The box that holds a line's letters: the union of its words' boxes (tight around the capitals) with a
+    quarter of their height above and below for accents and descenders, else the OCR line's own box.
+
+    OCR line boxes can be loose (half a line of dark above and below, reaching into the
+    next line): every row of dark makes the strip's letters smaller.
+    """
+    boxes = [tuple(word.box) for word in words or () if getattr(word, "box", None)]
+    if not boxes:
+        return box
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    pad = max(1, round((y1 - y0) / 4))
+    return x0, max(0, y0 - pad), x1, y1 + pad
+
+
 def line_fits(text_box: tuple[int, int, int, int], image_size: tuple[int, int], view_cells: tuple[int, int],
               mode: str, cell_size: tuple[int, int]) -> bool:
     """Whether zooming shows this line whole *and* legible in the view; else ``t`` lays it out as a strip."""
