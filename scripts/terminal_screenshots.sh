@@ -7,8 +7,8 @@
 # Writes OUT_DIR/<terminal>-ultrasound.png, -after-t.png, -small.png and the mode auto chose
 # (read from the status line) in OUT_DIR/<terminal>-mode.txt. Each terminal gets a fresh demo copy.
 # When xterm is among them, also xterm at exact sizes (-geometry COLSxROWS):
-#   xterm-halfcell-t-120x40.png, -t-date-120x40.png, xterm-halfcell-t-80x24.png, -t-date-80x24.png:
-#       t in half-cell blocks (the name line; > to the date line: the whole line, in stacked parts)
+#   xterm-halfcell-t-120x40.png, -t-next-120x40.png, xterm-halfcell-t-80x24.png, -t-next-80x24.png:
+#       t in half-cell blocks (the first line, then > the next: each whole, in stacked parts when wide)
 #   xterm-sixel-toast.png:  M on the ultrasound in sixel: the toast beside the picture, not under it
 #   xterm-100x30.png:       the README's size, the ultrasound row in sixel
 set -euo pipefail
@@ -98,8 +98,8 @@ shoot() {  # name COLSxROWS graphics then steps: a key to type, "shot:SUFFIX", o
 }
 
 if [[ " ${terminals[*]} " == *" xterm "* ]]; then
-  shoot xterm-halfcell-t 120x40 halfcell t shot:-120x40 ">" ">" shot:-date-120x40
-  shoot xterm-halfcell-t 80x24 halfcell t shot:-80x24 ">" ">" shot:-date-80x24
+  shoot xterm-halfcell-t 120x40 halfcell t shot:-120x40 ">" shot:-next-120x40
+  shoot xterm-halfcell-t 80x24 halfcell t shot:-80x24 ">" shot:-next-80x24
   shoot xterm-sixel-toast 120x40 sixel M wait:0.5 shot:
   shoot xterm-100x30 100x30 sixel shot:
 fi
