@@ -115,6 +115,39 @@ async def test_t_shows_each_line_whole_in_a_strip_and_steps_with_angle_brackets(
         assert pane.state.strip is None
 
 
+def _shown_window(pane, image_size):
+    """The frame's pixels a zoomed view shows (core.dicom.view.crop_view's arithmetic), x0, y0, x1, y1."""
+    width, height = image_size
+    box_w, box_h = pane.pixel_box()
+    scale = min(box_w / width, box_h / height) * max(1.0, pane.state.zoom)
+    crop_w, crop_h = min(width, round(box_w / scale)), min(height, round(box_h / scale))
+    cx, cy = pane.state.center[0] * width, pane.state.center[1] * height
+    x0 = int(min(max(cx - crop_w / 2, 0), width - crop_w))
+    y0 = int(min(max(cy - crop_h / 2, 0), height - crop_h))
+    return x0, y0, x0 + crop_w, y0 + crop_h
+
+
+@pytest.mark.parametrize("mode", ["sixel", "kitty"])
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_pixel_renderers_show_every_line_whole_zoomed_or_as_a_strip(tmp_path, fixed_ocr, mode, size):
+    app = make_app(fresh_demo(tmp_path), mode)
+    async with app.run_test(size=size) as pilot:
+        screen = await _on_ultrasound(app, pilot)
+        pane = app.query_one(PreviewPane)
+        for n, line in enumerate(LINES):
+            await pilot.press("t" if n == 0 else ">")
+            assert screen.ocr.box == n
+            if pane.state.strip is not None:
+                layout = pane.state.strip.layout(pane.pixel_box())
+                assert layout.parts[-1].x1 == pane.state.strip.size[0]
+                continue
+            x0, y0, x1, y1 = _shown_window(pane, (512, 512))
+            bx0, by0, bx1, by1 = line.box
+            assert x0 <= bx0 and bx1 <= x1 and y0 <= by0 and by1 <= y1, (n, (x0, y0, x1, y1), line.box)
+            device_scale = pane.pixel_box()[0] / (x1 - x0)
+            assert (by1 - by0) * device_scale >= 15  # legible: about 16 pixels per line
+
+
 async def test_sixel_zooms_in_place_when_the_line_fits_and_angle_brackets_still_step(tmp_path, fixed_ocr):
     app = make_app(fresh_demo(tmp_path), "sixel")
     async with app.run_test(size=(120, 40)) as pilot:
