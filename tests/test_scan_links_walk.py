@@ -116,6 +116,7 @@ def test_dangling_link_fifo_and_outside_link_in_a_scan(tmp_path: Path, capsys: p
     os.mkfifo(event / "pipe.dcm")
     os.symlink("pipe.dcm", event / "pipe_link.dcm")
     os.symlink("..", event / "loop")
+    os.symlink("/sys", event / "sys")
     out = tmp_path / "reports" / "Collection"
     said = io.StringIO()
     with redirect_stdout(said):
@@ -138,6 +139,7 @@ def test_dangling_link_fifo_and_outside_link_in_a_scan(tmp_path: Path, capsys: p
     assert "6 file(s) could not be read" in text
     assert "4 file(s) read through links to outside the scanned trees" in text
     assert "2 link(s) to a folder above them not followed (a loop)" in text
+    assert "2 link(s) to folders in /proc, /sys or /dev not followed" in text
 
 
 def test_a_folder_that_cannot_be_listed_is_one_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,3 +160,21 @@ def test_a_folder_that_cannot_be_listed_is_one_problem(tmp_path: Path, monkeypat
     assert [(os.path.relpath(t.path, event), t.problem) for t in targets] == [
         ("closed", "a folder that cannot be listed (Permission denied)"), ("open/a.dcm", "")]
     assert targets[0].site == "Images_Site_A" and targets[0].file_name == "closed"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc here")
+def test_links_into_proc_sys_and_dev_are_not_followed(tmp_path: Path) -> None:
+    """Their files are not data (some block a reader, /proc/kmsg waits for the kernel) and /proc holds one folder
+    per process: a folder link there is not entered (counted), a file link there is one Error row, never read."""
+    coll = tmp_path / "Collection"
+    event = coll / "Images_Site_A" / "1234567"
+    _dicom(event / "a.dcm")
+    os.symlink("/proc/self", event / "me")
+    os.symlink("/sys", event / "sys")
+    os.symlink("/proc/version", event / "version.dcm")
+    os.symlink("/dev/zero", event / "zero.dcm")
+    stats = WalkStats()
+    targets = {t.file_name: t for t in walk([str(coll)], stats)}
+    assert set(targets) == {"a.dcm", "version.dcm", "zero.dcm"}
+    assert "/proc" in targets["version.dcm"].problem and "/dev" in targets["zero.dcm"].problem
+    assert stats.system == 2

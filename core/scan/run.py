@@ -33,6 +33,7 @@ class Summary:
     loops: int = 0  # links to a folder already on the path, not followed
     repeats: int = 0  # folders reached through too many paths, not entered again
     outside: int = 0  # files read through a link to outside the trees
+    system: int = 0  # links to folders in /proc, /sys or /dev, not entered
 
 
 def _duration(seconds: float) -> str:
@@ -158,4 +159,4 @@ def scan(trees: Sequence[str], out: Path, options: Options, *, workers: int, tim
     counts = sink.finish(targets)
     return Summary(counts["files"], counts["errors"], counts["rows"], counts["frames"],
                    list(sink.state.get("written", [])), resumed, loops=stats.loops, repeats=stats.repeats,
-                   outside=stats.outside)
+                   outside=stats.outside, system=stats.system)

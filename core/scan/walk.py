@@ -22,6 +22,9 @@ safe, we do less and say so:
   again (a tree of links could make the paths grow exponentially).
 - A file whose real path lies outside every tree given is read (the
   validator reads it) and counted; ``note`` says so in each of its rows.
+- A link into /proc, /sys or /dev is not followed: a folder there is not
+  entered (counted), a file there is one Error row. The validator follows
+  them (``/proc/self/root`` walks the whole machine; ``/proc/kmsg`` blocks).
 - A FIFO, socket or device is listed (the validator lists it too, and its
   read then waits forever on a FIFO) but never opened: the reader refuses it.
 - A link to nothing (the validator stops with a traceback on it), a folder
@@ -47,6 +50,10 @@ UNKNOWN_SITE, UNKNOWN_EVENT = "«unknown site»", "«unknown event»"
 MAX_ENTRIES = 32  # times one folder (device, inode) is entered through different paths
 NOT_UTF8 = "a name that is not UTF-8 (not read: rename it to scan it)"
 OUTSIDE_NOTE = "read through a symbolic link to a file outside the scanned trees"
+# Pseudo-filesystems: their files are not data (/proc/kmsg blocks its reader, /proc/self/root is the whole
+# machine, /proc holds a folder per process that comes and goes while the walk runs).
+SYSTEM = ("/proc", "/sys", "/dev")
+SYSTEM_NAMES = "/proc, /sys or /dev"
 _ORGANIZATION = re.compile(r"([^/]+)/(\d{7})/(.+)$")
 _DICOM_NAME = re.compile(r"\.(dcm|dicom)$", re.IGNORECASE)
 
@@ -70,6 +77,7 @@ class WalkStats:
     loops: int = 0  # links to a folder already on the path, not entered
     repeats: int = 0  # folders reached through more than MAX_ENTRIES paths, not entered again
     outside: int = 0  # files read through a link to outside the trees
+    system: int = 0  # links to folders in /proc, /sys or /dev, not entered
     entries: Counter[tuple[int, int]] = field(default_factory=Counter)
 
 
@@ -99,12 +107,26 @@ def _inside(real: str, roots: Sequence[str]) -> bool:
     return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
+def _system(path: str) -> bool:
+    """Whether a folder reached through a link is, or lies in, /proc, /sys or /dev (or cannot be resolved)."""
+    try:
+        return _inside(os.path.realpath(path, strict=True), SYSTEM)
+    except OSError:
+        return True
+
+
 def _file(path: str, linked: bool, roots: Sequence[str], stats: WalkStats) -> Target:
     """A non-folder entry: a link to nothing is a problem; a file reached through a link may lie outside."""
     if linked or os.path.islink(path):
         if not os.path.exists(path):
             return target(path, problem="a symbolic link to nothing (its target does not exist)")
-        if not _inside(os.path.realpath(path), roots):
+        try:
+            real = os.path.realpath(path, strict=True)
+        except OSError as error:  # gone or changed while walking
+            return target(path, problem=f"a symbolic link that cannot be followed ({error.strerror or 'loop'})")
+        if _inside(real, SYSTEM):
+            return target(path, problem=f"a file of the system's {SYSTEM_NAMES} (never read)")
+        if not _inside(real, roots):
             stats.outside += 1
             return target(path, note=OUTSIDE_NOTE)
     return target(path)
@@ -145,6 +167,9 @@ def _folder(tree: str, roots: Sequence[str], stats: WalkStats) -> Iterator[Targe
             key = (st.st_dev, st.st_ino)
             if key in ancestors:
                 stats.loops += 1
+                continue
+            if (linked or entry.is_symlink()) and _system(entry.path):
+                stats.system += 1
                 continue
             stats.entries[key] += 1
             if stats.entries[key] > MAX_ENTRIES:

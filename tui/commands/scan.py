@@ -64,7 +64,8 @@ def run_scan(args: argparse.Namespace) -> int:
               f"{summary.errors} file(s) could not be read")
         for count, what in ((summary.outside, "file(s) read through links to outside the scanned trees"),
                             (summary.loops, "link(s) to a folder above them not followed (a loop)"),
-                            (summary.repeats, "folder path(s) not entered: reached through too many links")):
+                            (summary.repeats, "folder path(s) not entered: reached through too many links"),
+                            (summary.system, "link(s) to folders in /proc, /sys or /dev not followed")):
             if count:
                 print(f"{count} {what}")
     if args.open:
