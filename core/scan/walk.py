@@ -107,6 +107,13 @@ def _inside(real: str, roots: Sequence[str]) -> bool:
     return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:  # gone since the listing: its read will say so
+        return True
+
+
 def _system(path: str) -> bool:
     """Whether a folder reached through a link is, or lies in, /proc, /sys or /dev (or cannot be resolved)."""
     try:
@@ -157,7 +164,7 @@ def _folder(tree: str, roots: Sequence[str], stats: WalkStats) -> Iterator[Targe
             if is_dir:
                 folders.append(entry)
             elif entry.name not in IGNORED_FILES and os.path.basename(top) not in IGNORED_FOLDERS:
-                yield _file(entry.path, linked or entry.is_symlink(), roots, stats)
+                yield _file(entry.path, linked or _is_link(entry), roots, stats)
         below = []
         for entry in folders:
             try:
@@ -168,7 +175,7 @@ def _folder(tree: str, roots: Sequence[str], stats: WalkStats) -> Iterator[Targe
             if key in ancestors:
                 stats.loops += 1
                 continue
-            if (linked or entry.is_symlink()) and _system(entry.path):
+            if (linked or _is_link(entry)) and _system(entry.path):
                 stats.system += 1
                 continue
             stats.entries[key] += 1
@@ -178,7 +185,7 @@ def _folder(tree: str, roots: Sequence[str], stats: WalkStats) -> Iterator[Targe
             if _DICOM_NAME.search(entry.name):
                 yield target(entry.path,
                              problem="a folder named like a DICOM file, not a file (what it holds is scanned)")
-            below.append((entry.path, (*ancestors, key), linked or entry.is_symlink()))
+            below.append((entry.path, (*ancestors, key), linked or _is_link(entry)))
         stack.extend(reversed(below))
 
 
