@@ -14,7 +14,7 @@ from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.core.scan import layout
 from phi_review.core.scan.checks import FileResult, Options, error_row
-from phi_review.core.scan.pool import Pool
+from phi_review.core.scan.pool import Pool, WorkersFailed
 from phi_review.core.scan.sink import Sink
 from phi_review.core.scan.walk import Target, WalkStats, walk
 
@@ -91,7 +91,7 @@ def _answered(results: Iterable[FileResult]) -> Iterator[FileResult]:
     (exit 0, nothing said), which would hide a scan that stopped."""
     try:
         yield from results
-    except BrokenPipeError:
+    except (BrokenPipeError, WorkersFailed):
         raise PhiReviewError("the scan's worker processes could not be started or stopped answering; what is done "
                              "is kept: run the same command again to continue") from None
 
