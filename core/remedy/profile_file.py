@@ -25,6 +25,7 @@ from phi_review.core.common.inert import inert
 from phi_review.core.remedy.profile_rules import (
     ACTIONS, HASH_VRS, PSEUDONYM_VRS, SHIFT_VRS, Extras, Rule, rule_editor,
 )
+from phi_review.core.remedy.profile_vr import valid_for
 from phi_review.core.remedy.profile_table import OPTION_NAMES, ProfileError, action_for, load_table, option_keys
 from phi_review.core.remedy.pseudonym import (
     DEFAULT_PREFIX, Pseudonyms, check_prefix, load_id_map, read_small_text,
@@ -296,20 +297,7 @@ def _base_keeps(tag: int | None, keys: frozenset[str]) -> bool:
         return False
 
 
-_VALID = {"DA": r"\d{8}", "TM": r"\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?", "IS": r"[+-]?\d{1,11}",
-          "DS": r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", "AS": r"\d{3}[DWMY]", "CS": r"[A-Z0-9 _]{0,16}",
-          "US": r"\d+", "UL": r"\d+", "SS": r"-?\d+", "SL": r"-?\d+", "FL": r"[+-]?\d+(\.\d*)?",
-          "FD": r"[+-]?\d+(\.\d*)?", "UI": r"(0|[1-9]\d*)(\.(0|[1-9]\d*))*"}
-_LENGTH = {"SH": 16, "AE": 16, "LO": 64, "PN": 64, "CS": 16, "UI": 64, "DS": 16, "IS": 12, "ST": 1024}
-
-
-def _valid_for(value: str, vr: str) -> bool:
-    for part in value.split("\\"):
-        if vr in _VALID and not re.fullmatch(_VALID[vr], part):
-            return False
-        if len(part) > _LENGTH.get(vr, 10**6):
-            return False
-    return True
+_valid_for = valid_for  # the name profile_recipes imports
 
 
 # ----------------------------------------------------------------------------- where profiles live

@@ -26,6 +26,8 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 
 from phi_review.core.remedy.profile import NUMERIC_VRS, numeric_private  # noqa: F401 - NUMERIC_VRS re-exported
+from phi_review.core.remedy.profile_vr import fitted
+from phi_review.core.remedy.pseudonym import DIGEST_CHARS
 
 ACTIONS = ("remove", "empty", "dummy", "keep", "hash", "shift", "replace", "pseudonym")
 HASH_VRS = frozenset({"UI", "DA", "TM", "DT", "IS", "DS", "US", "UL", "SS", "SL", "UV", "SV", "FL", "FD", "AS",
@@ -34,6 +36,8 @@ SHIFT_VRS = frozenset({"DA", "DT"})
 PSEUDONYM_VRS = frozenset({"PN", "LO", "SH", "UC", "LT", "ST", "UT"})
 _MAX = {"SH": 16, "AE": 16, "CS": 16, "LO": 64, "PN": 64, "UC": 64, "LT": 64, "ST": 64, "UT": 64}
 _OPAQUE = frozenset({"SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+_TEXT_CHECKED = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
+                           "UI", "UT"})
 _INT_RANGE = {"US": 1 << 16, "UL": 1 << 32, "SS": 1 << 15, "SL": 1 << 31, "UV": 1 << 63, "SV": 1 << 63}
 
 
@@ -113,8 +117,8 @@ def hashed(value: Any, vr: str, secret: bytes) -> Any:
     if vr == "TM":
         seconds = number % 86400
         return f"{seconds // 3600:02d}{seconds // 60 % 60:02d}{seconds % 60:02d}"
-    if vr == "IS":
-        return str(number % 10**11)
+    if vr == "IS":  # a signed 32-bit integer (PS3.5 6.2)
+        return str(number % 2**31)
     if vr == "DS":
         return str(number % 10**15)
     if vr in _INT_RANGE:
@@ -325,15 +329,14 @@ class RuleRun:
             if self.pseudonym is None or vr not in PSEUDONYM_VRS:
                 elem.value = None
                 return "Z"
-            elem.value = self.pseudonym[: _MAX.get(vr, 64)]
+            elem.value = _short(self.pseudonym, _MAX.get(vr, 64))
             return "pseudonym"
         if rule.action == "hash":
             made = [hashed(v, vr, self.secret) for v in source]
             if not source or any(m is None for m in made):
                 elem.value = None if vr not in ("OB", "OW", "UN", "SQ") else elem.value
                 return "Z" if vr not in ("OB", "OW", "UN", "SQ") else ""
-            _set(elem, made)
-            return "hash"
+            return self._fit(elem, made, "hash")
         if rule.action == "shift":
             from phi_review.core.remedy.profile import shift_date
 
@@ -347,16 +350,41 @@ class RuleRun:
             if rule.pattern is not None:
                 if not source or vr not in _MAX and vr not in ("DA", "TM", "DT", "IS", "DS"):
                     return ""
-                _set(elem, [re.sub(rule.pattern, rule.replacement, str(v)) for v in source])
-            else:
-                parts = (rule.value or "").split("\\")
+                return self._fit(elem, [re.sub(rule.pattern, rule.replacement, str(v)) for v in source], "replace")
+            parts = (rule.value or "").split("\\") if rule.value else []
+            if vr in _INT_RANGE or vr in ("FL", "FD"):
                 try:
-                    _set(elem, [_typed(p, vr) for p in parts] if rule.value else [])
+                    _set(elem, [_typed(p, vr) for p in parts])
                 except ValueError:  # a group or creator rule's text for a numeric VR: emptied, never guessed
                     elem.value = None
                     return "Z"
-            return "replace"
+                return "replace"
+            return self._fit(elem, parts, "replace")
         return ""
+
+
+    @staticmethod
+    def _fit(elem: DataElement, made: list[Any], done: str) -> str:
+        """Write what a rule computed when it is valid for the VR (free text cut to length); else empty it.
+
+        A regular expression's result or a group rule's value can be invalid for the attribute it lands in
+        (too long, a letter in a date, a line break in a name): such a value is never written."""
+        if elem.VR not in _TEXT_CHECKED or not made:
+            _set(elem, made)
+            return done
+        fit = fitted([str(m) for m in made], elem.VR)
+        if fit is None:
+            elem.value = None
+            return "Z"
+        _set(elem, fit)
+        return done
+
+
+def _short(value: str, limit: int) -> str:
+    """A pseudonym cut to ``limit`` keeps its keyed end, so patients stay apart in a short VR (SH)."""
+    if len(value) <= limit:
+        return value
+    return value[: max(0, limit - DIGEST_CHARS)] + value[-min(DIGEST_CHARS, limit):]
 
 
 def _typed(text: str, vr: str) -> Any:
