@@ -14,7 +14,8 @@ reviewer to pick knowingly. Only files under the roots are ever returned: an
 absolute path outside every root is never opened, a symlink leading out of
 the roots is not indexed, and this program's output folders (corrected copies,
 release packages: any folder holding our ``manifest.jsonl``) are never
-originals.
+originals. The one exception is ``links``: files a scan of these very roots
+read through a link to outside them (``scan.links`` checks and passes them).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -74,7 +75,7 @@ def _inside(real: str, real_roots: Sequence[str]) -> bool:
 
 
 def _walk(root: Path, real_roots: Sequence[str], skipped: list[Path],
-          exclude: frozenset[str] = frozenset()) -> Iterator[tuple[str, str]]:
+          exclude: frozenset[str] = frozenset(), refused: list[str] | None = None) -> Iterator[tuple[str, str]]:
     """(directory, file name) for every file below root.
 
     Symlinked directories are not followed; a symlinked file is kept only when
@@ -103,6 +104,8 @@ def _walk(root: Path, real_roots: Sequence[str], skipped: list[Path],
                         stack.append(entry.path)
                 elif entry.is_file():
                     if entry.is_symlink() and not _inside(os.path.realpath(entry.path), real_roots):
+                        if refused is not None:
+                            refused.append(entry.path)
                         continue
                     yield directory, entry.name
             except OSError:
@@ -165,19 +168,24 @@ class FileIndex:
         self.skipped: list[Path] = []  # output folders (our manifest) left out
         self._folders: set[str] = set()  # every folder name under and of the roots, lower case
         self._places: dict[str, tuple[tuple[str, ...], frozenset[str], str, str, int]] = {}
+        self.refused: dict[str, str] = {}  # name key -> a link to outside the roots of that name, not indexed
 
     @classmethod
     def build(cls, roots: Sequence[Path], progress: Callable[[int], None] | None = None,
-              exclude: Sequence[Path] = ()) -> "FileIndex":
-        """Walk the roots once; ``exclude``: output folders to leave out even without a manifest yet."""
+              exclude: Sequence[Path] = (), links: Mapping[str, str] | None = None) -> "FileIndex":
+        """Walk the roots once; ``exclude``: output folders to leave out even without a manifest yet.
+
+        ``links``: {absolute link path: real path} a scan of these roots read through links to outside them;
+        each is indexed under its link path when it lies under a root and still leads to that real path."""
         index = cls(roots)
         excluded = frozenset(os.path.abspath(p) for p in exclude)
         directories: dict[str, str] = {}
         real_roots = [os.path.realpath(r) for r in index.roots]
         for root in index._abs_roots:
             index._folders.update(p.lower() for p in Path(root).parts)
+        refused: list[str] = []
         for root in index.roots:
-            for directory, name in _walk(root, real_roots, index.skipped, excluded):
+            for directory, name in _walk(root, real_roots, index.skipped, excluded, refused):
                 if directory not in directories:
                     directories[directory] = directory
                     index._folders.add(os.path.basename(directory).lower())
@@ -186,9 +194,26 @@ class FileIndex:
                 index.count += 1
                 if progress is not None and index.count % 2000 == 0:
                     progress(index.count)
+        index._add_links(links or {}, refused, excluded)
         if progress is not None:
             progress(index.count)
         return index
+
+    def _add_links(self, links: Mapping[str, str], refused: list[str], excluded: frozenset[str]) -> None:
+        """Index the allowed links to outside the roots (under the link's own path); remember the refused ones."""
+        for link, real in sorted(links.items()):
+            directory = os.path.dirname(link)
+            if (not _inside(link, self._abs_roots) or _inside(directory, [*excluded, *map(str, self.skipped)])
+                    or os.path.realpath(link) != real or not os.path.isfile(link)):
+                continue
+            entries = self._by_name.setdefault(_key(os.path.basename(link)), [])
+            if (directory, os.path.basename(link)) not in entries:
+                entries.append((directory, os.path.basename(link)))
+                self._folders.add(os.path.basename(directory).lower())
+                self.count += 1
+        for path in refused:
+            if os.path.abspath(path) not in links:
+                self.refused.setdefault(_key(os.path.basename(path)), path)
 
     def resolve(self, name: str, site: str = "", event: str = "", value: str = "",
                 tags: Sequence[str] = ()) -> Resolution:
@@ -256,6 +281,12 @@ class FileIndex:
         if others:
             return Resolution(None, [], f"{inert(parts[-1])} not found where the report says ({where}){also}",
                               "elsewhere", others)
+        link = self.refused.get(_key(parts[-1]))
+        if link is not None:
+            return Resolution(None, [], (
+                f"{inert(parts[-1])}: {inert(link)} is a symbolic link to outside the roots, not read (to review "
+                "it: open the output of phi-review scan of this tree with the same --root, or add the folder it "
+                "leads to as a --root)"), "outside")
         skipped = f"; {len(self.skipped)} output folder(s) left out" if self.skipped else ""
         return Resolution(None, [], f"{inert(parts[-1])} not found under {roots} ({self.count} files indexed{skipped})",
                           "missing")

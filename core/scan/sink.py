@@ -12,7 +12,11 @@ whether or not the run was interrupted.
 
 The journal holds the rows' values, as the CSVs do: it lives in the output
 folder (mode 0700, files 0600), never in a temporary folder, and goes once
-the CSVs are written. ``state.json`` holds no value from any file. The hidden
+the CSVs are written. ``state.json`` holds no value from any file: the fingerprint, the counts,
+the CSVs written, and the files read through a symbolic link to outside the
+trees (``links``: link path, and the real path it led to when it was read),
+which the review screen may then open under the same trees
+(``scan.links``). The hidden
 folder and the ``.sqlite`` suffix keep it out of ``summarize-validation-reports``'
 ``DIR/*/*.csv``.
 """
@@ -31,7 +35,7 @@ from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.core.scan import layout
 from phi_review.core.scan.checks import FileResult
-from phi_review.core.scan.walk import Target
+from phi_review.core.scan.walk import OUTSIDE_NOTE, Target
 
 STATE_DIR = ".phi-review-scan"
 
@@ -59,6 +63,11 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, frames INTEGER, read IN
 CREATE TABLE IF NOT EXISTS rows (site TEXT, event TEXT, path TEXT, kind INTEGER, score REAL, n INTEGER, cells TEXT);
 CREATE INDEX IF NOT EXISTS rows_order ON rows (site, event, path, kind, score DESC, n);
 """
+
+
+def _links(targets: Iterable[Target]) -> list[list[str]]:
+    """(absolute link path, real path) of each file the walk read through a link to outside the trees."""
+    return sorted([os.path.abspath(t.path), os.path.realpath(t.path)] for t in targets if t.note == OUTSIDE_NOTE)
 
 
 class Sink:
@@ -140,6 +149,7 @@ class Sink:
         """Write one CSV per site from the journal, in the validator's order; return the counts."""
         assert self.db is not None
         db = self.db
+        targets = list(targets)
         with db:
             db.execute("BEGIN")
             db.execute("CREATE TEMP TABLE IF NOT EXISTS current (path TEXT PRIMARY KEY)")
@@ -179,7 +189,7 @@ class Sink:
             if stale not in written and (self.out / str(stale)).is_file():
                 (self.out / str(stale)).unlink()
         _fsync_dir(self.out)
-        self.state.update({"complete": True, "written": written, "counts": counts})
+        self.state.update({"complete": True, "written": written, "counts": counts, "links": _links(targets)})
         self._save_state()
         db.close()
         self.db = None

@@ -79,7 +79,11 @@ class FileController:
 
         try:
             out_dir = getattr(getattr(self.screen, "remedy", None), "out_dir", None)  # corrected copies: never originals
-            index = FileIndex.build(self.roots, progress=progress, exclude=[out_dir] if out_dir is not None else [])
+            from phi_review.core.scan.links import scan_links
+
+            links = scan_links(Path(self.session.report.path), self.roots)  # what a scan of these roots read
+            index = FileIndex.build(self.roots, progress=progress, exclude=[out_dir] if out_dir is not None else [],
+                                    links=links)
         except (OSError, PhiReviewError) as error:
             self.screen.post_message(IndexReady(None, str(error)))
             return
