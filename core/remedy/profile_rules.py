@@ -62,8 +62,10 @@ class Rule:
             return int(tag) == self.tag
         if int(tag) == 0x00080005 or tag.element == 0:  # the character set and group lengths: only by tag
             return False
+        if tag.is_private and tag.element < 0x0100:  # a block's owner: only a rule naming its tag touches it
+            return False
         if self.creator is not None:
-            if not tag.is_private or tag.element < 0x0100 or creator != self.creator:
+            if not tag.is_private or creator != self.creator:
                 return False
             return self.element is None or (tag.element & 0xFF) == self.element
         return self.group is not None and tag.group == self.group
@@ -220,7 +222,29 @@ class RuleRun:
             self._allow_private(ds)
         for rule in self.extras.rules:
             self._apply_rule(ds, rule)
+        if self.extras.rules or self.extras.keep_creators:
+            self._owners(ds, "")
         return self.changes
+
+    def _owners(self, ds: Dataset, where: str) -> None:
+        """Every private value keeps an owner: a value whose creator a rule removed or blanked goes, and
+        so does a creator left with no block (dciodvfy: "Private tag without owner")."""
+        for elem in list(ds):
+            tag = elem.tag
+            if elem.VR == "SQ" and tag in ds:
+                for i, item in enumerate(elem.value or []):
+                    self._owners(item, f"{where}{elem.keyword or tag}[{i}].")
+            if not tag.is_private or tag.element < 0x0010:
+                continue
+            if tag.element >= 0x0100:
+                owner = ds.get(Tag(tag.group, tag.element >> 8))
+                if owner is not None and str(owner.value or "").strip():
+                    continue
+            elif str(elem.value or "").strip() and any(
+                    e.tag.group == tag.group and e.tag.element >> 8 == tag.element for e in ds):
+                continue
+            del ds[tag]
+            self._record(int(tag), "", "X", f"{where}{tag}")
 
     def _dates_to_year(self, top: Dataset, ds: Dataset, prefix: tuple[Any, ...]) -> None:
         for elem in list(ds):
