@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -66,13 +67,24 @@ class Progress:
         return (f"scan: {self.done}/{self.total} files, {self.frames} frames, {rate:.1f} files/s "
                 f"({self.frames / elapsed:.1f} frames/s){eta}{bad}")
 
+    def fit(self, line: str) -> str:
+        """The line cut to the terminal's width: a line that wraps cannot be rewritten in place (80 columns)."""
+        try:
+            width = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return line
+        if width <= 0 or len(line) < width:
+            return line
+        short = line.replace(" files/s (", " files/s, ").replace(" frames/s)", " frames/s").replace("about ", "")
+        return short if len(short) < width else short[:max(1, width - 2)] + "…"
+
     def show(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last < self.every:
             return
         self.last = now
         if self.tty:
-            self.stream.write("\r\x1b[K" + self.line())
+            self.stream.write("\r\x1b[K" + self.fit(self.line()))
         else:
             self.stream.write(self.line() + "\n")
         self.stream.flush()
