@@ -3,30 +3,40 @@
 1. Per-frame redaction time (``write_copy`` with one box on every frame) beside the bare
    pydicom job on the same file: ``dcmread`` + ``pixel_array`` + fill + encode in the same
    syntax (``Dataset.compress``) + ``save_as``. JPEG baseline has no pydicom encoder, so its
-   bare row is decode + Pillow re-encode (lossy, what a naive tool does), and dicom-dre's
-   DCT-domain blanker (with its C accelerator) runs on the same file in a Python 3.12 venv
-   (``DRE_PYTHON``, default /tmp/f_dre/bin/python; skipped when absent: dicom-dre needs 3.12).
+   bare row is decode + Pillow re-encode (lossy, what a naive tool does). dicom-dre's
+   ``blank_regions`` runs on the same file: DCT-domain blanking (with its C accelerator) for
+   JPEG baseline; for the other syntaxes its general path decodes, fills and writes the
+   copy uncompressed (not the same job: noted in its column). dicom-dre requires Python
+   3.12 and cannot be installed in this project's 3.11 venv, so it runs under
+   ``DRE_PYTHON`` (default /tmp/f_dre/bin/python, a 3.12 venv with ``pip install
+   dicom-dre``); when that is absent the output says so.
 2. Peak memory (VmHWM growth over the process's own baseline after imports) redacting every
    frame of a ~315 MB file of 600 random 512x512 16-bit frames (.bench/, shared with
-   benchmarks/dicom.py), beside bare pydicom's whole-array edit of the same file.
+   benchmarks/dicom.py), beside bare pydicom's whole-array edit and dicom-dre on the same file.
 
-Run: .venv/bin/python benchmarks/redact.py
+Every job runs in a process of its own that imports only its own tool (the inputs are
+made by this driver first); its time is the job after one untimed run of it (lazy imports
+and first calls out), its memory its own VmHWM. The contenders take turns, round after
+round, the order reversed every other round; the tables give the best and the median of
+the rounds and the ratios of both.
+
+Run: .venv/bin/python benchmarks/redact.py [--rounds 5]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pydicom
 from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless
+
+from turns import PEAK, in_turns, run_json
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / ".bench"
@@ -51,30 +61,37 @@ def inputs(folder: Path) -> dict[str, Path]:
     return made
 
 
-def ours(path: Path, out: Path) -> float:
-    from phi_review.core.remedy.output import write_copy
-    from phi_review.core.remedy.redact import Box, Redaction
+# Each child: argv = input, output, box "x0,y0,x1,y1"; runs the job once untimed, then once timed.
+OURS_CHILD = PEAK + """
+import json, sys, time
+from pathlib import Path
+from phi_review.core.remedy.output import write_copy
+from phi_review.core.remedy.redact import Box, Redaction
+source, out = Path(sys.argv[1]), Path(sys.argv[2])
+box = Box(*(int(v) for v in sys.argv[3].split(",")))
+def job():
+    write_copy(source, out, pixel_edit=Redaction([box]), overwrite=True)
+job()
+start = time.perf_counter()
+job()
+print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": peak_mb()}))
+"""
 
-    start = time.perf_counter()
-    write_copy(path, out, pixel_edit=Redaction([Box(*BOX)]), overwrite=True)
-    return time.perf_counter() - start
-
-
-def bare(path: Path, out: Path) -> float:
-    """The same job with bare pydicom: decode all, fill, encode in the same syntax, save."""
-    from PIL import Image
-
-    start = time.perf_counter()
-    ds = pydicom.dcmread(path)
+# The same job with bare pydicom (and Pillow for JPEG baseline, which pydicom cannot encode).
+BARE_CHILD = PEAK + """
+import io, json, sys, time
+import pydicom
+from PIL import Image
+from pydicom.encaps import encapsulate
+from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit
+source, out = sys.argv[1], sys.argv[2]
+x0, y0, x1, y1 = (int(v) for v in sys.argv[3].split(","))
+def job():
+    ds = pydicom.dcmread(source)
     syntax = ds.file_meta.TransferSyntaxUID
     array = ds.pixel_array.copy()
-    x0, y0, x1, y1 = BOX
     array[..., y0:y1, x0:x1, *(() if array.ndim == 3 and ds.SamplesPerPixel == 1 else (slice(None),))] = 0
     if syntax == JPEGBaseline8Bit:
-        import io
-
-        from pydicom.encaps import encapsulate
-
         frames = []
         for frame in array:
             buffer = io.BytesIO()
@@ -87,34 +104,32 @@ def bare(path: Path, out: Path) -> float:
     else:
         ds.PixelData = array.tobytes()
     ds.save_as(out)
-    return time.perf_counter() - start
+job()
+start = time.perf_counter()
+job()
+print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": peak_mb()}))
+"""
 
-
-DRE_CHILD = """
-import sys, time
+DRE_CHILD = PEAK + """
+import json, sys, time
 from pathlib import Path
 from dicom_dre.pixel_blanker import blank_regions
 from dicom_dre.scrub_region import ScrubRegion
 x0, y0, x1, y1 = (int(v) for v in sys.argv[3].split(","))
+def job():
+    return blank_regions(Path(sys.argv[1]), Path(sys.argv[2]), [ScrubRegion(x0, y0, x1 - x0, y1 - y0)])
+job()
 start = time.perf_counter()
-blank_regions(Path(sys.argv[1]), Path(sys.argv[2]), [ScrubRegion(x0, y0, x1 - x0, y1 - y0)])
-print(time.perf_counter() - start)
+result = job()
+print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": peak_mb(),
+                  "decompressed": bool(result.was_decompressed)}))
 """
 
 
-def dre(path: Path, out: Path) -> float | None:
-    if not DRE_PYTHON.exists():
-        return None
-    run = subprocess.run([str(DRE_PYTHON), "-c", DRE_CHILD, str(path), str(out), ",".join(map(str, BOX))],
-                         capture_output=True, text=True)
-    return float(run.stdout.split()[-1]) if run.returncode == 0 and run.stdout.strip() else None
-
-
-def median(func, *args, repeat: int = 3) -> float | None:
-    times = [func(*args) for _ in range(repeat)]
-    if any(t is None for t in times):
-        return None
-    return statistics.median(times)
+def contender(name: str, source: Path, out: Path) -> dict:
+    code, python = {"ours": (OURS_CHILD, sys.executable), "bare": (BARE_CHILD, sys.executable),
+                    "dicom-dre": (DRE_CHILD, str(DRE_PYTHON))}[name]
+    return run_json([python, "-c", code, str(source), str(out), ",".join(map(str, BOX))])
 
 
 def large_file() -> Path:
@@ -128,67 +143,97 @@ def large_file() -> Path:
     return build()
 
 
-MEMORY_CHILD = """
-import sys, time
-def peak_kb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
+# Memory: the job once (no warm-up: the growth of the job itself), growth over the process's baseline.
+MEMORY_CHILD = PEAK + """
+import json, sys, time
 mode, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
 from pathlib import Path
-import numpy, pydicom, pydicom.pixels
-from phi_review.core.remedy.output import write_copy
-from phi_review.core.remedy.redact import Box, Redaction
-base = peak_kb()
+if mode == "ours":
+    from phi_review.core.remedy.output import write_copy
+    from phi_review.core.remedy.redact import Box, Redaction
+elif mode == "bare":
+    import numpy, pydicom, pydicom.pixels
+else:
+    from dicom_dre.pixel_blanker import blank_regions
+    from dicom_dre.scrub_region import ScrubRegion
+base = peak_mb()
 start = time.perf_counter()
 if mode == "ours":
     write_copy(Path(path), Path(out), pixel_edit=Redaction([Box(40, 30, 300, 90)]), overwrite=True)
-else:
+elif mode == "bare":
     ds = pydicom.dcmread(path)
     array = ds.pixel_array
     array[:, 30:90, 40:300] = 0
     ds.PixelData = array.tobytes()
     ds.save_as(out)
-print(time.perf_counter() - start, (peak_kb() - base) / 1024, peak_kb() / 1024)
+else:
+    blank_regions(Path(path), Path(out), [ScrubRegion(40, 30, 260, 60)])
+print(json.dumps({"seconds": time.perf_counter() - start, "growth_mb": peak_mb() - base, "peak_mb": peak_mb()}))
 """
 
 
+def per_ms(runs: list[dict], frames: int) -> tuple[float, float]:
+    times = [run["seconds"] for run in runs]
+    return min(times) / frames * 1000, statistics.median(times) / frames * 1000
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
     warnings.simplefilter("ignore")
     BENCH.mkdir(exist_ok=True)
-    rows = []
+    names = ["ours", "bare"]
+    if DRE_PYTHON.exists():
+        names.append("dicom-dre")
+    else:
+        print(f"dicom-dre: not run. It requires Python 3.12 (this venv is {sys.version.split()[0]}), so it cannot be "
+              f"installed here; make a 3.12 venv with `pip install dicom-dre` and point DRE_PYTHON at its python "
+              f"(looked for {DRE_PYTHON}).")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.rounds} rounds, each job in its "
+          f"own process, taking turns (order reversed every other round)")
+    print(f"\nPer-frame blackout, {FRAMES} frames of 512x512, one {BOX[2] - BOX[0]}x{BOX[3] - BOX[1]} box; "
+          f"ms/frame best (median); ratio = our time / theirs, best (median)")
+    print("| input | phi-review | bare pydicom | ratio | dicom-dre | ratio to dicom-dre |")
+    print("|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(dir=BENCH) as temp:
         folder = Path(temp)
         for label, path in inputs(folder).items():
-            frames = int(pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames", 1))
-            syntax_in = pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID
-            if label.startswith("JPEG baseline") and syntax_in != JPEGBaseline8Bit:
+            head = pydicom.dcmread(path, stop_before_pixels=True)
+            frames = int(head.get("NumberOfFrames", 1))
+            if label.startswith("JPEG baseline") and head.file_meta.TransferSyntaxUID != JPEGBaseline8Bit:
                 continue
-            t_ours = median(ours, path, folder / "ours.dcm")
-            t_bare = median(bare, path, folder / "bare.dcm")
-            t_dre = median(dre, path, folder / "dre.dcm") if syntax_in == JPEGBaseline8Bit else None
-            rows.append((label, frames, t_ours, t_bare, t_dre))
-    print(f"Per-frame blackout, {FRAMES} frames of 512x512, one {BOX[2] - BOX[0]}x{BOX[3] - BOX[1]} box, median of 3")
-    print(f"| {'input':<26} | {'phi-review':>10} | {'bare pydicom':>12} | {'ratio':>6} | {'dicom-dre':>9} |")
-    print(f"|{'-' * 28}|{'-' * 12}:|{'-' * 14}:|{'-' * 8}:|{'-' * 11}:|")
-    for label, frames, t_ours, t_bare, t_dre in rows:
-        dre_text = f"{t_dre / frames * 1000:7.1f}ms" if t_dre else "-"
-        print(f"| {label:<26} | {t_ours / frames * 1000:8.1f}ms | {t_bare / frames * 1000:10.1f}ms | "
-              f"{t_ours / t_bare:5.2f}x | {dre_text:>9} |")
+            runs = in_turns({name: (lambda name=name: contender(name, path, folder / f"{name}.dcm")) for name in names},
+                            args.rounds)
+            (ob, om), (bb, bm) = per_ms(runs["ours"], frames), per_ms(runs["bare"], frames)
+            cells = [f"{ob:.1f} ({om:.1f}) ms", f"{bb:.1f} ({bm:.1f}) ms", f"{ob / bb:.2f}x ({om / bm:.2f}x)"]
+            if "dicom-dre" in runs:
+                db, dm = per_ms(runs["dicom-dre"], frames)
+                note = " (writes it uncompressed)" if runs["dicom-dre"][0].get("decompressed") else ""
+                cells += [f"{db:.1f} ({dm:.1f}) ms{note}", f"{ob / db:.2f}x ({om / dm:.2f}x)"]
+            else:
+                cells += ["not run", ""]
+            print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
     large = large_file()
     size = large.stat().st_size >> 20
-    print(f"\nEvery frame of a {size} MB file, 600 random 512x512 16-bit frames (own process each)")
-    print(f"| {'job':<34} | {'time':>7} | {'peak growth':>11} |")
-    print(f"|{'-' * 36}|{'-' * 9}:|{'-' * 13}:|")
+    print(f"\nEvery frame of a {size} MB file, 600 random 512x512 16-bit frames (own process each, "
+          f"{args.rounds} rounds in turns; time best (median), peak growth over the process's baseline, median)")
+    print("| job | time | peak growth | peak RSS |")
+    print("|---|---:|---:|---:|")
+    labels = {"ours": "phi-review write_copy (streamed)", "bare": "bare pydicom whole array",
+              "dicom-dre": "dicom-dre blank_regions"}
     with tempfile.TemporaryDirectory(dir=BENCH) as temp:
-        for mode, label in (("ours", "phi-review write_copy (streamed)"), ("bare", "bare pydicom whole array")):
-            run = subprocess.run([sys.executable, "-c", MEMORY_CHILD, mode, str(large), str(Path(temp) / "c.dcm")],
-                                 capture_output=True, text=True)
-            if run.returncode != 0:
-                print(f"| {label:<34} | {'failed':>7} | {'':>11} |")
-                continue
-            elapsed, grown, _peak = (float(v) for v in run.stdout.split())
-            print(f"| {label:<34} | {elapsed:6.1f}s | {grown:8.0f} MB |")
+        def memory(name: str) -> dict:
+            python = str(DRE_PYTHON) if name == "dicom-dre" else sys.executable
+            return run_json([python, "-c", MEMORY_CHILD, name, str(large), str(Path(temp) / f"{name}.dcm")])
+
+        runs = in_turns({name: (lambda name=name: memory(name)) for name in names}, args.rounds)
+        for name in names:
+            times = [run["seconds"] for run in runs[name]]
+            growth = statistics.median(run["growth_mb"] for run in runs[name])
+            peak = statistics.median(run["peak_mb"] for run in runs[name])
+            print(f"| {labels[name]} | {min(times):.1f} s ({statistics.median(times):.1f} s) | {growth:.0f} MB | "
+                  f"{peak:.0f} MB |", flush=True)
     return 0
 
 
