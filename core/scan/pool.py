@@ -201,7 +201,7 @@ class Pool:
                     result: FileResult | None = None
                     dead = False
                     try:
-                        if slot.conn in ready:
+                        if slot.conn in ready or slot.process.sentinel in ready:  # what it said before it died
                             result = self._drain(slot)
                     except (EOFError, OSError):
                         dead = True
