@@ -146,3 +146,15 @@ async def test_the_review_screen_opens_the_linked_file_on_frame_7(tmp_path: Path
             assert app.query_one(PreviewPane).state.frame == TEXT_FRAME
     finally:
         session.close()
+
+
+def test_findings_names_the_same_file_and_frame_as_the_screen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from phi_review.tui.cli import main
+
+    coll, out, link = _scanned(tmp_path, monkeypatch)
+    capsys.readouterr()
+    assert main(["findings", str(out), "--root", str(coll), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    far = [r for r in records if r["path"] == str(link) and r["kind"] == "pixels" and r["frame"] == TEXT_FRAME + 1]
+    assert len(far) == 1, records

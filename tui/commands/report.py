@@ -338,7 +338,9 @@ def run_findings(args: argparse.Namespace) -> int:
             if not root.is_dir():
                 raise PhiReviewError(f"--root {root} is not a folder")
         roots = list(args.root) or [session.report.path.parent]
-        index = FileIndex.build(roots)
+        from phi_review.core.scan.links import scan_links
+
+        index = FileIndex.build(roots, links=scan_links(Path(session.report.path), roots))  # as the screen does
         for line in finding_records(session, index):
             if args.json:
                 print(json.dumps(line, ensure_ascii=True))
