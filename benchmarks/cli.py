@@ -3,7 +3,8 @@
 ``phi-review header FILE`` and ``phi-review --help`` against ``python -c pass``
 (the interpreter alone), ``python -c "import pydicom"`` (the library header
 needs) and DCMTK's ``dcmdump`` on the same file. Wall-clock of whole processes,
-best of N (the machine may be shared; the minimum is the least disturbed run).
+best of N taken in turns, order reversed every other round (the machine may be shared; the
+minimum is the least disturbed run), and the median.
 Target: ``header`` within 1.2x of ``import pydicom`` alone.
 
 Run: .venv/bin/python benchmarks/cli.py [--repeat 15] [FILE]
@@ -39,12 +40,13 @@ def once(argv: list[str]) -> float:
 
 
 def timed_in_turns(commands: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, float]]:
-    """(best, median) seconds of each command; the commands take turns, round after round, so a slow
-    spell of this shared machine hits each alike (one after another, it once made header 1.7x)."""
+    """(best, median) seconds of each command; the commands take turns, round after round, the order
+    reversed every other round, so a slow spell of this shared machine hits each alike (one after
+    another, it once made header 1.7x)."""
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(repeat):
-        for name, argv in commands.items():
-            times[name].append(once(argv))
+    for round_ in range(repeat):
+        for name in commands if round_ % 2 == 0 else reversed(list(commands)):
+            times[name].append(once(commands[name]))
     return {name: (min(values), statistics.median(values)) for name, values in times.items()}
 
 
