@@ -21,9 +21,14 @@ PHI_WORDS = ["DOE", "JANE", "0042", "7781", "1962", "2024"]
 LINES = ["DOE JANE", "MRN-0042-7781", "DOB 14-MAR-1962", "31-JAN-2024 10:42"]
 
 
+from phi_review.core.ocr.models import ocr_available as ocr_module_available  # noqa: E402
+
+
 @pytest.fixture(scope="module")
 def engine() -> OcrEngine:
-    pytest.importorskip("rapidocr_onnxruntime")
+    pytest.importorskip("onnxruntime")
+    if not ocr_module_available():
+        pytest.skip("OCR is not installed: needs the ocr extra")
     shared = OcrEngine()
     shared.load()
     return shared

@@ -26,10 +26,15 @@ THRESHOLD = 0.3  # probability a pixel is text
 BOX_THRESHOLD = 0.5  # mean probability inside a box for it to count
 UNCLIP = 1.6  # DB's shrink ratio: boxes are grown back by area * ratio / perimeter
 MAX_BOXES = 1000
+TILE_PIXELS = 400 * 400  # the detector's input per run, at most (bands of a larger input)
+OVERLAP = 64  # rows two bands share; each keeps its half
 FAINT = 0.1  # probability that hints at text the working scale is too coarse for
 SMALL_TEXT = 10  # text height (detector pixels) under which a line is looked at again, enlarged
 TARGET_TEXT = 24  # text height (pixels) a closer look scales to
 MAX_REGIONS = 32
+MAX_LOOK_PIXELS = 640 * 640  # a closer look's detector input, at most (run in bands: see _probability)
+MAX_LOOK_WIDTH = 1600  # and its width (a band is at least 96 rows of it)
+REACH = 6  # line heights a closer look reaches beyond its region, left and right
 UNCLIP_HEIGHT = 1.6  # a box is about this many times its text's height, after unclipping
 
 
@@ -110,9 +115,31 @@ def join_rows(boxes: list[Box]) -> list[Box]:
 
 
 def _probability(session: Any, rgb: np.ndarray, scale: float) -> np.ndarray:
+    """The detector's text probability map of the frame at ``scale``, run in bands of at most ``TILE_PIXELS``.
+
+    The network's memory grows with its input (about 400 bytes a pixel): one
+    1024x1024 pass peaks at +400 MB. Bands of the resized frame, overlapping by
+    ``OVERLAP`` rows with each band's middle kept, give the same map within a
+    bounded peak.
+    """
     tensor = detector_input(rgb, scale)
     name = session.get_inputs()[0].name
-    return session.run(None, {name: tensor})[0][0, 0]
+    _, _, height, width = tensor.shape
+    band = max(96, (TILE_PIXELS // max(1, width)) // 32 * 32)
+    if height <= band:
+        return session.run(None, {name: tensor})[0][0, 0]
+    prob = np.empty((height, width), np.float32)
+    start = 0
+    while start < height:
+        top = max(0, start - OVERLAP)
+        bottom = min(height, start + band - OVERLAP)
+        if bottom - top < 64:
+            top = max(0, bottom - 64)
+        part = session.run(None, {name: np.ascontiguousarray(tensor[:, :, top:bottom])})[0][0, 0]
+        keep_to = bottom if bottom == height else bottom - OVERLAP // 2
+        prob[start:keep_to] = part[start - top:keep_to - top]
+        start = keep_to
+    return prob
 
 
 def _faint_regions(prob: np.ndarray, boxes: list[Box], scale: float) -> list[Box]:
@@ -174,15 +201,46 @@ def _inside(box: Box, region: Box) -> bool:
 
 
 def _closer_look(session: Any, rgb: np.ndarray, region: Box, line: float) -> list[Box]:
-    """Detect again inside ``region`` (plus a margin), scaled so its text is about ``TARGET_TEXT`` high."""
+    """Detect again around ``region``, scaled so its text is about ``TARGET_TEXT`` high.
+
+    The crop reaches a few line heights beyond the region on each side, and
+    further while a line found runs into its left or right edge: a coarse box
+    may hold only part of its line.
+    """
     height, width = rgb.shape[:2]
-    margin = int(max(4, line))
-    x0, y0 = max(0, region.x0 - margin), max(0, region.y0 - margin)
-    x1, y1 = min(width, region.x1 + margin), min(height, region.y1 + margin)
-    piece = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     scale = float(min(MAX_DET_SCALE * 2, max(1.0, TARGET_TEXT / max(line, 1.0))))
-    found = boxes_from_map(_probability(session, piece, scale), y1 - y0, x1 - x0)
-    return [Box(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0, b.score) for b in found]
+    margin_y = int(max(4, line))
+    reach = int(max(8, REACH * line))
+    x0, x1 = max(0, region.x0 - reach), min(width, region.x1 + reach)
+    y0, y1 = max(0, region.y0 - margin_y), min(height, region.y1 + margin_y)
+    found: list[Box] = []
+    for _ in range(3):
+        piece = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        scale = min(scale, float(np.sqrt(MAX_LOOK_PIXELS / max(1, piece.shape[0] * piece.shape[1]))),
+                    MAX_LOOK_WIDTH / max(1, piece.shape[1]))
+        found = [Box(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0, b.score)
+                 for b in boxes_from_map(_probability(session, piece, scale), y1 - y0, x1 - x0)]
+        grow_left = x0 > 0 and any(b.x0 <= x0 + 2 for b in found)
+        grow_right = x1 < width and any(b.x1 >= x1 - 2 for b in found)
+        if not (grow_left or grow_right):
+            break
+        x0 = max(0, x0 - 4 * reach) if grow_left else x0
+        x1 = min(width, x1 + 4 * reach) if grow_right else x1
+    return found
+
+
+def _merged(looks: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
+    """Overlapping regions to look at as one (the smallest text height of them)."""
+    merged: list[tuple[Box, float]] = []
+    for region, line in sorted(looks, key=lambda look: (look[0].y0, look[0].x0)):
+        for n, (other, other_line) in enumerate(merged):
+            if min(region.x1, other.x1) > max(region.x0, other.x0) and min(region.y1, other.y1) > max(region.y0, other.y0):
+                merged[n] = (Box(min(region.x0, other.x0), min(region.y0, other.y0), max(region.x1, other.x1),
+                                 max(region.y1, other.y1), 0.0), min(line, other_line))
+                break
+        else:
+            merged.append((region, line))
+    return merged
 
 
 def detect(session: Any, rgb: np.ndarray, scale: float | None = None) -> list[Box]:
@@ -207,11 +265,11 @@ def detect(session: Any, rgb: np.ndarray, scale: float | None = None) -> list[Bo
     for region in _faint_regions(prob, boxes, scale):
         looks.append((region, max(4.0, region.height / UNCLIP_HEIGHT)))
     del prob
-    for region, line in looks[:MAX_REGIONS]:
+    for region, line in _merged(looks)[:MAX_REGIONS]:
         closer = _closer_look(session, rgb, region, line)
         if closer:
-            replaced = [region] if region in boxes else []
-            boxes = [b for b in boxes if b not in replaced] + [b for b in closer if not _near_any(b, boxes, replaced)]
+            kept = [b for b in boxes if not _inside(b, region)]
+            boxes = kept + [b for b in closer if not _near_any(b, kept, [])]
     return join_rows(boxes)
 
 

@@ -1,39 +1,33 @@
 """Read burned-in text out of a frame, so a reviewer over SSH does not have to squint.
 
-Uses RapidOCR (PP-OCRv4 ONNX models shipped inside the wheel; nothing is
-downloaded). The engine is loaded once, lazily, and guarded by a lock because
-the review screen calls it from a worker thread.
+The models are PP-OCRv6's small detector and recognizer from the ``rapidocr``
+wheel (nothing is downloaded), run by onnxruntime with options chosen in
+``models``. The steps, and why:
 
-Pre-processing, and why:
-
-- Frames of any depth are brought to 8-bit RGB (16-bit arrays by their own
-  range, not clipped, so a raw CT slice is not a white square).
-- Frames smaller than ``MIN_SIDE`` are upscaled: text on a 256-pixel
-  ultrasound is a few pixels high, below what the recognizer was trained on.
-- A second "contrast" pass runs on a locally equalized (CLAHE) copy: grey text
-  laid over bright anatomy has little global but enough local contrast.
-  An optional "inverted" pass reads the negative (dark-on-light vs
-  light-on-dark); PP-OCRv4 reads both polarities well, so it is off by default.
-- Lines found by several passes are merged (overlapping boxes: the first
-  pass's line is kept unless a later one is clearly more confident).
-- A confidence floor and a "must contain a letter or digit, two characters"
+- Frames of any depth become 8-bit RGB (16-bit by their own range, never
+  clipped), because the detector was trained on 8-bit pictures.
+- ``detect`` finds upright text boxes at a working scale chosen from the
+  frame's size (small frames up, large ones down) and joins boxes a split left
+  inside a word.
+- ``recognize`` reads each box from the full-resolution frame, batched by width.
+- ``words`` puts spaces where the recognizer's space probability and the
+  pixel gaps agree, and gives each word its box: matching the header works on
+  words and on the line without spaces.
+- A line read with low confidence is read again from a locally equalized
+  crop (the "contrast" pass); the better reading is kept.
+- A confidence floor and a "two characters, one of them a letter or digit"
   rule keep blank, flat and noise frames silent.
-
-The angle classifier is off: burned-in annotations are upright, and on short
-words the classifier flips more than it fixes.
-
-Threads: on the 2-core servers reviewers use, OCR gets ``cpu_count - 1``
-intra-op threads by default, leaving a core for the screen and the preview
-decoder; pass ``threads`` to change it.
+- A frame identical to one already read (a cine loop with a fixed overlay) is
+  recognised once, by a hash of its pixels, in memory only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,15 +37,17 @@ import numpy as np
 from phi_review.core.common.errors import PhiReviewError
 from phi_review.core.common.inert import inert
 from phi_review.core.common.memory import release_freed_memory
+from phi_review.core.ocr.models import OCR_MISSING, ocr_available  # noqa: F401  (re-exported)
 from phi_review.core.ocr.phi_match import PhiTerm, phi_reason, phi_terms
+from phi_review.core.ocr.words import Word
 
 MIN_CONFIDENCE = 0.6
-MIN_SIDE = 640  # frames smaller than this (longest side) are upscaled before OCR
+REREAD_BELOW = 0.9  # lines read with less confidence get the "contrast" pass
 PASSES = ("plain", "contrast", "inverted")
 DEFAULT_PASSES = ("plain", "contrast")
 HEADER_FLAGS = ("BurnedInAnnotation", "RecognizableVisualFeatures", "Modality", "ImageType")
-OCR_MISSING = "OCR needs the ocr extra: pip install 'phi-review[ocr]'"
 CACHE_BYTES = 4 * 1024 * 1024  # found lines kept per (file, frame): bounded by their size, not their count
+SEEN_FRAMES = 256  # hashes of frames already read, per engine (a cine loop's fixed overlay is read once)
 
 
 @dataclass
@@ -63,6 +59,7 @@ class TextLine:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the frame's own pixels
     likely_phi: bool = False
     reason: str = ""  # why it is likely PHI: "matches PatientName", "looks like a date"
+    words: tuple[Word, ...] = ()  # the line's words, each with its box (texts inert too)
 
 
 @dataclass
@@ -94,22 +91,13 @@ class OcrResult:
         return self.header.get("ImageType", "")
 
 
-def ocr_available() -> bool:
-    """Whether the optional OCR engine is installed (the app says how to add it otherwise)."""
-    try:
-        import rapidocr_onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def default_threads() -> int:
     """Intra-op threads for OCR: all cores but one, at least one."""
     return max(1, (os.cpu_count() or 2) - 1)
 
 
 class OcrEngine:
-    """A RapidOCR instance plus our pre-processing; one per process is enough (see ``shared_engine``)."""
+    """The two model sessions plus our steps; one per process is enough (see ``shared_engine``)."""
 
     def __init__(self, threads: int | None = None, passes: Sequence[str] = DEFAULT_PASSES,
                  min_confidence: float = MIN_CONFIDENCE) -> None:
@@ -119,28 +107,22 @@ class OcrEngine:
         self.threads = threads or default_threads()
         self.passes = tuple(passes)
         self.min_confidence = min_confidence
-        self._engine: Any = None
+        self._sessions: tuple[Any, Any, list[str]] | None = None
         self._lock = threading.Lock()
+        self._seen: OrderedDict[bytes, list[TextLine]] = OrderedDict()
 
     @property
     def config(self) -> tuple[object, ...]:
         """What changes the output; part of the cache key."""
         return (self.passes, self.min_confidence)
 
-    def _load(self) -> Any:
-        if self._engine is None:
-            try:
-                from rapidocr_onnxruntime import RapidOCR
-            except ImportError:
-                raise PhiReviewError(OCR_MISSING) from None
-            import logging
+    def _load(self) -> tuple[Any, Any, list[str]]:
+        if self._sessions is None:
+            from phi_review.core.ocr.models import DET_MODEL, REC_MODEL, charset, session
 
-            with _no_spinning():
-                self._engine = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1)
-            for name in ("RapidOCR", "rapidocr_onnxruntime"):
-                logging.getLogger(name).handlers[:] = [logging.NullHandler()]
-                logging.getLogger(name).propagate = False
-        return self._engine
+            recognizer = session(REC_MODEL, self.threads)
+            self._sessions = (session(DET_MODEL, self.threads), recognizer, charset(recognizer))
+        return self._sessions
 
     def load(self) -> None:
         """Load the models now (about a second) instead of on the first frame."""
@@ -154,88 +136,94 @@ class OcrEngine:
         """
         if image.size == 0 or image.ndim not in (2, 3):
             return []
-        rgb = to_rgb8(image)
-        height, width = rgb.shape[:2]
-        prepared, scale = upscale(rgb)
-        found: list[TextLine] = []
+        key = _frame_key(image, self.config)
         with self._lock:
-            engine = self._load()
-            for name in self.passes:
-                variant = _variant(prepared, name)
-                if variant is None:
-                    continue
-                result, _elapsed = engine(variant, use_cls=False)
-                _merge(found, self._lines(result, scale, width, height))
-            del prepared, rgb
-            # onnxruntime's buffers, freed, stay in this worker thread's glibc heap: each frame's OCR
-            # left ~20 MB behind (+280 MB after 20 frames of text). Giving them back costs a few ms.
-            release_freed_memory()
-        found.sort(key=lambda line: (line.box[1], line.box[0]))
+            seen = self._seen.get(key)
+            if seen is not None:
+                self._seen.move_to_end(key)
+            else:
+                seen = self._read(to_rgb8(image))
+                self._seen[key] = seen
+                while len(self._seen) > SEEN_FRAMES:
+                    self._seen.popitem(last=False)
+                # onnxruntime's freed buffers stay in this thread's glibc heap; giving them back costs a few ms.
+                release_freed_memory()
+        found = [replace(line) for line in seen]
         return mark_phi(found, terms) if terms else found
 
-    def _lines(self, result: Any, scale: float, width: int, height: int) -> list[TextLine]:
-        lines = []
-        for box, text, score in result or []:
-            confidence = float(score)
-            cleaned = str(text).strip()
-            if confidence < self.min_confidence or len(cleaned) < 2 or not any(c.isalnum() for c in cleaned):
-                continue
-            xs = [p[0] / scale for p in box]
-            ys = [p[1] / scale for p in box]
-            rect = (max(0, int(min(xs))), max(0, int(min(ys))),
-                    min(width, int(max(xs) + 0.5)), min(height, int(max(ys) + 0.5)))
-            lines.append(TextLine(inert(cleaned), round(confidence, 3), rect))
+    def _read(self, rgb: np.ndarray) -> list[TextLine]:
+        import cv2
+
+        from phi_review.core.ocr.detect import detect
+        from phi_review.core.ocr.recognize import recognize
+
+        det, rec, characters = self._load()
+        boxes = detect(det, rgb)
+        if "inverted" in self.passes:
+            known = list(boxes)
+            boxes += [b for b in detect(det, np.ascontiguousarray(255 - rgb)) if not _covered(b, known)]
+        if not boxes:
+            return []
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        reads = recognize(rec, characters, rgb, boxes)
+        if "contrast" in self.passes:
+            weak = [n for n, read in enumerate(reads) if read.confidence < REREAD_BELOW]
+            if weak:
+                pieces = [_equalized(grey, reads[n].box) for n in weak]
+                again = recognize(rec, characters, rgb, [reads[n].box for n in weak], pieces)
+                for n, read in zip(weak, again):
+                    if read.confidence > reads[n].confidence + 0.02:
+                        reads[n] = read
+        lines = [line for read in reads if (line := self._line(read, grey)) is not None]
+        lines.sort(key=lambda line: (line.box[1], line.box[0]))
         return lines
 
+    def _line(self, read: Any, grey: np.ndarray) -> TextLine | None:
+        from phi_review.core.ocr.words import spaced
 
-_PATCH_LOCK = threading.Lock()
+        box = read.box
+        text, words = spaced(read.chars, read.xs, read.probs, read.space_probs,
+                             grey[box.y0:box.y1, box.x0:box.x1], (box.x0, box.y0))
+        confidence = read.confidence
+        if confidence < self.min_confidence or len(text.replace(" ", "")) < 2 \
+                or not any(c.isalnum() for c in text):
+            return None
+        safe_words = tuple(replace(word, text=inert(word.text)) for word in words)
+        return TextLine(inert(text), round(confidence, 3), (box.x0, box.y0, box.x1, box.y1), words=safe_words)
 
 
-@contextmanager
-def _no_spinning() -> Iterator[None]:
-    """Build RapidOCR's ONNX sessions with thread spinning off.
+def _frame_key(image: np.ndarray, config: tuple[object, ...]) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((image.shape, image.dtype.str, config)).encode())
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.digest()
 
-    onnxruntime's pool threads busy-wait after each run by default; on a shared
-    2-core server that steals the core left for the screen (and, measured, it
-    made a second engine in the same process run at half speed). RapidOCR has
-    no option for it, so its session-options factory is wrapped while the
-    engine is built. If RapidOCR's internals change, the engine is built as is.
-    """
-    try:
-        from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
-    except ImportError:
-        yield
-        return
-    original = OrtInferSession.__dict__.get("_init_sess_opts")
-    if not isinstance(original, staticmethod):
-        yield
-        return
 
-    def quiet_options(config: Any) -> Any:
-        options = original.__func__(config)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        return options
+def _covered(box: Any, others: Sequence[Any]) -> bool:
+    return any(_overlap((box.x0, box.y0, box.x1, box.y1), (o.x0, o.y0, o.x1, o.y1)) > 0.5 for o in others)
 
-    with _PATCH_LOCK:
-        OrtInferSession._init_sess_opts = staticmethod(quiet_options)
-        try:
-            yield
-        finally:
-            OrtInferSession._init_sess_opts = original
+
+def _equalized(grey: np.ndarray, box: Any) -> np.ndarray:
+    """A line crop with local contrast equalized (grey text over bright anatomy), as RGB."""
+    import cv2
+
+    piece = grey[box.y0:box.y1, box.x0:box.x1]
+    if piece.size == 0 or int(piece.max()) - int(piece.min()) < 16:
+        return np.ascontiguousarray(np.stack([piece] * 3, axis=-1))
+    equalized = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(1, 8)).apply(piece)
+    return np.ascontiguousarray(np.stack([equalized] * 3, axis=-1))
 
 
 def to_rgb8(image: np.ndarray) -> np.ndarray:
     """8-bit RGB, contiguous. Non-8-bit data is stretched over its own range (not clipped)."""
     array = image
     if array.dtype != np.uint8:
-        values = array.astype(np.float32)
-        lo, hi = float(values.min()), float(values.max())
+        lo, hi = float(array.min()), float(array.max())
         if np.issubdtype(array.dtype, np.integer) and lo >= 0 and hi <= 255:
-            array = values.astype(np.uint8)  # already 0..255, in a wider type
+            array = array.astype(np.uint8)  # already 0..255, in a wider type
         else:
             span = hi - lo if hi > lo else 1.0
-            array = ((values - lo) * (255.0 / span)).astype(np.uint8)
+            array = ((array.astype(np.float32) - lo) * (255.0 / span)).astype(np.uint8)
     if array.ndim == 2:
         array = np.stack([array] * 3, axis=-1)
     elif array.shape[2] == 4:
@@ -243,35 +231,6 @@ def to_rgb8(image: np.ndarray) -> np.ndarray:
     elif array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     return np.ascontiguousarray(array)
-
-
-def upscale(rgb: np.ndarray) -> tuple[np.ndarray, float]:
-    """Upscale frames smaller than ``MIN_SIDE`` (bicubic); returns the image and the scale used."""
-    from PIL import Image
-
-    height, width = rgb.shape[:2]
-    if max(height, width) >= MIN_SIDE:
-        return rgb, 1.0
-    scale = MIN_SIDE / max(height, width)
-    size = (max(1, int(width * scale)), max(1, int(height * scale)))
-    return np.ascontiguousarray(np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BICUBIC))), scale
-
-
-def _variant(rgb: np.ndarray, name: str) -> np.ndarray | None:
-    """The image one pass reads; None when the pass cannot run here."""
-    if name == "plain":
-        return rgb
-    if name == "inverted":
-        return np.ascontiguousarray(255 - rgb)
-    try:
-        import cv2  # a dependency of rapidocr-onnxruntime
-    except ImportError:
-        return None
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    if int(grey.max()) - int(grey.min()) < 16:
-        return None  # flat frame: equalizing would only amplify noise
-    equalized = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(grey)
-    return np.ascontiguousarray(np.stack([equalized] * 3, axis=-1))
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -282,16 +241,6 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
         return 0.0
     smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
     return width * height / smaller if smaller > 0 else 0.0
-
-
-def _merge(found: list[TextLine], new: Sequence[TextLine]) -> None:
-    """Add lines from a later pass; an overlapping line replaces an earlier one only if clearly better."""
-    for line in new:
-        clash = next((i for i, old in enumerate(found) if _overlap(old.box, line.box) > 0.5), None)
-        if clash is None:
-            found.append(line)
-        elif line.confidence > found[clash].confidence + 0.1:
-            found[clash] = line
 
 
 def mark_phi(lines: Sequence[TextLine], terms: Sequence[PhiTerm]) -> list[TextLine]:

@@ -75,7 +75,8 @@ def session(model: str, threads: int = 1) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    return ort.InferenceSession(str(folder / model), sess_options=options, providers=["CPUExecutionProvider"])
+    path = os.environ.get("PHI_REVIEW_OCR_" + ("REC" if model == REC_MODEL else "DET")) or str(folder / model)
+    return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def charset(rec_session: Any) -> list[str]:

@@ -21,6 +21,7 @@ from phi_review.core.ocr.detect import Box
 
 REC_HEIGHT = 48
 BATCH = 8
+BATCH_WIDTH = 1600  # padded crop pixels per batch, at most (a wider crop goes alone)
 MAX_RATIO = 80.0  # a crop wider than 80 heights is cut off there (no burned-in line is that long)
 
 
@@ -78,8 +79,7 @@ def recognize(session: Any, characters: list[str], rgb: np.ndarray, boxes: list[
     order = np.argsort(widths, kind="stable")
     reads: list[Read | None] = [None] * len(boxes)
     name = session.get_inputs()[0].name
-    for start in range(0, len(order), BATCH):
-        chunk = [int(i) for i in order[start:start + BATCH]]
+    for chunk in _batches([int(i) for i in order], widths):
         padded = max(REC_HEIGHT * 4, max(widths[i] for i in chunk))
         padded = int(np.ceil(padded / 8)) * 8
         batch = np.zeros((len(chunk), 3, REC_HEIGHT, padded), np.float32)
@@ -94,6 +94,20 @@ def recognize(session: Any, characters: list[str], rgb: np.ndarray, boxes: list[
             reads[i] = _decode(preds[row], characters, boxes[i], per_column * to_frame)
         del batch, preds
     return [read for read in reads if read is not None]
+
+
+def _batches(order: list[int], widths: list[int]) -> list[list[int]]:
+    """Consecutive crops (by width) in batches of at most ``BATCH`` and ``BATCH_WIDTH`` padded pixels in all.
+
+    The recognizer's memory grows with batch x width (four 640-px crops: +140 MB).
+    """
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < BATCH and (len(batches[-1]) + 1) * max(widths[i], REC_HEIGHT * 4) <= BATCH_WIDTH:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 def _decode(pred: np.ndarray, characters: list[str], box: Box, step: float) -> Read:
