@@ -279,6 +279,10 @@ def _profile_level(profile: ProfileFile, out: list[str], unsupported: Callable[[
     if extras.age_cap:
         unsupported(f"ages of {extras.age_cap} or more capped: PatientAge written as the base's line", "PatientAge")
         out.append("# UNSUPPORTED age cap: PatientAge written as the base's line")
+    if not profile.pixels.default:
+        note = "pixel settings ([pixels]): a deid header recipe holds none (deid's own %filter carries known regions)"
+        unsupported(note, "[pixels]")
+        out.append(f"# UNSUPPORTED [pixels]: {note}")
     if profile.base == "basic":
         dates = "UNMODIFIED" if "retain_full_dates" in keys else (
             "MODIFIED" if "retain_modified_dates" in keys or extras.dates_to_year else "REMOVED")

@@ -25,6 +25,7 @@ from phi_review.core.common.inert import inert
 from phi_review.core.remedy.profile_rules import (
     ACTIONS, HASH_VRS, PSEUDONYM_VRS, SHIFT_VRS, Extras, Rule, rule_editor,
 )
+from phi_review.core.remedy.profile_pixels import PixelSettings, parse_pixels
 from phi_review.core.remedy.profile_vr import valid_for
 from phi_review.core.remedy.profile_table import OPTION_NAMES, ProfileError, action_for, load_table, option_keys
 from phi_review.core.remedy.pseudonym import (
@@ -72,13 +73,18 @@ pseudonym_prefix = "SITE01-"
 # [private]
 # keep_creators = ["GEMS_ACQU_01"]   # keep these creators and their numeric values
 
+# [pixels]                            # what `profile preview` shows as boxes
+# known_regions = true                # black out the text regions known for the file's device (CTP/deid)
+# ocr_min_confidence = 0.6            # OCR words less sure than this are not counted (0 to 1)
+# patterns = ['MRN-\\d{6}']           # the site's own identifier formats ('...': no escaping)
+
 # [[rule]]
 # keyword = "StudyDescription"
 # action = "replace"
 # value = "RESEARCH STUDY"
 '''
 _TOP_KEYS = {"base", "options", "pseudonym", "pseudonym_prefix", "dates", "age_cap", "description", "private",
-             "rule"}
+             "rule", "pixels"}
 _RULE_KEYS = {"tag", "keyword", "group", "creator", "element", "action", "value", "pattern", "with", "allow_keep"}
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 DISABLED_FILE = "disabled.txt"
@@ -96,6 +102,7 @@ class ProfileFile:
     pseudonym: bool = False
     prefix: str = DEFAULT_PREFIX
     extras: Extras = field(default_factory=Extras)
+    pixels: PixelSettings = field(default_factory=PixelSettings)
 
 
 @lru_cache(maxsize=8)
@@ -192,6 +199,9 @@ def parse_profile(text: str, source: str, name: str = "") -> ProfileFile:
     keys = option_keys(profile.options)
     parsed = [one for i, r in enumerate(rules) for one in _rules(r, i, text, profile.base, keys, fail)]
     profile.extras = Extras(parsed, frozenset(c.strip() for c in creators), dates == "year", cap)
+    section = next((i + 1 for i, line in enumerate(text.splitlines()) if line.strip().replace(" ", "") == "[pixels]"),
+                   _line(text, "pixels"))
+    profile.pixels = parse_pixels(doc.get("pixels"), lambda key: _line(text, key), section, fail)
     return profile
 
 

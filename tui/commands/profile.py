@@ -1,7 +1,8 @@
 """`phi-review profile`: list, show, new, disable, enable, preview, import and export de-identification profiles.
 
 Preview applies a profile to each file in memory and prints the header diff
-(``header_diff.dataset_diff``); nothing is written. Every value and path
+(``header_diff.dataset_diff``) and the known device regions its ``[pixels]`` settings would black out
+(``profile_pixels.box_lines``, from the header alone); nothing is written. Every value and path
 printed passes ``inert()``.
 """
 
@@ -30,7 +31,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     for verb, text in (("disable", "switch a profile off"), ("enable", "switch a profile on again")):
         one = verbs.add_parser(verb, help=text)
         one.add_argument("name")
-    preview = verbs.add_parser("preview", help="the header diff the profile would produce; nothing written")
+    preview = verbs.add_parser("preview", help="the header diff and the known-region boxes the profile would "
+                                              "produce; nothing written")
     preview.add_argument("name")
     preview.add_argument("files", type=Path, nargs="+")
     preview.add_argument("--secret-file", type=Path, default=None, help="secret for UIDs, dates and pseudonyms")
@@ -115,6 +117,7 @@ def _new(args: argparse.Namespace, pf: Any) -> int:
 
 def _preview(args: argparse.Namespace, pf: Any) -> int:
     from phi_review.core.remedy.profile import load_secret
+    from phi_review.core.remedy.profile_pixels import box_lines, settings_line
     from phi_review.core.remedy.profile_preview import preview_with
     from phi_review.core.remedy.pseudonym import check_run
 
@@ -123,9 +126,12 @@ def _preview(args: argparse.Namespace, pf: Any) -> int:
                             id_map=args.id_map)
     if built.pseudonyms is not None:
         check_run(args.files, built.pseudonyms)  # every file's patient first: a collision stops before any diff
+    print(f"# {settings_line(profile.pixels)}")
     for path in args.files:
         shown = preview_with(profile.name, built, path)
         print(f"# {inert(path)}: {shown.diff.summary_line()}")
+        for line in box_lines(profile.pixels, path):  # from the header alone: no pixel read or written
+            print(f"# {line}")
         for line in shown.lines():
             print(line)
     return 0
