@@ -55,24 +55,24 @@ def _on_a_terminal(coll: Path, out: Path, columns: int) -> str:
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     try:
-        process = subprocess.run([sys.executable, "-m", "phi_review.tui.cli", "scan", str(coll), "--out", str(out),
-                                  "--no-ocr", "--workers", "1"],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, timeout=120)
-        os.close(follower)
-        follower = -1
-        err = b""
+        process = subprocess.Popen([sys.executable, "-m", "phi_review.tui.cli", "scan", str(coll), "--out", str(out),
+                                    "--no-ocr", "--workers", "1"],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower)
+    finally:
+        os.close(follower)  # read while it runs: a full terminal buffer would block its writes
+    err = b""
+    try:
         while True:
             try:
                 chunk = os.read(leader, 65536)
-            except OSError:  # the terminal's other side is closed: all read
+            except OSError:  # EIO: the scan (the terminal's only other side) has exited
                 break
             if not chunk:
                 break
             err += chunk
     finally:
-        if follower >= 0:
-            os.close(follower)
         os.close(leader)
+        process.wait(120)
     assert process.returncode == 0
     return err.decode()
 
