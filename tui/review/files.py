@@ -81,7 +81,8 @@ class FileController:
             out_dir = getattr(getattr(self.screen, "remedy", None), "out_dir", None)  # corrected copies: never originals
             from phi_review.core.scan.links import scan_links
 
-            links = scan_links(Path(self.session.report.path), self.roots)  # what a scan of these roots read
+            report = getattr(getattr(self.session, "report", None), "path", None)
+            links = scan_links(Path(report), self.roots) if report is not None else {}  # what a scan of them read
             index = FileIndex.build(self.roots, progress=progress, exclude=[out_dir] if out_dir is not None else [],
                                     links=links)
         except (OSError, PhiReviewError) as error:
