@@ -167,7 +167,7 @@ def reopen(rows: int, step: int, line) -> None:
          f"{ratio:.2f}x", f"<= 1.5x of the open without: {'met' if ratio <= 1.5 else 'NOT met'} "
          f"({reopened['recovered']:,} rows recovered)")
     memory = reopened["peak_mb"] / plain["peak_mb"]
-    line("  its peak memory (RSS)", f"{reopened['peak_mb']:.0f} MB", f"{plain['peak_mb']:.0f} MB", f"{memory:.2f}x",
+    line("  its peak memory (own VmHWM)", f"{reopened['peak_mb']:.0f} MB", f"{plain['peak_mb']:.0f} MB", f"{memory:.2f}x",
          f"<= 1.5x: {'met' if memory <= 1.5 else 'NOT met'} (journal {journal_mb:.1f} MB, "
          f"{checkpoints} checkpoint lines)")
     _clean(work)
