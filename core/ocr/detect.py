@@ -125,18 +125,16 @@ def _probability(session: Any, rgb: np.ndarray, scale: float) -> np.ndarray:
     tensor = detector_input(rgb, scale)
     name = session.get_inputs()[0].name
     _, _, height, width = tensor.shape
-    band = max(96, (TILE_PIXELS // max(1, width)) // 32 * 32)
+    band = max(2 * OVERLAP + 64, (TILE_PIXELS // max(1, width)) // 32 * 32)
     if height <= band:
         return session.run(None, {name: tensor})[0][0, 0]
     prob = np.empty((height, width), np.float32)
     start = 0
-    while start < height:
+    while start < height:  # each band keeps at least 96 new rows: the loop always ends
         top = max(0, start - OVERLAP)
-        bottom = min(height, start + band - OVERLAP)
-        if bottom - top < 64:
-            top = max(0, bottom - 64)
+        bottom = min(height, top + band)
         part = session.run(None, {name: np.ascontiguousarray(tensor[:, :, top:bottom])})[0][0, 0]
-        keep_to = bottom if bottom == height else bottom - OVERLAP // 2
+        keep_to = height if bottom == height else bottom - OVERLAP // 2
         prob[start:keep_to] = part[start - top:keep_to - top]
         start = keep_to
     return prob
