@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     frames = ocr_set.frames(args.seed)
-    contenders = {"phi-review": sys.executable}
+    contenders = {"phi-review": sys.executable, "phi-review-plain": sys.executable}
     tesseract = _tesseract_python()
     if tesseract:
         contenders.update({"validator": tesseract, "psm11-2x": tesseract})
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                     best[kind] = result
 
     print(f"OCR on {len(frames)} frames (seed {args.seed}), one core per contender, best of {args.rounds} rounds in turns")
-    header = f"{'contender':<12} {'exact words':>11} {'exact lines':>11} {'lenient':>8} {'blank with text':>17} " \
+    header = f"{'contender':<16} {'exact words':>11} {'exact lines':>11} {'lenient':>8} {'blank with text':>17} " \
              f"{'s/frame':>8} {'cpu s/fr':>8} {'vs validator':>12} {'peak MB':>8} {'load s':>6}"
     print(header)
     reference = best.get("validator")
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = float(result["cpu_s"]) / len(frames)  # type: ignore[arg-type]
         ratio = f"{per_frame / (float(reference['wall_s']) / len(frames)):.2f}x" if reference else "-"  # type: ignore[arg-type]
         peak = max(float(result["peak_mb"]), float(result["child_peak_mb"]))  # type: ignore[arg-type]
-        print(f"{kind:<12} {row['exact words']:>11} {row['exact lines']:>11} {row['lenient']:>8} "
+        print(f"{kind:<16} {row['exact words']:>11} {row['exact lines']:>11} {row['lenient']:>8} "
               f"{row['blank with text']:>17} {per_frame:>8.3f} {cpu:>8.3f} {ratio:>12} {peak:>8.0f} "
               f"{float(result['load_s']):>6.2f}")  # type: ignore[arg-type]
     return 0

@@ -1,14 +1,16 @@
 """One OCR contender over a folder of one-frame DICOM files, in a process of its own, pinned to one core.
 
 Run by ``benchmarks/ocr.py``; each contender gets a fresh interpreter so its
-peak memory is its own (``ru_maxrss`` of this process, plus its children for
-Tesseract, which runs as a child program). Written to need only pydicom, Pillow
+peak memory is its own (VmHWM of this process; for Tesseract, which runs as a
+child program, the larger of that and the children's ``ru_maxrss``, which
+counts from the worker's size when Tesseract was started). Written to need only pydicom, Pillow
 and numpy for the Tesseract contenders, so the validator's own venv can run it.
 
     python ocr_workers.py CONTENDER FOLDER OUT.json
 
 Contenders:
-  phi-review     our engine (one thread), decode by our renderer
+  phi-review     our engine (one thread, default passes), decode by our renderer
+  phi-review-plain  the same with one detection pass and no re-reads
   validator      the EDRN validator's call: pytesseract.image_to_data on the
                  frame as pydicom decodes it (16-bit converted to 'L', as it
                  does), the words joined with no space, as it joins them
@@ -34,11 +36,11 @@ def _pin() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract's OpenMP: one thread, as on one core
 
 
-def _ours() -> tuple[object, object]:
+def _ours(passes: tuple[str, ...] | None = None) -> tuple[object, object]:
     from phi_review.core.dicom.pixels import render_frame
-    from phi_review.core.ocr.engine import OcrEngine
+    from phi_review.core.ocr.engine import DEFAULT_PASSES, OcrEngine
 
-    engine = OcrEngine(threads=1)
+    engine = OcrEngine(threads=1, passes=passes or DEFAULT_PASSES)
     engine.load()
     return engine, lambda path: [line.text for line in engine.read_text(render_frame(path, 0, preset="file"))]
 
@@ -71,11 +73,27 @@ def _tesseract(kind: str) -> tuple[object, object]:
     return None, validator if kind == "validator" else psm11
 
 
+def _own_peak_mb() -> float:
+    """This process's own peak memory (VmHWM): ``ru_maxrss`` keeps the parent's size from before exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> int:
     kind, folder, out = argv[0], Path(argv[1]), Path(argv[2])
     _pin()
     started = time.perf_counter()
-    _, read = _ours() if kind == "phi-review" else _tesseract(kind)
+    if kind == "phi-review":
+        _, read = _ours()
+    elif kind == "phi-review-plain":
+        _, read = _ours(("plain",))
+    else:
+        _, read = _tesseract(kind)
     loaded = time.perf_counter() - started
     files = sorted(folder.glob("*.dcm"))
     found: dict[str, list[str]] = {}
@@ -86,7 +104,7 @@ def main(argv: list[str]) -> int:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = {
         "found": found, "load_s": loaded, "wall_s": wall, "cpu_s": cpu + children.ru_utime + children.ru_stime,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "child_peak_mb": children.ru_maxrss / 1024,
+        "peak_mb": _own_peak_mb(), "child_peak_mb": children.ru_maxrss / 1024,
     }
     out.write_text(json.dumps(result), encoding="utf-8")
     return 0

@@ -208,7 +208,7 @@ def test_ocr_command_json(engine, tmp_path, capsys):
     assert {line["frame"] for line in data["lines"]} == {2}
     assert any(line["likely_phi"] for line in data["lines"])
     for line in data["lines"]:
-        assert set(line) == {"frame", "text", "confidence", "box", "likely_phi", "reason"}
+        assert set(line) == {"frame", "text", "confidence", "box", "likely_phi", "reason", "words"}
         assert len(line["box"]) == 4
 
 

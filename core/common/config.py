@@ -11,7 +11,7 @@ Location: ``$PHI_REVIEW_CONFIG`` if set, else ``$XDG_CONFIG_HOME/phi-review/conf
     "app.decide_1" = "1,y"
 
     [ocr]
-    passes = ["plain"]   # of "plain", "contrast", "inverted"; default plain + contrast
+    passes = ["plain"]   # of "plain", "closer", "contrast", "inverted"; default plain + closer + contrast
     threads = 1          # default: all cores but one
 """
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-DET_SIDE = 736  # long side of the detector's input
+DET_SIDE = 512  # long side of the detector's input
 MIN_DET_SCALE = 0.5  # never shrink more than this: 9-px text must stay findable
 MAX_DET_SCALE = 2.0
 THRESHOLD = 0.3  # probability a pixel is text
@@ -241,7 +241,7 @@ def _merged(looks: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
     return merged
 
 
-def detect(session: Any, rgb: np.ndarray, scale: float | None = None) -> list[Box]:
+def detect(session: Any, rgb: np.ndarray, scale: float | None = None, closer: bool = True) -> list[Box]:
     """Every text box in an 8-bit RGB frame, in the frame's own pixels.
 
     One pass at the working scale; then each box that holds several lines or
@@ -254,6 +254,8 @@ def detect(session: Any, rgb: np.ndarray, scale: float | None = None) -> list[Bo
     scale = det_scale(height, width) if scale is None else scale
     prob = _probability(session, rgb, scale)
     boxes = boxes_from_map(prob, height, width)
+    if not closer:
+        return join_rows(boxes)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     looks: list[tuple[Box, float]] = []
     for box in boxes:
