@@ -84,8 +84,6 @@ def session(model: str, threads: int = 1) -> Any:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     path = folder / model
-    if os.environ.get("PHI_REVIEW_OCR_DET_PATH") and model == DET_MODEL:  # experiments only
-        path = Path(os.environ["PHI_REVIEW_OCR_DET_PATH"])
     if model == REC_MODEL:
         path = latin_recognizer(path) or path
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
