@@ -15,6 +15,15 @@ from phi_review.tui.widgets.preview_pane import PreviewPane
 from tui_helpers import fresh_demo, make_app, wait_for
 
 
+@pytest.fixture(autouse=True)
+def _fresh_ocr(monkeypatch):
+    """A picture must not depend on which tests ran before in this process (the OCR engine keeps state)."""
+    from phi_review.core.ocr import engine
+
+    monkeypatch.setattr(engine, "_SHARED", None)
+    engine.clear_cache()
+
+
 @pytest.fixture
 def demo_report(tmp_path_factory):
     return fresh_demo(tmp_path_factory.mktemp("snap"))
