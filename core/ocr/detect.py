@@ -160,14 +160,11 @@ def _faint_regions(prob: np.ndarray, boxes: list[Box], scale: float) -> list[Box
 
 def text_rows(grey: np.ndarray) -> list[tuple[int, int]]:
     """The bands of rows that hold ink in a crop: one per line of text it covers."""
-    import cv2
+    from phi_review.core.ocr.words import ink_mask
 
-    if grey.size == 0 or int(grey.max()) - int(grey.min()) < 16:
+    ink = ink_mask(grey, min_range=16)
+    if not ink.any():
         return []
-    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary > 0
-    if ink.mean() > 0.5:
-        ink = ~ink
     rows = ink.sum(axis=1)
     busy = rows >= max(1, 0.04 * grey.shape[1], 0.08 * rows.max())
     bands: list[tuple[int, int]] = []

@@ -64,13 +64,10 @@ def trim_box(rgb: np.ndarray, box: Box) -> Box:
     """
     import cv2
 
+    from phi_review.core.ocr.words import ink_mask
+
     grey = cv2.cvtColor(np.ascontiguousarray(crop(rgb, box)), cv2.COLOR_RGB2GRAY)
-    if grey.size == 0 or int(grey.max()) - int(grey.min()) < 32:
-        return box
-    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary > 0
-    if ink.mean() > 0.5:
-        ink = ~ink
+    ink = ink_mask(grey, min_range=32)
     columns = np.nonzero(ink.sum(axis=0) >= 2)[0]
     if columns.size == 0:
         return box

@@ -37,11 +37,14 @@ class Word:
     confidence: float
 
 
-def ink_mask(grey: np.ndarray) -> np.ndarray:
-    """Text pixels of a line crop: the minority side of Otsu's threshold (text is the smaller part)."""
+def ink_mask(grey: np.ndarray, min_range: int = 1) -> np.ndarray:
+    """Text pixels of a crop: the minority side of Otsu's threshold (text is the smaller part).
+
+    Empty when the crop's grey range is under ``min_range`` (no ink to tell from its background).
+    """
     import cv2
 
-    if grey.size == 0 or int(grey.max()) == int(grey.min()):
+    if grey.size == 0 or int(grey.max()) - int(grey.min()) < min_range:
         return np.zeros(grey.shape, bool)
     _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     bright = binary > 0
