@@ -9,7 +9,7 @@ and numpy for the Tesseract contenders, so the validator's own venv can run it.
     python ocr_workers.py CONTENDER FOLDER OUT.json
 
 Contenders:
-  phi-review     our engine (one thread, default passes), decode by our renderer
+  phi-review     our engine (one thread, default passes), decode by our renderer (the full range, as the app reads)
   phi-review-plain  the same with one detection pass and no re-reads
   validator      the EDRN validator's call: pytesseract.image_to_data on the
                  frame as pydicom decodes it (16-bit converted to 'L', as it
@@ -38,11 +38,11 @@ def _pin() -> None:
 
 def _ours(passes: tuple[str, ...] | None = None) -> tuple[object, object]:
     from phi_review.core.dicom.pixels import render_frame
-    from phi_review.core.ocr.engine import DEFAULT_PASSES, OcrEngine
+    from phi_review.core.ocr.engine import DEFAULT_PASSES, OCR_PRESET, OcrEngine
 
     engine = OcrEngine(threads=1, passes=passes or DEFAULT_PASSES)
     engine.load()
-    return engine, lambda path: [line.text for line in engine.read_text(render_frame(path, 0, preset="file"))]
+    return engine, lambda path: [line.text for line in engine.read_text(render_frame(path, 0, preset=OCR_PRESET))]
 
 
 def _tesseract(kind: str) -> tuple[object, object]:

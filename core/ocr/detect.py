@@ -10,6 +10,13 @@ Scale: the detector reads text best when it is roughly 10-40 px high. A frame
 is brought to a working size whose long side is ``DET_SIDE`` (small frames up,
 large frames down); the recognizer then reads each line from the full-resolution
 frame, so downscaling for detection costs no legibility.
+
+Small text at that scale gives boxes too tall for their line (they reach into
+the lines above and below). Such a box is cut to its line from the pixels: the
+rows that hold ink (``text_rows``), which costs well under a millisecond. Only
+what the pixels cannot settle (several lines in one box, runs of faint
+probability with no box) is detected again, enlarged (the "closer" look, about
+20 ms a region).
 """
 
 from __future__ import annotations
@@ -24,17 +31,19 @@ MIN_DET_SCALE = 0.5  # never shrink more than this: 9-px text must stay findable
 MAX_DET_SCALE = 2.0
 THRESHOLD = 0.3  # probability a pixel is text
 BOX_THRESHOLD = 0.5  # mean probability inside a box for it to count
-UNCLIP = 1.6  # DB's shrink ratio: boxes are grown back by area * ratio / perimeter
+UNCLIP = 1.6  # DB's shrink ratio: boxes are grown back by area * ratio / perimeter ...
+MAX_UNCLIP = 24  # ... by at most this many detector pixels (a speckle blob would grow over the text beside it)
 MAX_BOXES = 1000
-TILE_PIXELS = 400 * 400  # the detector's input per run, at most (bands of a larger input)
+TILE_PIXELS = 512 * 384  # the detector's input per run, at most (bands of a larger input): a 4:3 frame is one run
 OVERLAP = 64  # rows two bands share; each keeps its half
 FAINT = 0.1  # probability that hints at text the working scale is too coarse for
 SMALL_TEXT = 10  # text height (detector pixels) under which a line is looked at again, enlarged
 TARGET_TEXT = 24  # text height (pixels) a closer look scales to
 MAX_REGIONS = 32
 MAX_LOOK_PIXELS = 640 * 640  # a closer look's detector input, at most (run in bands: see _probability)
-MAX_LOOK_WIDTH = 1600  # and its width (a band is at least 96 rows of it)
+MAX_LOOK_WIDTH = 1024  # and its width (a band is at least 192 rows of it: 192 x 1024 = TILE_PIXELS)
 REACH = 6  # line heights a closer look reaches beyond its region, left and right
+LINE_MARGIN = 0.3  # of the line's ink height, kept above and below it when a box is cut to its line
 UNCLIP_HEIGHT = 1.6  # a box is about this many times its text's height, after unclipping
 
 
@@ -89,7 +98,7 @@ def boxes_from_map(prob: np.ndarray, height: int, width: int) -> list[Box]:
         score = float(prob[y:y + h, x:x + w][mask[y:y + h, x:x + w] > 0].mean())
         if score < BOX_THRESHOLD:
             continue
-        grow = w * h * UNCLIP / (2 * (w + h))
+        grow = min(w * h * UNCLIP / (2 * (w + h)), MAX_UNCLIP)
         x0, y0 = max(0.0, x - grow), max(0.0, y - grow)
         x1, y1 = min(float(map_w), x + w + grow), min(float(map_h), y + h + grow)
         found.append(Box(int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)), score))
@@ -140,21 +149,32 @@ def _probability(session: Any, rgb: np.ndarray, scale: float) -> np.ndarray:
     return prob
 
 
-def _faint_regions(prob: np.ndarray, boxes: list[Box], scale: float) -> list[Box]:
-    """Runs of faint text probability with no box in them: text too small to be found at this scale."""
+def _faint_regions(prob: np.ndarray, boxes: list[Box], scale: float, grey: np.ndarray) -> list[tuple[Box, float]]:
+    """Runs of faint text probability with no box in them (text too small for this scale), with their line height.
+
+    A run along a line counts; so does a block whose pixels show two or more
+    lines of ink (a few small lines the detector saw only as a haze). A blob
+    with neither is speckle.
+    """
     import cv2
 
     hint = (prob > FAINT).astype(np.uint8)
     hint = cv2.dilate(hint, np.ones((3, 9), np.uint8))
     contours, _ = cv2.findContours(hint, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    regions: list[Box] = []
+    regions: list[tuple[Box, float]] = []
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
-        if w < 2 * h or w < 12:
-            continue  # text runs along a line; a blob is speckle
+        if w < 12:
+            continue
         region = Box(int(x / scale), int(y / scale), int(np.ceil((x + w) / scale)), int(np.ceil((y + h) / scale)), 0.0)
-        if not any(_inside(b, region) for b in boxes):
-            regions.append(region)
+        if any(_inside(b, region) for b in boxes):
+            continue
+        if w >= 2 * h:
+            regions.append((region, max(4.0, region.height / UNCLIP_HEIGHT)))
+            continue
+        bands = text_rows(grey[region.y0:region.y1, region.x0:region.x1])
+        if len(bands) >= 2:
+            regions.append((region, max(4.0, float(np.median([b - a for a, b in bands])))))
     return regions[:MAX_REGIONS]
 
 
@@ -179,15 +199,25 @@ def text_rows(grey: np.ndarray) -> list[tuple[int, int]]:
     return bands
 
 
-def _needs_closer_look(grey: np.ndarray, box: Box, scale: float) -> float | None:
-    """The text height to look again at, when a box holds several lines or text too small at this scale."""
+def _one_line(grey: np.ndarray, box: Box, scale: float) -> tuple[Box | None, float | None]:
+    """(the box cut to its one line, or None; the text height to look closer at, or None).
+
+    A box whose pixels hold one line of text too small for this scale is cut
+    to that line's rows (plus ``LINE_MARGIN``): the coarse box reaches into the
+    lines above and below, and a crop with bits of them is misread. A box with
+    several lines is left to a closer look.
+    """
     bands = text_rows(grey[box.y0:box.y1, box.x0:box.x1])
     if not bands:
-        return None
+        return None, None
     line = float(np.median([b - a for a, b in bands]))
-    if len(bands) >= 2 or line * scale < SMALL_TEXT:
-        return line
-    return None
+    if len(bands) >= 2:
+        return None, line
+    if line * scale >= SMALL_TEXT:
+        return None, None
+    top, bottom = bands[0]
+    keep = int(round(LINE_MARGIN * (bottom - top)))
+    return Box(box.x0, max(box.y0, box.y0 + top - keep), box.x1, min(box.y1, box.y0 + bottom + keep), box.score), None
 
 
 def _inside(box: Box, region: Box) -> bool:
@@ -241,9 +271,10 @@ def _merged(looks: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
 def detect(session: Any, rgb: np.ndarray, scale: float | None = None, closer: bool = True) -> list[Box]:
     """Every text box in an 8-bit RGB frame, in the frame's own pixels.
 
-    One pass at the working scale; then each box that holds several lines or
-    text too small for that scale, and each faint run with no box, is detected
-    again, enlarged so its text is about ``TARGET_TEXT`` high.
+    One pass at the working scale; a box of one line too small for that scale
+    is cut to its line from the pixels; each box that holds several lines, and
+    each faint run with no box, is detected again, enlarged so its text is about
+    ``TARGET_TEXT`` high.
     """
     import cv2
 
@@ -255,28 +286,33 @@ def detect(session: Any, rgb: np.ndarray, scale: float | None = None, closer: bo
         return join_rows(boxes)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     looks: list[tuple[Box, float]] = []
+    kept: list[Box] = []
     for box in boxes:
-        line = _needs_closer_look(grey, box, scale)
+        cut, line = _one_line(grey, box, scale)
         if line is not None:
             looks.append((box, line))
-    for region in _faint_regions(prob, boxes, scale):
-        looks.append((region, max(4.0, region.height / UNCLIP_HEIGHT)))
+        else:
+            kept.append(cut or box)
+    boxes = kept
+    looks += _faint_regions(prob, boxes, scale, grey)
     del prob
     for region, line in _merged(looks)[:MAX_REGIONS]:
         closer = _closer_look(session, rgb, region, line)
         if closer:
             kept = [b for b in boxes if not _inside(b, region)]
-            boxes = kept + [b for b in closer if not _near_any(b, kept, [])]
+            boxes = kept + [b for b in closer if not _near_any(b, kept)]
     return join_rows(boxes)
 
 
-def _near_any(box: Box, boxes: list[Box], replaced: list[Box]) -> bool:
-    """Whether a box from a closer look repeats one already kept (outside the region it replaced)."""
+def _near_any(box: Box, boxes: list[Box]) -> bool:
+    """Whether a box from a closer look repeats one already kept: they overlap over half the smaller
+    and are of a size (a small line inside a speckle blob's box is not a repeat of the blob)."""
+    area = (box.x1 - box.x0) * box.height
     for other in boxes:
-        if other in replaced:
-            continue
         w = min(box.x1, other.x1) - max(box.x0, other.x0)
         h = min(box.y1, other.y1) - max(box.y0, other.y0)
-        if w > 0 and h > 0 and w * h > 0.5 * min((box.x1 - box.x0) * box.height, (other.x1 - other.x0) * other.height):
+        other_area = (other.x1 - other.x0) * other.height
+        smaller, larger = min(area, other_area), max(area, other_area)
+        if w > 0 and h > 0 and w * h > 0.5 * smaller and smaller > 0.25 * larger:
             return True
     return False

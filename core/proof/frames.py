@@ -23,7 +23,7 @@ def _terms(identifiers: Sequence[Identifier]) -> list[object]:
 
 def ocr_residuals(copy: Path, identifiers: Sequence[Identifier], engine: object = None) -> tuple[list[Residual], str, str]:
     """(residuals, what was checked, why not proven): a line is a residual when OCR marks it likely PHI."""
-    from phi_review.core.ocr.engine import ocr_available, ocr_frame
+    from phi_review.core.ocr.engine import has_own_window, ocr_available, ocr_frame_every_view
 
     if not ocr_available():
         return [], "", "BurnedInAnnotation NO cannot be proven: OCR is not installed (pip install 'phi-review[ocr]')"
@@ -34,10 +34,11 @@ def ocr_residuals(copy: Path, identifiers: Sequence[Identifier], engine: object 
     except Exception as error:  # noqa: BLE001 - a copy whose pixels do not decode is not proven clean
         return [], "", f"BurnedInAnnotation NO cannot be proven: the frames do not decode ({type(error).__name__})"
     terms = _terms(identifiers)
+    windowed = has_own_window(copy)  # read as shown too: text can sit at low contrast in the full range
     residuals: list[Residual] = []
     for frame in range(count):
         try:
-            lines = ocr_frame(copy, frame, terms, engine)  # type: ignore[arg-type]
+            lines = ocr_frame_every_view(copy, frame, terms, engine, windowed)  # type: ignore[arg-type]
         except Exception as error:  # noqa: BLE001
             return residuals, "", f"frame {frame + 1} cannot be read ({type(error).__name__})"
         for line in lines:

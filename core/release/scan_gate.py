@@ -148,7 +148,7 @@ def scan_copy(path: Path, identifiers: Sequence[Identifier], rules: Sequence[Rul
 def _ocr(path: Path, identifiers: Sequence[Identifier], result: ScanResult, engine: object) -> None:
     """Every frame through OCR; a line that matches the original or reads as a date stops the copy."""
     from phi_review.core.dicom.pixels import image_info
-    from phi_review.core.ocr.engine import ocr_available, ocr_frame
+    from phi_review.core.ocr.engine import has_own_window, ocr_available, ocr_frame_every_view
     from phi_review.core.ocr.phi_match import PhiTerm, norm
 
     why = ", ".join(result.rules) or "BurnedInAnnotation NO"
@@ -164,9 +164,10 @@ def _ocr(path: Path, identifiers: Sequence[Identifier], result: ScanResult, engi
         result.stops.append(f"pixels ({inert(why)}): OCR is not installed, the frames cannot be read")
         return
     terms = [PhiTerm(key, kind, norm(key)) for key, kind, _whole in _matcher(identifiers)]
+    windowed = has_own_window(path)
     for frame in range(count):
         try:
-            lines = ocr_frame(path, frame, terms, engine)  # type: ignore[arg-type]
+            lines = ocr_frame_every_view(path, frame, terms, engine, windowed)  # type: ignore[arg-type]
         except Exception as error:  # noqa: BLE001 - an unread frame is not a clean frame
             result.stops.append(f"pixels frame {frame + 1}: cannot be read ({type(error).__name__})")
             return

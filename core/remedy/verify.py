@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phi_review.core.ocr.engine import OcrEngine, TextLine, ocr_frame
+from phi_review.core.ocr.engine import OcrEngine, TextLine, has_own_window, ocr_frame_every_view
 from phi_review.core.remedy.boxes import Box
 
 
@@ -64,10 +64,11 @@ def verify_copy(copy: Path, boxes: Sequence[Box], frames: Sequence[int] | None =
     terms = phi_terms(read_header(Path(original) if original else copy).values)
     count = image_info(copy).frames
     wanted = list(range(count)) if frames is None else [f for f in frames if 0 <= f < count]
+    windowed = has_own_window(copy)
     checks = []
     for frame in wanted:
         check = FrameCheck(frame)
-        for line in ocr_frame(copy, frame, terms, engine):
+        for line in ocr_frame_every_view(copy, frame, terms, engine, windowed):
             (check.inside if _inside(line.box, boxes) else check.outside).append(line)
         checks.append(check)
     return VerifyResult(checks)

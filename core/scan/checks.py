@@ -108,6 +108,7 @@ def _ocr_lines(image: object, terms: list[object]) -> tuple[tuple[str, ...], str
 def _pixels(target: Target, result: FileResult, profile: str, options: Options, values: dict[str, str],
             fired: list[tuple[str, str]], small: bool) -> None:
     from phi_review.core.dicom.pixels import image_info, render_frame
+    from phi_review.core.ocr.engine import OCR_PRESET
     from phi_review.core.ocr.phi_match import phi_terms
 
     try:
@@ -133,7 +134,7 @@ def _pixels(target: Target, result: FileResult, profile: str, options: Options, 
     has_overlays = bool(getattr(info, "has_overlays", False))
     found: list[tuple[int, tuple[str, ...], str, str]] = []
     for frame in frames:
-        image = render_frame(target.path, frame, preset="file", overlays=has_overlays)  # 60xx text too
+        image = render_frame(target.path, frame, preset=OCR_PRESET, overlays=has_overlays)  # 60xx text too
         result.frames_read += 1
         for beat in ON_FRAME:
             beat()
