@@ -33,3 +33,19 @@ def test_an_unwritable_cache_uses_the_full_model(tmp_path, monkeypatch):
     assert models.latin_recognizer(models.models_dir() / models.REC_MODEL) is None
     session = models.session(models.REC_MODEL)
     assert session.get_outputs()[0].shape[-1] == len(models.charset(session)) > 10_000
+
+
+def test_a_reinstalled_model_replaces_the_earlier_cut_in_the_cache(tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    source = models.models_dir() / models.REC_MODEL
+    folder = tmp_path / "phi-review" / "ocr"
+    folder.mkdir(parents=True)
+    stale = folder / f"latin-{source.stem}-{source.stat().st_size}-1.onnx"  # an earlier install's mtime
+    stale.write_bytes(b"old")
+    other = folder / "latin-another-model-1-1.onnx"
+    other.write_bytes(b"kept")
+    built = models.latin_recognizer(source)
+    assert built is not None and built.is_file()
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([built.name, other.name])

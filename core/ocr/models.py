@@ -157,9 +157,20 @@ def latin_recognizer(source: Path) -> Path | None:
         with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as part:
             part.write(model.SerializeToString())
         os.replace(part.name, target)
+        _forget_older(target, source.stem)
         return target
     except (OSError, KeyError, StopIteration, ValueError):
         return None
+
+
+def _forget_older(kept: Path, stem: str) -> None:
+    """Remove the cut models of earlier installs (each reinstall of the wheel has a new mtime: 12 MB each)."""
+    for old in kept.parent.glob(f"latin-{stem}-*.onnx"):
+        if old != kept:
+            try:
+                old.unlink()
+            except OSError:
+                pass
 
 
 def charset(rec_session: Any) -> list[str]:
