@@ -19,6 +19,7 @@ import pytest
 
 from phi_review.core.dicom.locate import FileIndex
 from phi_review.core.dicom.pixels import render_frame
+from phi_review.core.ocr.engine import OCR_PRESET
 from phi_review.core.report.pointer import first_frame, resolve_row
 from phi_review.core.review.session import ReviewSession
 from phi_review.core.scan import checks, run
@@ -56,7 +57,7 @@ def _scanned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Pat
     os.symlink(real, link)
     burned_in_text_image(tmp_path / "series" / "deep.dcm", [], size=(40, 30), modality="OT", patient=PATIENT)
     os.symlink(tmp_path / "series", event / "linked_series")  # a link to a folder outside: its files too
-    blank = render_frame(str(real), 0, preset="file")
+    blank = render_frame(str(real), 0, preset=OCR_PRESET)  # the picture the scan reads
 
     def fake_ocr(image: np.ndarray, terms: list[object]) -> tuple[tuple[str, ...], str, str]:
         if image.shape == blank.shape and not np.array_equal(image, blank):
